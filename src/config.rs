@@ -1,0 +1,432 @@
+//! Configuration: built-in defaults, then `sync.toml`, then `FEISHU_SYNC__SECTION__KEY`
+//! environment variables (and `DATABASE_URL`). Unknown keys and bad values are all reported
+//! together at start-up, before anything is written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::feishu::Endpoint;
+
+/// Prefix of the environment variables that override the file, e.g.
+/// `FEISHU_SYNC__FEISHU__APP_SECRET` for `feishu.app_secret`.
+pub const ENV_PREFIX: &str = "FEISHU_SYNC";
+
+/// Every approval topic the API knows: to-do, done, initiated, unread CC, read CC.
+pub const APPROVAL_TOPICS: [&str; 5] = ["1", "2", "3", "17", "18"];
+
+/// The whole configuration of feishu-sync.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub feishu: FeishuConfig,
+    pub database: DatabaseConfig,
+    pub streams: StreamsConfig,
+}
+
+/// How to reach the Feishu Open Platform and as which app.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeishuConfig {
+    /// `https://open.feishu.cn`, or `https://open.larksuite.com` for Lark.
+    pub base_url: String,
+    pub app_id: String,
+    /// Never logged; serialized as an empty string.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub app_secret: SecretString,
+    /// `open_id`, `union_id` or `user_id`: which id every user column holds.
+    pub user_id_type: String,
+    /// Seconds before one HTTP request is abandoned and retried.
+    pub request_timeout_secs: u64,
+    /// Requests per minute, per endpoint.
+    pub rate_limits: RateLimits,
+}
+
+/// Client-side request budget per endpoint, in requests per minute.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub semesters: u32,
+    pub activities: u32,
+    pub stage_tasks: u32,
+    pub approval_tasks: u32,
+    pub tasks: u32,
+}
+
+/// Where the tables live.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// Per-stream switches and settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamsConfig {
+    pub semesters: StreamToggle,
+    pub activities: StreamToggle,
+    pub stage_tasks: StageTasksConfig,
+    pub approval_tasks: ApprovalTasksConfig,
+    pub tasks: TasksConfig,
+}
+
+/// A stream with nothing to set but whether it runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamToggle {
+    pub enabled: bool,
+}
+
+/// Stage tasks: how far back a deadline may lie and the task still change.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StageTasksConfig {
+    pub enabled: bool,
+    /// An incremental pass re-reads every task whose deadline is later than the previous
+    /// pass's start minus this many hours.
+    pub lookback_hours: u32,
+}
+
+/// Approval tasks are listed per user and topic, so the users must be named.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalTasksConfig {
+    pub enabled: bool,
+    /// Ids of `feishu.user_id_type` whose approval tasks are copied.
+    pub user_ids: Vec<String>,
+    /// Topics to copy; default all five.
+    pub topics: Vec<String>,
+}
+
+/// Task v1: how late a task may show up after its create time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TasksConfig {
+    pub enabled: bool,
+    /// An incremental pass asks for tasks created after the newest create time seen
+    /// minus this many hours.
+    pub lookback_hours: u32,
+}
+
+impl Default for FeishuConfig {
+    fn default() -> Self {
+        FeishuConfig {
+            base_url: "https://open.feishu.cn".into(),
+            app_id: String::new(),
+            app_secret: SecretString::from(String::new()),
+            user_id_type: "open_id".into(),
+            request_timeout_secs: 30,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            semesters: Endpoint::Semesters.default_rate_per_minute(),
+            activities: Endpoint::Activities.default_rate_per_minute(),
+            stage_tasks: Endpoint::StageTasks.default_rate_per_minute(),
+            approval_tasks: Endpoint::ApprovalTasks.default_rate_per_minute(),
+            tasks: Endpoint::Tasks.default_rate_per_minute(),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The budget of one endpoint.
+    pub fn for_endpoint(&self, endpoint: Endpoint) -> u32 {
+        match endpoint {
+            Endpoint::Semesters => self.semesters,
+            Endpoint::Activities => self.activities,
+            Endpoint::StageTasks => self.stage_tasks,
+            Endpoint::ApprovalTasks => self.approval_tasks,
+            Endpoint::Tasks => self.tasks,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 5,
+        }
+    }
+}
+
+impl Default for StreamToggle {
+    fn default() -> Self {
+        StreamToggle { enabled: true }
+    }
+}
+
+impl Default for StageTasksConfig {
+    fn default() -> Self {
+        StageTasksConfig {
+            enabled: true,
+            lookback_hours: 30 * 24,
+        }
+    }
+}
+
+impl Default for ApprovalTasksConfig {
+    fn default() -> Self {
+        ApprovalTasksConfig {
+            enabled: true,
+            user_ids: Vec::new(),
+            topics: APPROVAL_TOPICS.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        TasksConfig {
+            enabled: true,
+            lookback_hours: 24,
+        }
+    }
+}
+
+impl StreamsConfig {
+    /// Whether a stream is switched on.
+    pub fn enabled(&self, endpoint: Endpoint) -> bool {
+        match endpoint {
+            Endpoint::Semesters => self.semesters.enabled,
+            Endpoint::Activities => self.activities.enabled,
+            Endpoint::StageTasks => self.stage_tasks.enabled,
+            Endpoint::ApprovalTasks => self.approval_tasks.enabled,
+            Endpoint::Tasks => self.tasks.enabled,
+        }
+    }
+}
+
+fn serialize_redacted<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("")
+}
+
+/// Start-up problems, every one of them, so an operator fixes them in one go.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(problem: String) -> Self {
+        ConfigError {
+            problems: vec![problem],
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file at `path` (required only if `required`), then the
+    /// environment, and validates the result.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Config::load_from(path, required, &env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment, so tests need not touch the
+    /// process environment.
+    pub fn load_from(
+        path: &Path,
+        required: bool,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        if required && !path.exists() {
+            return Err(ConfigError::one(format!(
+                "config file {} not found: create it (see sync.toml in the repository) or pass --config",
+                path.display()
+            )));
+        }
+        let layered = layered_source(path, env)?;
+        let mut problems = unknown_keys(&layered);
+        let config = match layered.try_deserialize::<Config>() {
+            Ok(config) => Some(config),
+            Err(e) if problems.is_empty() => return Err(ConfigError::one(e.to_string())),
+            Err(_) => None,
+        };
+        let Some(mut config) = config else {
+            return Err(ConfigError { problems });
+        };
+        config.apply_database_url_fallback(env);
+        problems.extend(config.problems());
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// `DATABASE_URL` fills `database.url` unless `FEISHU_SYNC__DATABASE__URL` was given.
+    fn apply_database_url_fallback(&mut self, env: &BTreeMap<String, String>) {
+        let explicit = env.contains_key(&format!("{ENV_PREFIX}__DATABASE__URL"));
+        if let (false, Some(url)) = (explicit, env.get("DATABASE_URL")) {
+            self.database.url = url.clone();
+        }
+    }
+
+    /// Validates the whole configuration and returns every problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let feishu = &self.feishu;
+        if url::Url::parse(&feishu.base_url).is_err() {
+            problems.push(format!(
+                "feishu.base_url {:?} is not a URL (e.g. https://open.feishu.cn)",
+                feishu.base_url
+            ));
+        }
+        if feishu.app_id.trim().is_empty() {
+            problems.push(
+                "feishu.app_id is missing: set it in the file or FEISHU_SYNC__FEISHU__APP_ID"
+                    .into(),
+            );
+        }
+        if feishu.app_secret.expose_secret().trim().is_empty() {
+            problems
+                .push("feishu.app_secret is missing: set FEISHU_SYNC__FEISHU__APP_SECRET".into());
+        }
+        if !["open_id", "union_id", "user_id"].contains(&feishu.user_id_type.as_str()) {
+            problems.push(format!(
+                "feishu.user_id_type {:?} must be open_id, union_id or user_id",
+                feishu.user_id_type
+            ));
+        }
+        if feishu.request_timeout_secs == 0 {
+            problems.push("feishu.request_timeout_secs must be at least 1".into());
+        }
+        for endpoint in Endpoint::ALL {
+            if feishu.rate_limits.for_endpoint(endpoint) == 0 {
+                problems.push(format!(
+                    "feishu.rate_limits.{endpoint} must be at least 1 request per minute"
+                ));
+            }
+        }
+        problems.extend(self.database_problems());
+        problems.extend(self.stream_problems());
+        problems
+    }
+
+    fn database_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let url = &self.database.url;
+        if url.is_empty() {
+            problems.push(
+                "database.url is missing: set DATABASE_URL or FEISHU_SYNC__DATABASE__URL".into(),
+            );
+        } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            problems.push("database.url must start with postgres:// or postgresql://".into());
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".into());
+        }
+        problems
+    }
+
+    fn stream_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let approval = &self.streams.approval_tasks;
+        if approval.enabled && approval.user_ids.is_empty() {
+            problems.push(
+                "streams.approval_tasks.user_ids is empty: list the users whose approval tasks \
+                 to copy, or set streams.approval_tasks.enabled = false"
+                    .into(),
+            );
+        }
+        for topic in &approval.topics {
+            if !APPROVAL_TOPICS.contains(&topic.as_str()) {
+                problems.push(format!(
+                    "streams.approval_tasks.topics: {topic:?} is not one of 1, 2, 3, 17, 18"
+                ));
+            }
+        }
+        if approval.enabled && approval.topics.is_empty() {
+            problems.push("streams.approval_tasks.topics is empty".into());
+        }
+        problems
+    }
+}
+
+/// The file and environment layered by the `config` crate; defaults come from serde.
+fn layered_source(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<config::Config, ConfigError> {
+    let file_env: config::Map<String, String> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    config::Config::builder()
+        .add_source(config::File::from(path).required(false))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("streams.approval_tasks.user_ids")
+                .with_list_parse_key("streams.approval_tasks.topics")
+                .try_parsing(false)
+                .source(Some(file_env)),
+        )
+        .build()
+        .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))
+}
+
+/// Every key the user gave that the configuration does not have, found by comparing the
+/// user's tree with the tree of the defaults.
+fn unknown_keys(layered: &config::Config) -> Vec<String> {
+    let known = serde_json::to_value(Config::default()).expect("defaults serialize");
+    let given: serde_json::Value = match layered.clone().try_deserialize() {
+        Ok(value) => value,
+        Err(_) => return Vec::new(),
+    };
+    let mut unknown = Vec::new();
+    collect_unknown("", &given, &known, &mut unknown);
+    unknown
+        .into_iter()
+        .map(|key| format!("unknown key `{key}` (check the spelling against sync.toml)"))
+        .collect()
+}
+
+fn collect_unknown(
+    prefix: &str,
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
+        return;
+    };
+    for (key, value) in given {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match known.get(key) {
+            Some(known_value) => collect_unknown(&path, value, known_value, out),
+            None => out.push(path),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,164 @@
+//! The database side shared by every stream: the pool, migrations, the `sync_runs` journal
+//! and the `sync_state` watermarks.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::config::DatabaseConfig;
+
+/// The schema's migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects to `database.url`.
+pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(&config.url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to the database at {}: is PostgreSQL running and database.url right?",
+                redact_url(&config.url)
+            )
+        })
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await.context("applying migrations")
+}
+
+/// A database URL with its password replaced, fit for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable url>".into(),
+    }
+}
+
+/// Final state of one stream run, as stored in `sync_runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+    Partial,
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The value stored in `sync_runs.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Partial => "partial",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What one stream run did, for `sync_runs`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub pages: u64,
+    pub rows_written: u64,
+    pub rows_retired: u64,
+}
+
+impl RunCounts {
+    /// Adds another partition's counts.
+    pub fn add(&mut self, other: RunCounts) {
+        self.pages += other.pages;
+        self.rows_written += other.rows_written;
+        self.rows_retired += other.rows_retired;
+    }
+}
+
+/// Opens a `running` row for a stream run and returns its id.
+pub async fn start_run(pool: &PgPool, stream: &str, backfill: bool) -> anyhow::Result<i64> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO feishu.sync_runs (stream, backfill) VALUES ($1, $2) RETURNING id",
+        stream,
+        backfill
+    )
+    .fetch_one(pool)
+    .await
+    .context("recording the start of a run in feishu.sync_runs")?;
+    Ok(id)
+}
+
+/// Closes a run row with its outcome.
+pub async fn finish_run(
+    pool: &PgPool,
+    run_id: i64,
+    status: RunStatus,
+    counts: RunCounts,
+    requests: u64,
+    error: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "UPDATE feishu.sync_runs
+            SET finished_at = now(), status = $2, pages = $3, rows_written = $4,
+                rows_retired = $5, requests = $6, error = $7
+          WHERE id = $1",
+        run_id,
+        status.as_str(),
+        i32::try_from(counts.pages).unwrap_or(i32::MAX),
+        counts.rows_written as i64,
+        counts.rows_retired as i64,
+        requests as i64,
+        error
+    )
+    .execute(pool)
+    .await
+    .context("recording the end of a run in feishu.sync_runs")?;
+    Ok(())
+}
+
+/// The watermark of one stream partition, if a complete pass ever set one.
+pub async fn watermark(
+    pool: &PgPool,
+    stream: &str,
+    partition: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let row = sqlx::query_scalar!(
+        "SELECT watermark FROM feishu.sync_state WHERE stream = $1 AND partition_key = $2",
+        stream,
+        partition
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading feishu.sync_state")?;
+    Ok(row.flatten())
+}
+
+/// Records a complete pass of a partition and moves its watermark, inside the caller's
+/// transaction so it commits together with the pass's last page.
+pub async fn set_watermark(
+    tx: &mut sqlx::PgConnection,
+    stream: &str,
+    partition: &str,
+    watermark: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "INSERT INTO feishu.sync_state (stream, partition_key, watermark, last_complete_at, updated_at)
+         VALUES ($1, $2, $3, now(), now())
+         ON CONFLICT (stream, partition_key) DO UPDATE
+            SET watermark = COALESCE(EXCLUDED.watermark, feishu.sync_state.watermark),
+                last_complete_at = now(), updated_at = now()",
+        stream,
+        partition,
+        watermark
+    )
+    .execute(tx)
+    .await
+    .context("writing feishu.sync_state")?;
+    Ok(())
+}

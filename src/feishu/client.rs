@@ -1,0 +1,295 @@
+//! The one HTTP client every stream shares. It owns the token, the per-endpoint budgets,
+//! retries with backoff, frequency-limit waits and the `code`/`msg` envelope, so no stream
+//! repeats any of them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::config::FeishuConfig;
+use crate::feishu::budget::Budgets;
+use crate::feishu::error::{ApiError, CODE_RATE_LIMITED, LogId, TOKEN_CODES};
+use crate::feishu::token::{TokenCache, describe_reqwest_error};
+use crate::feishu::{Endpoint, Method};
+
+/// Everything the client needs; built from [`FeishuConfig`] or by tests.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub base_url: String,
+    pub app_id: String,
+    pub app_secret: SecretString,
+    pub user_id_type: String,
+    /// Requests per `rate_window`, per endpoint.
+    pub rate_limits: HashMap<Endpoint, u32>,
+    /// 60 s for the real API; the simulator's tests shrink it.
+    pub rate_window: Duration,
+    pub timeout: Duration,
+    /// Backoff for transient failures (5xx, timeouts, connection errors, non-JSON).
+    pub retry: ExponentialBuilder,
+    /// How many frequency-limit answers one request may wait out before giving up.
+    pub max_rate_limit_waits: u32,
+}
+
+impl ClientSettings {
+    /// Settings for the real API from the `[feishu]` section.
+    pub fn from_config(config: &FeishuConfig) -> Self {
+        ClientSettings {
+            base_url: config.base_url.trim_end_matches('/').to_string(),
+            app_id: config.app_id.clone(),
+            app_secret: config.app_secret.clone(),
+            user_id_type: config.user_id_type.clone(),
+            rate_limits: Endpoint::ALL
+                .into_iter()
+                .map(|e| (e, config.rate_limits.for_endpoint(e)))
+                .collect(),
+            rate_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(config.request_timeout_secs),
+            retry: ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_delay(Duration::from_secs(30))
+                .with_max_times(6)
+                .with_jitter(),
+            max_rate_limit_waits: 20,
+        }
+    }
+}
+
+/// One request to a list endpoint; the client adds `user_id_type` and the token.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub endpoint: Endpoint,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+/// A successful (`code == 0`) answer.
+#[derive(Debug)]
+pub struct ApiReply {
+    /// The `data` object.
+    pub data: Value,
+    /// Top-level fields besides `code`, `msg` and `data` (stage tasks put paging there).
+    pub beside_data: Map<String, Value>,
+    pub log_id: LogId,
+}
+
+/// Outcome of one HTTP exchange, before the retry policy decides what to do.
+enum Attempt {
+    Done(ApiReply),
+    Transient(String, LogId),
+    RateLimited(Duration, LogId),
+    TokenRejected {
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+    Failed(ApiError),
+}
+
+/// The shared Feishu client.
+pub struct FeishuClient {
+    http: reqwest::Client,
+    settings: ClientSettings,
+    tokens: TokenCache,
+    budgets: Budgets,
+    requests: HashMap<Endpoint, AtomicU64>,
+}
+
+impl FeishuClient {
+    /// A client; no request is sent until the first call.
+    pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .user_agent(concat!("feishu-sync/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let tokens = TokenCache::new(
+            &settings.base_url,
+            settings.app_id.clone(),
+            settings.app_secret.clone(),
+        );
+        let budgets = Budgets::new(&settings.rate_limits, settings.rate_window);
+        let requests = Endpoint::ALL
+            .into_iter()
+            .map(|e| (e, AtomicU64::new(0)))
+            .collect();
+        Ok(FeishuClient {
+            http,
+            settings,
+            tokens,
+            budgets,
+            requests,
+        })
+    }
+
+    /// HTTP requests sent to `endpoint` so far (retries and waits included).
+    pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
+        self.requests[&endpoint].load(Ordering::Relaxed)
+    }
+
+    /// Sends `request`, retrying what can be retried, and returns the `data` of the answer.
+    pub async fn call(&self, request: &ApiRequest) -> Result<ApiReply, ApiError> {
+        let endpoint = request.endpoint;
+        let mut backoff = self.settings.retry.build();
+        let (mut attempts, mut rate_waits, mut token_retried) = (0u32, 0u32, false);
+        loop {
+            let token = self.tokens.get(&self.http).await?;
+            attempts += 1;
+            match self.attempt(request, &token).await {
+                Attempt::Done(reply) => return Ok(reply),
+                Attempt::Failed(error) => return Err(error),
+                Attempt::TokenRejected { code, msg, log_id } => {
+                    if token_retried {
+                        return Err(ApiError::TokenRejected {
+                            endpoint,
+                            code,
+                            msg,
+                            log_id,
+                        });
+                    }
+                    tracing::info!(%endpoint, code, %log_id, "token rejected; fetching a new one");
+                    self.tokens.invalidate(&token).await;
+                    token_retried = true;
+                }
+                Attempt::RateLimited(wait, log_id) => {
+                    rate_waits += 1;
+                    if rate_waits > self.settings.max_rate_limit_waits {
+                        return Err(ApiError::RateLimited {
+                            endpoint,
+                            waits: rate_waits - 1,
+                            log_id,
+                        });
+                    }
+                    tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64, %log_id, "frequency limit hit; waiting");
+                    tokio::time::sleep(wait).await;
+                }
+                Attempt::Transient(last, log_id) => match backoff.next() {
+                    Some(delay) => {
+                        tracing::warn!(%endpoint, attempts, error = %last, %log_id, "transient failure; retrying");
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => {
+                        let endpoint = endpoint.to_string();
+                        return Err(ApiError::Unavailable {
+                            endpoint,
+                            attempts,
+                            last,
+                            log_id,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &ApiRequest, token: &SecretString) -> Attempt {
+        let endpoint = request.endpoint;
+        self.budgets.acquire(endpoint).await;
+        self.requests[&endpoint].fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}", self.settings.base_url, endpoint.path());
+        let builder = match endpoint.method() {
+            Method::Get => self.http.get(url),
+            Method::Post => self.http.post(url),
+        };
+        let mut builder = builder
+            .bearer_auth(token.expose_secret())
+            .query(&[("user_id_type", self.settings.user_id_type.as_str())])
+            .query(&request.query);
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => return Attempt::Transient(describe_reqwest_error(&e), LogId(None)),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let log_id = log_id(&headers);
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => return Attempt::Transient(describe_reqwest_error(&e), log_id),
+        };
+        classify(endpoint, status, &headers, &bytes, log_id)
+    }
+}
+
+/// Decides what one HTTP answer means.
+fn classify(
+    endpoint: Endpoint,
+    status: u16,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    log_id: LogId,
+) -> Attempt {
+    let envelope = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        });
+    let Some(mut envelope) = envelope else {
+        if status == 429 {
+            return Attempt::RateLimited(reset_wait(headers), log_id);
+        }
+        return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
+    };
+    let code = envelope.get("code").and_then(Value::as_i64);
+    let msg = envelope
+        .get("msg")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if status == 429 || code == Some(CODE_RATE_LIMITED) {
+        return Attempt::RateLimited(reset_wait(headers), log_id);
+    }
+    let Some(code) = code else {
+        return Attempt::Transient(format!("HTTP {status} with no `code` in the body"), log_id);
+    };
+    if TOKEN_CODES.contains(&code) {
+        return Attempt::TokenRejected { code, msg, log_id };
+    }
+    if status >= 500 {
+        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
+    }
+    if code != 0 {
+        return Attempt::Failed(ApiError::Api {
+            endpoint,
+            http_status: status,
+            code,
+            msg,
+            log_id,
+        });
+    }
+    let data = envelope.remove("data").unwrap_or(Value::Null);
+    envelope.remove("code");
+    envelope.remove("msg");
+    Attempt::Done(ApiReply {
+        data,
+        beside_data: envelope,
+        log_id,
+    })
+}
+
+/// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds, else one second.
+fn reset_wait(headers: &HeaderMap) -> Duration {
+    let seconds = headers
+        .get("x-ogw-ratelimit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(seconds.clamp(0.05, 300.0))
+}
+
+/// The `X-Tt-Logid` header, which Feishu support asks for.
+pub(crate) fn log_id(headers: &HeaderMap) -> LogId {
+    LogId(
+        headers
+            .get("x-tt-logid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    )
+}

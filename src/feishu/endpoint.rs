@@ -1,0 +1,117 @@
+//! The five Feishu endpoints feishu-sync reads, with the facts their documents give
+//! (method, path, page-size limit, rate limit). Shared by the client and the simulator so
+//! the two can never disagree on a path.
+
+use std::fmt;
+
+/// Path of the token endpoint (`POST`, JSON `{app_id, app_secret}`).
+pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+
+/// One upstream list endpoint. Each stream reads exactly one endpoint, so the endpoint's
+/// name is also the stream's name and its key under `feishu.rate_limits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `GET /open-apis/performance/v1/semesters`: every semester, one response.
+    Semesters,
+    /// `POST /open-apis/performance/v2/activity/query`: activities of up to 10 semesters.
+    Activities,
+    /// `POST /open-apis/performance/v1/stage_tasks/find_by_page`: stage tasks of one semester.
+    StageTasks,
+    /// `GET /open-apis/approval/v4/tasks/query`: one user's approval tasks of one topic.
+    ApprovalTasks,
+    /// `GET /open-apis/task/v1/tasks`: task-v1 tasks the app created.
+    Tasks,
+}
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Endpoint {
+    /// Every endpoint, in the order streams run (parents first).
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Semesters,
+        Endpoint::Activities,
+        Endpoint::StageTasks,
+        Endpoint::ApprovalTasks,
+        Endpoint::Tasks,
+    ];
+
+    /// The stream / config name, e.g. `stage_tasks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Semesters => "semesters",
+            Endpoint::Activities => "activities",
+            Endpoint::StageTasks => "stage_tasks",
+            Endpoint::ApprovalTasks => "approval_tasks",
+            Endpoint::Tasks => "tasks",
+        }
+    }
+
+    /// Parses a stream / config name.
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Path below the base URL.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Semesters => "/open-apis/performance/v1/semesters",
+            Endpoint::Activities => "/open-apis/performance/v2/activity/query",
+            Endpoint::StageTasks => "/open-apis/performance/v1/stage_tasks/find_by_page",
+            Endpoint::ApprovalTasks => "/open-apis/approval/v4/tasks/query",
+            Endpoint::Tasks => "/open-apis/task/v1/tasks",
+        }
+    }
+
+    /// HTTP method.
+    pub fn method(self) -> Method {
+        match self {
+            Endpoint::Semesters | Endpoint::ApprovalTasks | Endpoint::Tasks => Method::Get,
+            Endpoint::Activities | Endpoint::StageTasks => Method::Post,
+        }
+    }
+
+    /// Largest `page_size` the document allows; `None` for endpoints without paging.
+    pub fn max_page_size(self) -> Option<u32> {
+        match self {
+            Endpoint::StageTasks => Some(50),
+            Endpoint::ApprovalTasks => Some(200),
+            Endpoint::Tasks => Some(100),
+            Endpoint::Semesters | Endpoint::Activities => None,
+        }
+    }
+
+    /// Default requests per minute: the documented limit where the document gives one
+    /// (10 / 10 / 20), and a conservative value for approval and task v1, whose documents
+    /// give none.
+    pub fn default_rate_per_minute(self) -> u32 {
+        match self {
+            Endpoint::Semesters | Endpoint::Activities => 10,
+            Endpoint::StageTasks => 20,
+            Endpoint::ApprovalTasks | Endpoint::Tasks => 100,
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for endpoint in Endpoint::ALL {
+            assert_eq!(Endpoint::from_name(endpoint.name()), Some(endpoint));
+        }
+        assert_eq!(Endpoint::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! The typed error at the API-client boundary, so callers can tell a rate limit from a
+//! token problem from an API code, and every message carries what Feishu support asks for.
+
+use std::fmt;
+
+use crate::feishu::Endpoint;
+
+/// Frequency-limit code; arrives with HTTP 429, or HTTP 400 on older endpoints.
+pub const CODE_RATE_LIMITED: i64 = 99991400;
+
+/// Codes meaning "this tenant_access_token is not (or no longer) valid: get a new one".
+pub const TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
+
+/// The `X-Tt-Logid` of a response, or a marker when there was none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogId(pub Option<String>);
+
+impl fmt::Display for LogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, "log id {id}"),
+            None => f.write_str("no log id"),
+        }
+    }
+}
+
+/// What can go wrong talking to Feishu. Secrets and tokens never appear in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Feishu answered with `code != 0` that no retry can fix (bad parameter, no licence...).
+    #[error("Feishu {endpoint} failed: code {code}: {msg} (HTTP {http_status}, {log_id})")]
+    Api {
+        endpoint: Endpoint,
+        http_status: u16,
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+    /// The token endpoint refused the app's credentials or failed.
+    #[error(
+        "cannot get a tenant_access_token: code {code}: {msg} ({log_id}); check feishu.app_id and feishu.app_secret"
+    )]
+    Token {
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+    /// A freshly fetched token was rejected too.
+    #[error("Feishu {endpoint} rejected a freshly fetched token: code {code}: {msg} ({log_id})")]
+    TokenRejected {
+        endpoint: Endpoint,
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+    /// The frequency limit kept answering after the allowed number of waits.
+    #[error(
+        "Feishu {endpoint} still rate limited (code 99991400) after {waits} waits ({log_id}); lower feishu.rate_limits.{endpoint}"
+    )]
+    RateLimited {
+        endpoint: Endpoint,
+        waits: u32,
+        log_id: LogId,
+    },
+    /// Network errors, timeouts, 5xx or non-JSON bodies, still failing after every retry.
+    #[error("Feishu {endpoint} unavailable after {attempts} attempts: {last} ({log_id})")]
+    Unavailable {
+        endpoint: String,
+        attempts: u32,
+        last: String,
+        log_id: LogId,
+    },
+    /// The body was JSON with `code == 0` but not of the documented shape.
+    #[error("Feishu {endpoint} answered an unexpected shape: {reason} ({log_id})")]
+    Shape {
+        endpoint: Endpoint,
+        reason: String,
+        log_id: LogId,
+    },
+}
+
+impl ApiError {
+    /// The Feishu code, where the error has one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            ApiError::Api { code, .. }
+            | ApiError::Token { code, .. }
+            | ApiError::TokenRejected { code, .. } => Some(*code),
+            ApiError::RateLimited { .. } => Some(CODE_RATE_LIMITED),
+            ApiError::Unavailable { .. } | ApiError::Shape { .. } => None,
+        }
+    }
+
+    /// Whether the server rejected a page token (callers restart that partition).
+    pub fn is_bad_page_token(&self) -> bool {
+        matches!(self, ApiError::Api { code: 1470422, .. })
+    }
+}

@@ -1,0 +1,152 @@
+//! Page-token pagination shared by every paged endpoint: maximum page size, `has_more` and
+//! `page_token` read inside `data` (as the SDKs do) or beside it (as the stage-task
+//! document's example shows), and a stop on an empty or repeated token.
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::feishu::Method;
+use crate::feishu::client::{ApiReply, ApiRequest, FeishuClient};
+use crate::feishu::error::{ApiError, LogId};
+
+/// How a paged read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingEnd {
+    /// Still reading.
+    Open,
+    /// `has_more` was false: the partition was read completely.
+    Complete,
+    /// The server said `has_more` but gave no new token (empty or already seen); the read
+    /// stopped there and must not be treated as complete.
+    Truncated,
+}
+
+/// Walks the pages of one request.
+pub struct Pager<'a> {
+    client: &'a FeishuClient,
+    request: ApiRequest,
+    next_token: Option<String>,
+    seen_tokens: HashSet<String>,
+    end: PagingEnd,
+    pages: u32,
+}
+
+/// One page, typed.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub data: T,
+    /// The `data` object as received, for `raw` columns.
+    pub raw: Value,
+    pub log_id: LogId,
+    /// True when this is the last page of a complete read.
+    pub last: bool,
+}
+
+impl<'a> Pager<'a> {
+    /// A pager over `request`, which must not carry paging parameters itself.
+    pub fn new(client: &'a FeishuClient, request: ApiRequest) -> Self {
+        Pager {
+            client,
+            request,
+            next_token: None,
+            seen_tokens: HashSet::new(),
+            end: PagingEnd::Open,
+            pages: 0,
+        }
+    }
+
+    /// How the read ended (or `Open`).
+    pub fn end(&self) -> PagingEnd {
+        self.end
+    }
+
+    /// Pages fetched so far.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
+    /// The next page, or `None` once the read has ended.
+    pub async fn next_page<T: DeserializeOwned>(&mut self) -> Result<Option<Page<T>>, ApiError> {
+        if self.end != PagingEnd::Open {
+            return Ok(None);
+        }
+        let request = self.paged_request();
+        let reply = self.client.call(&request).await?;
+        self.pages += 1;
+        self.advance(&reply);
+        let endpoint = self.request.endpoint;
+        let data = T::deserialize(&reply.data).map_err(|e| ApiError::Shape {
+            endpoint,
+            reason: e.to_string(),
+            log_id: reply.log_id.clone(),
+        })?;
+        Ok(Some(Page {
+            data,
+            raw: reply.data,
+            log_id: reply.log_id,
+            last: self.end == PagingEnd::Complete,
+        }))
+    }
+
+    fn paged_request(&self) -> ApiRequest {
+        let mut request = self.request.clone();
+        let endpoint = request.endpoint;
+        let Some(size) = endpoint.max_page_size() else {
+            return request;
+        };
+        match endpoint.method() {
+            Method::Get => {
+                request.query.push(("page_size".into(), size.to_string()));
+                if let Some(token) = &self.next_token {
+                    request.query.push(("page_token".into(), token.clone()));
+                }
+            }
+            Method::Post => {
+                let body = request
+                    .body
+                    .get_or_insert_with(|| Value::Object(Default::default()));
+                if let Value::Object(map) = body {
+                    map.insert("page_size".into(), size.into());
+                    if let Some(token) = &self.next_token {
+                        map.insert("page_token".into(), token.clone().into());
+                    }
+                }
+            }
+        }
+        request
+    }
+
+    /// Reads `has_more`/`page_token` and decides whether another page follows.
+    fn advance(&mut self, reply: &ApiReply) {
+        if self.request.endpoint.max_page_size().is_none() {
+            self.end = PagingEnd::Complete;
+            return;
+        }
+        let field = |name: &str| {
+            reply
+                .data
+                .get(name)
+                .filter(|v| !v.is_null())
+                .or_else(|| reply.beside_data.get(name))
+        };
+        let has_more = field("has_more").and_then(Value::as_bool).unwrap_or(false);
+        let token = field("page_token")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.end = match (has_more, token) {
+            (false, _) => PagingEnd::Complete,
+            (true, "") => PagingEnd::Truncated,
+            (true, token) if !self.seen_tokens.insert(token.to_string()) => PagingEnd::Truncated,
+            (true, token) => {
+                self.next_token = Some(token.to_string());
+                PagingEnd::Open
+            }
+        };
+        if self.end == PagingEnd::Truncated {
+            tracing::warn!(endpoint = %self.request.endpoint, log_id = %reply.log_id,
+                "has_more without a new page_token; stopping this read as incomplete");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! feishu-sync: copies Feishu Open Platform data into typed PostgreSQL tables,
+//! incrementally.
+//!
+//! - [`config`]: layered configuration and its validation.
+//! - [`feishu`]: the one client every stream shares (tokens, budgets, retries, paging).
+//! - [`sync`]: one module per upstream stream, and the pass that drives them.
+//! - [`db`]: pool, migrations, run journal and watermarks.
+//! - [`simulator`]: the project's own fake Feishu, for tests, the benchmark and `demo`.
+
+pub mod config;
+pub mod db;
+pub mod feishu;
+pub mod simulator;
+pub mod sync;

@@ -1,0 +1,200 @@
+//! Approval tasks, read for every configured user and topic. The API has no change filter,
+//! so each pass reads every partition completely and retires what it no longer returns:
+//! an approval that moved from topic 1 to topic 2 is retired in topic 1 and appears in 2.
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::convert::dedup_last;
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partition};
+use crate::db;
+use crate::feishu::{ApiRequest, Endpoint};
+
+/// `data` of one page.
+#[derive(Debug, Deserialize)]
+struct ApprovalPage {
+    #[serde(default)]
+    tasks: Vec<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireUrls {
+    helpdesk: Option<String>,
+    mobile: Option<String>,
+    pc: Option<String>,
+}
+
+/// One approval task as the API sends it.
+#[derive(Debug, Deserialize)]
+struct WireApprovalTask {
+    task_id: String,
+    title: Option<String>,
+    #[serde(default)]
+    urls: WireUrls,
+    process_external_id: Option<String>,
+    task_external_id: Option<String>,
+    status: Option<String>,
+    process_status: Option<String>,
+    definition_code: Option<String>,
+    #[serde(default)]
+    initiators: Vec<String>,
+    #[serde(default)]
+    initiator_names: Vec<String>,
+    process_id: Option<String>,
+    process_code: Option<String>,
+    definition_group_id: Option<String>,
+    definition_group_name: Option<String>,
+    definition_id: Option<String>,
+    definition_name: Option<String>,
+}
+
+#[derive(Default)]
+struct Columns {
+    task_id: Vec<String>,
+    title: Vec<Option<String>>,
+    url_helpdesk: Vec<Option<String>>,
+    url_mobile: Vec<Option<String>>,
+    url_pc: Vec<Option<String>>,
+    process_external_id: Vec<Option<String>>,
+    task_external_id: Vec<Option<String>>,
+    status: Vec<Option<String>>,
+    process_status: Vec<Option<String>>,
+    definition_code: Vec<Option<String>>,
+    /// Arrays of arrays cannot be unnested, so the lists travel as JSON arrays.
+    initiators: Vec<Value>,
+    initiator_names: Vec<Value>,
+    process_id: Vec<Option<String>>,
+    process_code: Vec<Option<String>>,
+    definition_group_id: Vec<Option<String>>,
+    definition_group_name: Vec<Option<String>>,
+    definition_id: Vec<Option<String>>,
+    definition_name: Vec<Option<String>>,
+    raw: Vec<Value>,
+}
+
+impl Columns {
+    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
+        let a = WireApprovalTask::deserialize(&raw).context("approval task record")?;
+        self.task_id.push(a.task_id);
+        self.title.push(a.title);
+        self.url_helpdesk.push(a.urls.helpdesk);
+        self.url_mobile.push(a.urls.mobile);
+        self.url_pc.push(a.urls.pc);
+        self.process_external_id.push(a.process_external_id);
+        self.task_external_id.push(a.task_external_id);
+        self.status.push(a.status);
+        self.process_status.push(a.process_status);
+        self.definition_code.push(a.definition_code);
+        self.initiators.push(a.initiators.into());
+        self.initiator_names.push(a.initiator_names.into());
+        self.process_id.push(a.process_id);
+        self.process_code.push(a.process_code);
+        self.definition_group_id.push(a.definition_group_id);
+        self.definition_group_name.push(a.definition_group_name);
+        self.definition_id.push(a.definition_id);
+        self.definition_name.push(a.definition_name);
+        self.raw.push(raw);
+        Ok(())
+    }
+}
+
+/// Writes one (user, topic) partition.
+struct ApprovalSink {
+    user_id: String,
+    topic: String,
+    seen: Vec<String>,
+}
+
+impl PartitionSink for ApprovalSink {
+    type Data = ApprovalPage;
+
+    async fn write_page(&mut self, tx: &mut PgConnection, data: ApprovalPage, _raw: Value) -> anyhow::Result<u64> {
+        let items = dedup_last(data.tasks, |v| v.get("task_id").and_then(Value::as_str).map(str::to_string));
+        let mut c = Columns::default();
+        for item in items {
+            c.push(item)?;
+        }
+        self.seen.extend(c.task_id.iter().cloned());
+        // Keyed by the partition's user and topic; unchanged records are skipped.
+        let written = sqlx::query!(
+            r#"INSERT INTO feishu.approval_tasks AS t
+                   (user_id, topic, task_id, title, url_helpdesk, url_mobile, url_pc, process_external_id,
+                    task_external_id, status, process_status, definition_code, initiators, initiator_names,
+                    process_id, process_code, definition_group_id, definition_group_name, definition_id,
+                    definition_name, raw)
+               SELECT $1, $2, task_id, title, helpdesk, mobile, pc, pext, text, status, pstatus, dcode,
+                      ARRAY(SELECT jsonb_array_elements_text(inits)), ARRAY(SELECT jsonb_array_elements_text(names)),
+                      pid, pcode, dgid, dgname, did, dname, raw
+                 FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                      $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[], $15::text[], $16::text[],
+                      $17::text[], $18::text[], $19::text[], $20::text[], $21::jsonb[])
+                   AS x(task_id, title, helpdesk, mobile, pc, pext, text, status, pstatus, dcode, inits, names,
+                        pid, pcode, dgid, dgname, did, dname, raw)
+               ON CONFLICT (user_id, topic, task_id) DO UPDATE SET
+                    title = EXCLUDED.title, url_helpdesk = EXCLUDED.url_helpdesk, url_mobile = EXCLUDED.url_mobile,
+                    url_pc = EXCLUDED.url_pc, process_external_id = EXCLUDED.process_external_id,
+                    task_external_id = EXCLUDED.task_external_id, status = EXCLUDED.status,
+                    process_status = EXCLUDED.process_status, definition_code = EXCLUDED.definition_code,
+                    initiators = EXCLUDED.initiators, initiator_names = EXCLUDED.initiator_names,
+                    process_id = EXCLUDED.process_id, process_code = EXCLUDED.process_code,
+                    definition_group_id = EXCLUDED.definition_group_id,
+                    definition_group_name = EXCLUDED.definition_group_name,
+                    definition_id = EXCLUDED.definition_id, definition_name = EXCLUDED.definition_name,
+                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+               WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+            self.user_id, self.topic, &c.task_id, &c.title as _, &c.url_helpdesk as _, &c.url_mobile as _,
+            &c.url_pc as _, &c.process_external_id as _, &c.task_external_id as _, &c.status as _,
+            &c.process_status as _, &c.definition_code as _, &c.initiators, &c.initiator_names,
+            &c.process_id as _, &c.process_code as _, &c.definition_group_id as _,
+            &c.definition_group_name as _, &c.definition_id as _, &c.definition_name as _, &c.raw
+        )
+        .execute(&mut *tx)
+        .await
+        .context("upserting feishu.approval_tasks")?;
+        Ok(written.rows_affected())
+    }
+
+    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let retired = sqlx::query!(
+            "UPDATE feishu.approval_tasks SET deleted_at = now(), synced_at = now()
+              WHERE user_id = $1 AND topic = $2 AND deleted_at IS NULL AND NOT (task_id = ANY($3::text[]))",
+            self.user_id, self.topic, &self.seen
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring approval tasks")?;
+        let partition = partition_key(&self.user_id, &self.topic);
+        db::set_watermark(tx, Endpoint::ApprovalTasks.name(), &partition, None).await?;
+        Ok(retired.rows_affected())
+    }
+}
+
+/// `sync_state.partition_key` of one user and topic.
+fn partition_key(user_id: &str, topic: &str) -> String {
+    format!("{user_id}/{topic}")
+}
+
+/// Reads every configured user and topic.
+pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let config = &ctx.streams.approval_tasks;
+    let mut outcome = StreamOutcome::default();
+    for user_id in &config.user_ids {
+        for topic in &config.topics {
+            let request = ApiRequest {
+                endpoint: Endpoint::ApprovalTasks,
+                query: vec![("user_id".into(), user_id.clone()), ("topic".into(), topic.clone())],
+                body: None,
+            };
+            let mut sink = ApprovalSink { user_id: user_id.clone(), topic: topic.clone(), seen: Vec::new() };
+            let result = read_partition(ctx, request, &mut sink).await;
+            outcome.record(&partition_key(user_id, topic), result);
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+#[path = "approval_tasks_tests.rs"]
+mod tests;

@@ -1,0 +1,92 @@
+//! Conversions from Feishu's wire formats to column types: epoch strings in ms or s become
+//! `timestamptz` (`"0"` and `""` become NULL), and the two i18n spellings become `_zh`/`_en`.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// Epoch milliseconds as a decimal string (performance endpoints).
+pub fn from_millis(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    parse_epoch(value, 1).map(|ms| ms.and_then(DateTime::from_timestamp_millis))
+}
+
+/// Epoch seconds as a decimal string (task v1).
+pub fn from_seconds(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    parse_epoch(value, 1000).map(|ms| ms.and_then(DateTime::from_timestamp_millis))
+}
+
+/// `None` for absent, empty and `"0"`; milliseconds otherwise.
+fn parse_epoch(value: Option<&str>, to_millis: i64) -> Result<Option<i64>, String> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let number: i64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not an epoch timestamp"))?;
+    if number == 0 {
+        return Ok(None);
+    }
+    number
+        .checked_mul(to_millis)
+        .map(Some)
+        .ok_or_else(|| format!("{text:?} is out of range"))
+}
+
+/// Epoch milliseconds of a time, as the performance API expects in filters.
+pub fn to_millis_string(time: DateTime<Utc>) -> String {
+    time.timestamp_millis().to_string()
+}
+
+/// i18n text keyed `zh-CN` / `en-US` (semesters, stage tasks).
+#[derive(Debug, Default, Deserialize)]
+pub struct I18nDashed {
+    #[serde(rename = "zh-CN", default)]
+    pub zh: Option<String>,
+    #[serde(rename = "en-US", default)]
+    pub en: Option<String>,
+}
+
+/// i18n text keyed `zh_cn` / `en_us` (activities, task origins).
+#[derive(Debug, Default, Deserialize)]
+pub struct I18nSnake {
+    #[serde(rename = "zh_cn", default)]
+    pub zh: Option<String>,
+    #[serde(rename = "en_us", default)]
+    pub en: Option<String>,
+}
+
+/// Keeps the last of several rows with the same key: a batch upsert may not touch a row
+/// twice, and the later occurrence is the newer one.
+pub fn dedup_last<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<T> = rows
+        .into_iter()
+        .rev()
+        .filter(|row| seen.insert(key(row)))
+        .collect();
+    kept.reverse();
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_strings_become_times_and_zero_becomes_null() {
+        let ms = from_millis(Some("1717142244000")).unwrap().unwrap();
+        assert_eq!(ms.to_rfc3339(), "2024-05-31T07:57:24+00:00");
+        let s = from_seconds(Some("1637045612")).unwrap().unwrap();
+        assert_eq!(s.timestamp(), 1637045612);
+        assert_eq!(from_seconds(Some("0")).unwrap(), None);
+        assert_eq!(from_millis(Some("")).unwrap(), None);
+        assert_eq!(from_millis(None).unwrap(), None);
+        assert!(from_millis(Some("soon")).is_err());
+        assert!(from_seconds(Some("9223372036854775807")).is_err());
+    }
+
+    #[test]
+    fn dedup_keeps_the_last_occurrence_in_order() {
+        let rows = vec![(1, "a"), (2, "b"), (1, "c")];
+        assert_eq!(dedup_last(rows, |r| r.0), vec![(2, "b"), (1, "c")]);
+    }
+}

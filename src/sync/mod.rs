@@ -1,0 +1,211 @@
+//! One pass over the selected streams: each stream module maps its pages to rows, and this
+//! module drives the pages, the per-page transactions and the `sync_runs` journal.
+
+pub mod activities;
+pub mod approval_tasks;
+pub mod convert;
+pub mod semesters;
+pub mod stage_tasks;
+pub mod tasks;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use crate::config::StreamsConfig;
+use crate::db::{self, RunCounts, RunStatus};
+use crate::feishu::{ApiRequest, Endpoint, FeishuClient, Pager, PagingEnd};
+
+/// What every stream run needs.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub pool: PgPool,
+    pub client: Arc<FeishuClient>,
+    pub streams: StreamsConfig,
+}
+
+/// How a pass reads: incrementally from the watermarks, or as a backfill.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Ignore watermarks and re-read everything (from `since`, if given).
+    pub backfill: bool,
+    /// With `backfill`: the earliest deadline / create time to re-read.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The result of one stream run.
+#[derive(Debug)]
+pub struct StreamReport {
+    pub stream: Endpoint,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub requests: u64,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+/// What a stream module hands back: its counts and the partitions that failed.
+#[derive(Debug, Default)]
+pub struct StreamOutcome {
+    pub counts: RunCounts,
+    pub failed_partitions: Vec<String>,
+}
+
+impl StreamOutcome {
+    /// Folds one partition's result in; a failed partition does not stop the others.
+    pub fn record(&mut self, partition: &str, result: anyhow::Result<RunCounts>) {
+        match result {
+            Ok(counts) => self.counts.add(counts),
+            Err(error) => {
+                tracing::error!(partition, error = format!("{error:#}"), "partition failed");
+                self.failed_partitions
+                    .push(format!("{partition}: {error:#}"));
+            }
+        }
+    }
+}
+
+/// A stream's side of reading one partition: write each page's rows, then, after the
+/// last page of a complete read, retire what was not seen and move the watermark.
+/// Both run inside the page's transaction.
+pub trait PartitionSink {
+    /// The typed `data` object of one page.
+    type Data: DeserializeOwned;
+
+    /// Upserts one page; returns rows inserted or changed.
+    fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: Self::Data,
+        raw: Value,
+    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
+
+    /// Called once after the last page of a complete read; returns rows retired.
+    fn complete(
+        &mut self,
+        tx: &mut PgConnection,
+    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
+}
+
+/// Pages through `request`, one transaction per page, and completes the partition when
+/// the read was complete.
+pub async fn read_partition<S: PartitionSink>(
+    ctx: &SyncContext,
+    request: ApiRequest,
+    sink: &mut S,
+) -> anyhow::Result<RunCounts> {
+    let mut pager = Pager::new(&ctx.client, request);
+    let mut counts = RunCounts::default();
+    while let Some(page) = pager.next_page::<S::Data>().await? {
+        let mut tx = ctx
+            .pool
+            .begin()
+            .await
+            .context("starting a page transaction")?;
+        counts.rows_written += sink.write_page(&mut tx, page.data, page.raw).await?;
+        if page.last {
+            counts.rows_retired += sink.complete(&mut tx).await?;
+        }
+        tx.commit().await.context("committing a page")?;
+        counts.pages += 1;
+    }
+    if pager.end() == PagingEnd::Truncated {
+        anyhow::bail!(
+            "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
+        );
+    }
+    Ok(counts)
+}
+
+/// Runs one stream once, without journaling; tests and the scheduler call this.
+pub async fn run_once(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<StreamOutcome> {
+    match stream {
+        Endpoint::Semesters => semesters::run_once(ctx, opts).await,
+        Endpoint::Activities => activities::run_once(ctx, opts).await,
+        Endpoint::StageTasks => stage_tasks::run_once(ctx, opts).await,
+        Endpoint::ApprovalTasks => approval_tasks::run_once(ctx, opts).await,
+        Endpoint::Tasks => tasks::run_once(ctx, opts).await,
+    }
+}
+
+/// Runs `streams` (parents first) and journals each run in `sync_runs`.
+pub async fn sync(
+    ctx: &SyncContext,
+    streams: &[Endpoint],
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<StreamReport>> {
+    let mut reports = Vec::new();
+    for stream in Endpoint::ALL.into_iter().filter(|s| streams.contains(s)) {
+        reports.push(run_journaled(ctx, stream, opts).await?);
+    }
+    Ok(reports)
+}
+
+/// One stream run with its `sync_runs` row.
+pub async fn run_journaled(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<StreamReport> {
+    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill).await?;
+    let requests_before = ctx.client.requests_sent(stream);
+    let started = Instant::now();
+    tracing::info!(%stream, backfill = opts.backfill, "stream run started");
+    let result = run_once(ctx, stream, opts).await;
+    let requests = ctx.client.requests_sent(stream) - requests_before;
+    let (status, counts, error) = match result {
+        Ok(outcome) if outcome.failed_partitions.is_empty() => {
+            (RunStatus::Succeeded, outcome.counts, None)
+        }
+        Ok(outcome) => {
+            let n = outcome.failed_partitions.len();
+            let text = format!(
+                "{n} partition(s) failed: {}",
+                outcome.failed_partitions.join("; ")
+            );
+            (RunStatus::Failed, outcome.counts, Some(text))
+        }
+        Err(error) => (
+            RunStatus::Failed,
+            RunCounts::default(),
+            Some(format!("{error:#}")),
+        ),
+    };
+    db::finish_run(
+        &ctx.pool,
+        run_id,
+        status,
+        counts,
+        requests,
+        error.as_deref(),
+    )
+    .await?;
+    let duration = started.elapsed();
+    tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
+        rows_retired = counts.rows_retired, requests, duration_ms = duration.as_millis() as u64, "stream run finished");
+    Ok(StreamReport {
+        stream,
+        status,
+        counts,
+        requests,
+        duration,
+        error,
+    })
+}
+
+/// Ids of the semesters currently present, for the streams that read per semester.
+pub async fn current_semester_ids(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT id FROM feishu.semesters WHERE deleted_at IS NULL ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .context("listing current semesters")
+}

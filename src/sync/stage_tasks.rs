@@ -1,0 +1,285 @@
+//! Performance stage tasks, read per semester. The watermark of a semester is the start of
+//! its last complete pass; the next pass sends `after_time` = watermark − lookback, so it
+//! re-reads every task whose deadline is recent enough to still change, never the whole
+//! history. Tasks inside the read window that the answer no longer contains are retired.
+
+use std::collections::HashSet;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::convert::{I18nDashed, from_millis, to_millis_string};
+use super::{
+    PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids, read_partition,
+};
+use crate::db;
+use crate::feishu::{ApiRequest, Endpoint};
+
+/// `data` of one page: users, each with their tasks and per-category counts.
+#[derive(Debug, Deserialize)]
+struct StageTaskPage {
+    #[serde(default)]
+    items: Vec<WireUser>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUser {
+    user_id: String,
+    #[serde(default)]
+    stage_num_lists: Vec<Value>,
+    #[serde(default)]
+    stage_task_info_lists: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireCount {
+    task_option_id: i32,
+    stage_num: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireStageTask {
+    stage_id: String,
+    #[serde(default)]
+    name: I18nDashed,
+    deadline: Option<String>,
+    need_todo_count: Option<i32>,
+    jump_url: Option<String>,
+    stage_task_status: Option<String>,
+    task_option_id: Option<i32>,
+}
+
+#[derive(Default)]
+struct TaskColumns {
+    user_id: Vec<String>,
+    stage_id: Vec<String>,
+    name_zh: Vec<Option<String>>,
+    name_en: Vec<Option<String>>,
+    deadline: Vec<Option<DateTime<Utc>>>,
+    need_todo_count: Vec<Option<i32>>,
+    jump_url: Vec<Option<String>>,
+    stage_task_status: Vec<Option<String>>,
+    task_option_id: Vec<Option<i32>>,
+    raw: Vec<Value>,
+}
+
+#[derive(Default)]
+struct CountColumns {
+    user_id: Vec<String>,
+    task_option_id: Vec<i32>,
+    stage_num: Vec<Option<i32>>,
+    raw: Vec<Value>,
+}
+
+/// Writes one semester's pages.
+struct StageTaskSink {
+    semester_id: String,
+    /// The `after_time` sent, or `None` for a read of the whole semester.
+    after_time: Option<DateTime<Utc>>,
+    pass_started: DateTime<Utc>,
+    seen_tasks: HashSet<(String, String)>,
+    seen_users: HashSet<String>,
+}
+
+impl StageTaskSink {
+    fn columns(&mut self, users: Vec<WireUser>) -> anyhow::Result<(TaskColumns, CountColumns)> {
+        let (mut t, mut c) = (TaskColumns::default(), CountColumns::default());
+        for user in users {
+            self.seen_users.insert(user.user_id.clone());
+            for raw in user.stage_task_info_lists {
+                let task = WireStageTask::deserialize(&raw).context("stage task record")?;
+                if !self
+                    .seen_tasks
+                    .insert((user.user_id.clone(), task.stage_id.clone()))
+                {
+                    continue; // already written in this pass; the first answer stands
+                }
+                let deadline = from_millis(task.deadline.as_deref()).map_err(|e| {
+                    anyhow::anyhow!(
+                        "stage task {}/{}: deadline: {e}",
+                        user.user_id,
+                        task.stage_id
+                    )
+                })?;
+                t.user_id.push(user.user_id.clone());
+                t.stage_id.push(task.stage_id);
+                t.name_zh.push(task.name.zh);
+                t.name_en.push(task.name.en);
+                t.deadline.push(deadline);
+                t.need_todo_count.push(task.need_todo_count);
+                t.jump_url.push(task.jump_url);
+                t.stage_task_status.push(task.stage_task_status);
+                t.task_option_id.push(task.task_option_id);
+                t.raw.push(raw);
+            }
+            let mut options = HashSet::new();
+            for raw in user.stage_num_lists {
+                let count = WireCount::deserialize(&raw).context("stage count record")?;
+                if options.insert(count.task_option_id) {
+                    c.user_id.push(user.user_id.clone());
+                    c.task_option_id.push(count.task_option_id);
+                    c.stage_num.push(count.stage_num);
+                    c.raw.push(raw);
+                }
+            }
+        }
+        Ok((t, c))
+    }
+
+    async fn upsert_tasks(&self, tx: &mut PgConnection, t: &TaskColumns) -> anyhow::Result<u64> {
+        // A row changes only when its record changed or it comes back after retirement.
+        let written = sqlx::query!(
+            r#"INSERT INTO feishu.stage_tasks AS t
+                   (semester_id, user_id, stage_id, name_zh, name_en, deadline, need_todo_count,
+                    jump_url, stage_task_status, task_option_id, raw)
+               SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[],
+                    $6::timestamptz[], $7::int4[], $8::text[], $9::text[], $10::int4[], $11::jsonb[])
+               ON CONFLICT (semester_id, user_id, stage_id) DO UPDATE SET
+                    name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, deadline = EXCLUDED.deadline,
+                    need_todo_count = EXCLUDED.need_todo_count, jump_url = EXCLUDED.jump_url,
+                    stage_task_status = EXCLUDED.stage_task_status, task_option_id = EXCLUDED.task_option_id,
+                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+               WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+            self.semester_id, &t.user_id, &t.stage_id, &t.name_zh as _, &t.name_en as _,
+            &t.deadline as _, &t.need_todo_count as _, &t.jump_url as _, &t.stage_task_status as _,
+            &t.task_option_id as _, &t.raw
+        )
+        .execute(&mut *tx)
+        .await
+        .context("upserting feishu.stage_tasks")?;
+        Ok(written.rows_affected())
+    }
+
+    async fn upsert_counts(&self, tx: &mut PgConnection, c: &CountColumns) -> anyhow::Result<u64> {
+        let written = sqlx::query!(
+            r#"INSERT INTO feishu.stage_task_counts AS t
+                   (semester_id, user_id, task_option_id, stage_num, counted_after_time, raw)
+               SELECT $1, u, o, n, $2, r FROM UNNEST($3::text[], $4::int4[], $5::int4[], $6::jsonb[]) AS x(u, o, n, r)
+               ON CONFLICT (semester_id, user_id, task_option_id) DO UPDATE SET
+                    stage_num = EXCLUDED.stage_num, counted_after_time = EXCLUDED.counted_after_time,
+                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+               WHERE (t.stage_num, t.counted_after_time, t.raw) IS DISTINCT FROM
+                     (EXCLUDED.stage_num, EXCLUDED.counted_after_time, EXCLUDED.raw)
+                  OR t.deleted_at IS NOT NULL"#,
+            self.semester_id, self.after_time, &c.user_id, &c.task_option_id, &c.stage_num as _, &c.raw
+        )
+        .execute(&mut *tx)
+        .await
+        .context("upserting feishu.stage_task_counts")?;
+        Ok(written.rows_affected())
+    }
+}
+
+impl PartitionSink for StageTaskSink {
+    type Data = StageTaskPage;
+
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: StageTaskPage,
+        _raw: Value,
+    ) -> anyhow::Result<u64> {
+        let (tasks, counts) = self.columns(data.items)?;
+        Ok(self.upsert_tasks(tx, &tasks).await? + self.upsert_counts(tx, &counts).await?)
+    }
+
+    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let (users, stages): (Vec<String>, Vec<String>) = self.seen_tasks.iter().cloned().unzip();
+        // Only tasks inside the window just read can be judged gone.
+        let tasks = sqlx::query!(
+            "UPDATE feishu.stage_tasks t SET deleted_at = now(), synced_at = now()
+              WHERE t.semester_id = $1 AND t.deleted_at IS NULL
+                AND ($2::timestamptz IS NULL OR t.deadline > $2)
+                AND NOT EXISTS (SELECT 1 FROM UNNEST($3::text[], $4::text[]) AS s(user_id, stage_id)
+                                 WHERE s.user_id = t.user_id AND s.stage_id = t.stage_id)",
+            self.semester_id,
+            self.after_time,
+            &users,
+            &stages
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring stage tasks")?;
+        let mut retired = tasks.rows_affected();
+        if self.after_time.is_none() {
+            let users: Vec<String> = self.seen_users.iter().cloned().collect();
+            let counts = sqlx::query!(
+                "UPDATE feishu.stage_task_counts SET deleted_at = now(), synced_at = now()
+                  WHERE semester_id = $1 AND deleted_at IS NULL AND NOT (user_id = ANY($2::text[]))",
+                self.semester_id, &users
+            )
+            .execute(&mut *tx)
+            .await
+            .context("retiring stage task counts")?;
+            retired += counts.rows_affected();
+        }
+        db::set_watermark(
+            tx,
+            Endpoint::StageTasks.name(),
+            &self.semester_id,
+            Some(self.pass_started),
+        )
+        .await?;
+        Ok(retired)
+    }
+}
+
+/// Reads the stage tasks of every current semester.
+pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let mut outcome = StreamOutcome::default();
+    outcome.counts.rows_retired += retire_orphans(ctx).await?;
+    let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
+    for semester_id in current_semester_ids(&ctx.pool).await? {
+        let after_time = if opts.backfill {
+            opts.since
+        } else {
+            db::watermark(&ctx.pool, Endpoint::StageTasks.name(), &semester_id)
+                .await?
+                .map(|w| w - lookback)
+        };
+        let mut body = serde_json::json!({ "semester_id": semester_id });
+        if let Some(after) = after_time {
+            body["after_time"] = to_millis_string(after).into();
+        }
+        let request = ApiRequest {
+            endpoint: Endpoint::StageTasks,
+            query: Vec::new(),
+            body: Some(body),
+        };
+        let mut sink = StageTaskSink {
+            semester_id: semester_id.clone(),
+            after_time,
+            pass_started: Utc::now(),
+            seen_tasks: HashSet::new(),
+            seen_users: HashSet::new(),
+        };
+        let result = read_partition(ctx, request, &mut sink).await;
+        outcome.record(&semester_id, result);
+    }
+    Ok(outcome)
+}
+
+/// Stage tasks and counts of retired semesters are retired too.
+async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
+    let mut retired = 0;
+    for query in [
+        sqlx::query!(
+            "UPDATE feishu.stage_tasks t SET deleted_at = now(), synced_at = now() FROM feishu.semesters s
+              WHERE t.semester_id = s.id AND t.deleted_at IS NULL AND s.deleted_at IS NOT NULL"
+        ),
+        sqlx::query!(
+            "UPDATE feishu.stage_task_counts t SET deleted_at = now(), synced_at = now() FROM feishu.semesters s
+              WHERE t.semester_id = s.id AND t.deleted_at IS NULL AND s.deleted_at IS NOT NULL"
+        ),
+    ] {
+        retired += query.execute(&ctx.pool).await.context("retiring stage tasks of retired semesters")?.rows_affected();
+    }
+    Ok(retired)
+}
+
+#[cfg(test)]
+#[path = "stage_tasks_tests.rs"]
+mod tests;

@@ -1,0 +1,206 @@
+//! Task v1 tasks (with a tenant token: the tasks the app created). The watermark is the
+//! newest `create_time` a complete pass has seen; the next pass sends
+//! `start_create_time` = watermark − lookback (seconds), so it reads only recent tasks.
+//! Collaborators and followers are kept in their own tables, replaced per task.
+
+use std::collections::HashSet;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::convert::{I18nSnake, dedup_last, from_seconds};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partition};
+use crate::db;
+use crate::feishu::{ApiRequest, Endpoint};
+
+/// `data` of one page.
+#[derive(Debug, Deserialize)]
+struct TaskPage {
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireDue {
+    time: Option<String>,
+    timezone: Option<String>,
+    is_all_day: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireHref {
+    title: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireOrigin {
+    #[serde(default)]
+    href: WireHref,
+    /// A JSON object *inside a string*: `"{\"en_us\":\"IT Workspace\",\"zh_cn\":\"IT 工作台\"}"`.
+    platform_i18n_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireMember {
+    id: String,
+}
+
+/// One task as the API sends it.
+#[derive(Debug, Deserialize)]
+struct WireTask {
+    id: String,
+    summary: Option<String>,
+    description: Option<String>,
+    complete_time: Option<String>,
+    create_time: Option<String>,
+    update_time: Option<String>,
+    creator_id: Option<String>,
+    extra: Option<String>,
+    custom: Option<String>,
+    can_edit: Option<bool>,
+    source: Option<i32>,
+    repeat_rule: Option<String>,
+    #[serde(default)]
+    due: WireDue,
+    #[serde(default)]
+    origin: WireOrigin,
+    #[serde(default)]
+    collaborators: Vec<WireMember>,
+    #[serde(default)]
+    followers: Vec<WireMember>,
+}
+
+#[derive(Default)]
+struct Columns {
+    id: Vec<String>,
+    summary: Vec<Option<String>>,
+    description: Vec<Option<String>>,
+    creator_id: Vec<Option<String>>,
+    create_time: Vec<Option<DateTime<Utc>>>,
+    update_time: Vec<Option<DateTime<Utc>>>,
+    complete_time: Vec<Option<DateTime<Utc>>>,
+    due_time: Vec<Option<DateTime<Utc>>>,
+    due_timezone: Vec<Option<String>>,
+    due_is_all_day: Vec<Option<bool>>,
+    can_edit: Vec<Option<bool>>,
+    source: Vec<Option<i32>>,
+    repeat_rule: Vec<Option<String>>,
+    extra: Vec<Option<String>>,
+    custom: Vec<Option<String>>,
+    origin_platform_zh: Vec<Option<String>>,
+    origin_platform_en: Vec<Option<String>>,
+    origin_href_title: Vec<Option<String>>,
+    origin_href_url: Vec<Option<String>>,
+    raw: Vec<Value>,
+    /// One entry per (task, member): role `c`ollaborator or `f`ollower.
+    member_role: Vec<String>,
+    member_task: Vec<String>,
+    member_user: Vec<String>,
+}
+
+/// Empty strings mean "not set" in task v1 (`"timezone": ""`, `"href": {}`).
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+impl Columns {
+    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
+        let t = WireTask::deserialize(&raw).context("task record")?;
+        let time = |v: &Option<String>, field: &str| {
+            from_seconds(v.as_deref()).map_err(|e| anyhow::anyhow!("task {}: {field}: {e}", t.id))
+        };
+        self.create_time.push(time(&t.create_time, "create_time")?);
+        self.update_time.push(time(&t.update_time, "update_time")?);
+        self.complete_time.push(time(&t.complete_time, "complete_time")?);
+        self.due_time.push(time(&t.due.time, "due.time")?);
+        self.due_timezone.push(non_empty(t.due.timezone));
+        self.due_is_all_day.push(t.due.is_all_day);
+        let platform = t
+            .origin
+            .platform_i18n_name
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Option<I18nSnake>>(text).ok().flatten())
+            .unwrap_or_default();
+        self.origin_platform_zh.push(non_empty(platform.zh));
+        self.origin_platform_en.push(non_empty(platform.en));
+        self.origin_href_title.push(non_empty(t.origin.href.title));
+        self.origin_href_url.push(non_empty(t.origin.href.url));
+        for (role, members) in [("c", &t.collaborators), ("f", &t.followers)] {
+            for member in members.iter().map(|m| &m.id).collect::<HashSet<_>>() {
+                self.member_role.push(role.into());
+                self.member_task.push(t.id.clone());
+                self.member_user.push(member.clone());
+            }
+        }
+        self.summary.push(t.summary);
+        self.description.push(t.description);
+        self.creator_id.push(t.creator_id);
+        self.can_edit.push(t.can_edit);
+        self.source.push(t.source);
+        self.repeat_rule.push(t.repeat_rule);
+        self.extra.push(t.extra);
+        self.custom.push(t.custom);
+        self.id.push(t.id);
+        self.raw.push(raw);
+        Ok(())
+    }
+}
+
+#[path = "tasks_sql.rs"]
+mod sql;
+
+/// Writes the pages of one pass.
+struct TaskSink {
+    /// `start_create_time` sent, or `None` for a read of every task.
+    window_start: Option<DateTime<Utc>>,
+    newest_create_time: Option<DateTime<Utc>>,
+    seen: Vec<String>,
+}
+
+impl PartitionSink for TaskSink {
+    type Data = TaskPage;
+
+    async fn write_page(&mut self, tx: &mut PgConnection, data: TaskPage, _raw: Value) -> anyhow::Result<u64> {
+        let items = dedup_last(data.items, |v| v.get("id").and_then(Value::as_str).map(str::to_string));
+        let mut c = Columns::default();
+        for item in items {
+            c.push(item)?;
+        }
+        self.seen.extend(c.id.iter().cloned());
+        let newest = c.create_time.iter().flatten().max().copied();
+        self.newest_create_time = self.newest_create_time.max(newest);
+        Ok(sql::upsert_tasks(tx, &c).await? + sql::replace_members(tx, &c).await?)
+    }
+
+    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let retired = sql::retire_unseen(tx, self.window_start, &self.seen).await?;
+        db::set_watermark(tx, Endpoint::Tasks.name(), "", self.newest_create_time).await?;
+        Ok(retired)
+    }
+}
+
+/// Reads the tasks created since the watermark (minus the lookback), or all of them.
+pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let lookback = Duration::hours(i64::from(ctx.streams.tasks.lookback_hours));
+    let window_start = if opts.backfill {
+        opts.since
+    } else {
+        db::watermark(&ctx.pool, Endpoint::Tasks.name(), "").await?.map(|w| w - lookback)
+    };
+    let mut query = Vec::new();
+    if let Some(start) = window_start {
+        query.push(("start_create_time".to_string(), start.timestamp().to_string()));
+    }
+    let request = ApiRequest { endpoint: Endpoint::Tasks, query, body: None };
+    let mut sink = TaskSink { window_start, newest_create_time: None, seen: Vec::new() };
+    let counts = read_partition(ctx, request, &mut sink).await?;
+    Ok(StreamOutcome { counts, failed_partitions: Vec::new() })
+}
+
+#[cfg(test)]
+#[path = "tasks_tests.rs"]
+mod tests;

@@ -1,0 +1,97 @@
+//! The statements of the task-v1 stream, kept apart from its wire mapping.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::Columns;
+
+/// Upserts a page of tasks; an unchanged record (same `raw`) is not rewritten.
+pub(super) async fn upsert_tasks(tx: &mut PgConnection, c: &Columns) -> anyhow::Result<u64> {
+    let written = sqlx::query!(
+        r#"INSERT INTO feishu.tasks AS t
+               (id, summary, description, creator_id, create_time, update_time, complete_time, due_time,
+                due_timezone, due_is_all_day, can_edit, source, repeat_rule, extra, custom,
+                origin_platform_zh, origin_platform_en, origin_href_title, origin_href_url, raw)
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bool[], $11::bool[],
+                $12::int4[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+                $19::text[], $20::jsonb[])
+           ON CONFLICT (id) DO UPDATE SET
+                summary = EXCLUDED.summary, description = EXCLUDED.description, creator_id = EXCLUDED.creator_id,
+                create_time = EXCLUDED.create_time, update_time = EXCLUDED.update_time,
+                complete_time = EXCLUDED.complete_time, due_time = EXCLUDED.due_time,
+                due_timezone = EXCLUDED.due_timezone, due_is_all_day = EXCLUDED.due_is_all_day,
+                can_edit = EXCLUDED.can_edit, source = EXCLUDED.source, repeat_rule = EXCLUDED.repeat_rule,
+                extra = EXCLUDED.extra, custom = EXCLUDED.custom,
+                origin_platform_zh = EXCLUDED.origin_platform_zh, origin_platform_en = EXCLUDED.origin_platform_en,
+                origin_href_title = EXCLUDED.origin_href_title, origin_href_url = EXCLUDED.origin_href_url,
+                raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+           WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+        &c.id, &c.summary as _, &c.description as _, &c.creator_id as _, &c.create_time as _,
+        &c.update_time as _, &c.complete_time as _, &c.due_time as _, &c.due_timezone as _,
+        &c.due_is_all_day as _, &c.can_edit as _, &c.source as _, &c.repeat_rule as _, &c.extra as _,
+        &c.custom as _, &c.origin_platform_zh as _, &c.origin_platform_en as _,
+        &c.origin_href_title as _, &c.origin_href_url as _, &c.raw
+    )
+    .execute(&mut *tx)
+    .await
+    .context("upserting feishu.tasks")?;
+    Ok(written.rows_affected())
+}
+
+/// Makes the collaborators and followers of the page's tasks exactly what the page says,
+/// in one statement, touching only pairs that appeared or disappeared.
+pub(super) async fn replace_members(tx: &mut PgConnection, c: &Columns) -> anyhow::Result<u64> {
+    let changed = sqlx::query_scalar!(
+        r#"WITH incoming AS (
+                SELECT * FROM UNNEST($2::text[], $3::text[], $4::text[]) AS n(role, task_id, user_id)),
+            gone_c AS (
+                DELETE FROM feishu.task_collaborators m WHERE m.task_id = ANY($1::text[])
+                   AND NOT EXISTS (SELECT 1 FROM incoming n
+                                    WHERE n.role = 'c' AND n.task_id = m.task_id AND n.user_id = m.user_id)
+                RETURNING 1),
+            gone_f AS (
+                DELETE FROM feishu.task_followers m WHERE m.task_id = ANY($1::text[])
+                   AND NOT EXISTS (SELECT 1 FROM incoming n
+                                    WHERE n.role = 'f' AND n.task_id = m.task_id AND n.user_id = m.user_id)
+                RETURNING 1),
+            new_c AS (
+                INSERT INTO feishu.task_collaborators (task_id, user_id)
+                SELECT task_id, user_id FROM incoming WHERE role = 'c' ON CONFLICT DO NOTHING RETURNING 1),
+            new_f AS (
+                INSERT INTO feishu.task_followers (task_id, user_id)
+                SELECT task_id, user_id FROM incoming WHERE role = 'f' ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT (SELECT count(*) FROM gone_c) + (SELECT count(*) FROM gone_f)
+                + (SELECT count(*) FROM new_c) + (SELECT count(*) FROM new_f) AS "changed!""#,
+        &c.id,
+        &c.member_role,
+        &c.member_task,
+        &c.member_user
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .context("replacing task collaborators and followers")?;
+    Ok(changed as u64)
+}
+
+/// Retires tasks inside the window just read (all tasks when `window_start` is `None`)
+/// that the read did not return. The boundary second itself is left alone, in case the
+/// server treats `start_create_time` as exclusive.
+pub(super) async fn retire_unseen(
+    tx: &mut PgConnection,
+    window_start: Option<DateTime<Utc>>,
+    seen: &[String],
+) -> anyhow::Result<u64> {
+    let retired = sqlx::query!(
+        "UPDATE feishu.tasks t SET deleted_at = now(), synced_at = now()
+          WHERE t.deleted_at IS NULL AND ($1::timestamptz IS NULL OR t.create_time > $1)
+            AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[]) AS s(id) WHERE s.id = t.id)",
+        window_start,
+        seen
+    )
+    .execute(&mut *tx)
+    .await
+    .context("retiring tasks")?;
+    Ok(retired.rows_affected())
+}
