@@ -363,28 +363,45 @@ impl Config {
     }
 }
 
+/// Keys whose environment variable holds a comma-separated list.
+const LIST_KEYS: [&str; 2] = ["streams.approval_tasks.user_ids", "streams.approval_tasks.topics"];
+
 /// The file and environment layered by the `config` crate; defaults come from serde.
+/// Values stay strings (no guessing that `007` is a number); the crate converts them to
+/// each field's type, and list variables are split on commas here.
 fn layered_source(
     path: &Path,
     env: &BTreeMap<String, String>,
 ) -> Result<config::Config, ConfigError> {
-    let file_env: config::Map<String, String> = env
+    let env_key = |key: &str| format!("{ENV_PREFIX}__{}", key.to_uppercase().replace('.', "__"));
+    let scalars: config::Map<String, String> = env
         .iter()
         .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .filter(|(k, _)| !LIST_KEYS.iter().any(|list| env_key(list) == **k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    config::Config::builder()
+    let mut builder = config::Config::builder()
         .add_source(config::File::from(path).required(false))
         .add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
                 .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("streams.approval_tasks.user_ids")
-                .with_list_parse_key("streams.approval_tasks.topics")
-                .try_parsing(false)
-                .source(Some(file_env)),
-        )
+                .source(Some(scalars)),
+        );
+    for key in LIST_KEYS {
+        if let Some(value) = env.get(&env_key(key)) {
+            let items: Vec<String> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_string)
+                .collect();
+            builder = builder
+                .set_override(key, items)
+                .map_err(|e| ConfigError::one(e.to_string()))?;
+        }
+    }
+    builder
         .build()
         .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))
 }

@@ -162,3 +162,38 @@ pub async fn set_watermark(
     .context("writing feishu.sync_state")?;
     Ok(())
 }
+
+/// Row counts of one table: current rows and rows retired by `deleted_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCount {
+    pub table: String,
+    pub current: i64,
+    pub retired: i64,
+}
+
+/// Current and retired rows of every data table, for summaries.
+pub async fn table_counts(pool: &PgPool) -> anyhow::Result<Vec<TableCount>> {
+    let rows = sqlx::query!(
+        r#"SELECT 'semesters' AS "table!", count(*) FILTER (WHERE deleted_at IS NULL) AS "current!",
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) AS "retired!" FROM feishu.semesters
+           UNION ALL SELECT 'activities', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.activities
+           UNION ALL SELECT 'stage_tasks', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.stage_tasks
+           UNION ALL SELECT 'stage_task_counts', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.stage_task_counts
+           UNION ALL SELECT 'approval_tasks', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.approval_tasks
+           UNION ALL SELECT 'tasks', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.tasks
+           UNION ALL SELECT 'task_collaborators', count(*), 0 FROM feishu.task_collaborators
+           UNION ALL SELECT 'task_followers', count(*), 0 FROM feishu.task_followers"#
+    )
+    .fetch_all(pool)
+    .await
+    .context("counting rows")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TableCount { table: r.table, current: r.current, retired: r.retired })
+        .collect())
+}

@@ -6,9 +6,14 @@
 //! - [`sync`]: one module per upstream stream, and the pass that drives them.
 //! - [`db`]: pool, migrations, run journal and watermarks.
 //! - [`simulator`]: the project's own fake Feishu, for tests, the benchmark and `demo`.
+//! - [`app`], [`cli`], [`demo`], [`telemetry`]: the commands behind the thin `main`.
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod feishu;
 pub mod simulator;
 pub mod sync;
+pub mod telemetry;

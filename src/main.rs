@@ -1,1 +1,19 @@
-fn main() {}
+//! The `feishu-sync` binary: parse the command line, start logging, hand over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use feishu_sync::cli::Cli;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    feishu_sync::telemetry::init(cli.log_format);
+    match feishu_sync::app::run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What each command does, behind the thin `main`: load the configuration, connect,
+//! migrate and run the sync pass.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, SyncArgs};
+use crate::config::Config;
+use crate::db::{self, RunStatus};
+use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
+use crate::sync::{self, RunOptions, StreamReport, SyncContext};
+
+/// Runs the parsed command line; the exit code says whether every stream succeeded.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Migrate => {
+            let config = load_config(cli.config.as_deref())?;
+            let pool = db::connect(&config.database).await?;
+            db::migrate(&pool).await?;
+            println!("migrations applied to {}", db::redact_url(&config.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync(args) => {
+            let config = load_config(cli.config.as_deref())?;
+            let reports = sync_with_config(&config, ClientSettings::from_config(&config.feishu), &args).await?;
+            print_reports(&reports);
+            Ok(exit_code(&reports))
+        }
+        Command::Demo(args) => crate::demo::run(args).await,
+    }
+}
+
+/// `--config PATH` must exist; the default `./sync.toml` may be absent.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let (path, required) = match path {
+        Some(path) => (path.to_path_buf(), true),
+        None => (PathBuf::from("sync.toml"), false),
+    };
+    Ok(Config::load(&path, required)?)
+}
+
+/// Connects, migrates and runs one pass of the streams `args` selects.
+pub async fn sync_with_config(
+    config: &Config,
+    settings: ClientSettings,
+    args: &SyncArgs,
+) -> anyhow::Result<Vec<StreamReport>> {
+    let pool = db::connect(&config.database).await?;
+    db::migrate(&pool).await?;
+    let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
+    let ctx = SyncContext { pool, client, streams: config.streams.clone() };
+    let streams = selected_streams(config, &args.streams);
+    let opts = RunOptions { backfill: args.backfill, since: args.since };
+    sync::sync(&ctx, &streams, &opts).await
+}
+
+/// The streams named on the command line, or every enabled one.
+fn selected_streams(config: &Config, named: &[Endpoint]) -> Vec<Endpoint> {
+    if named.is_empty() {
+        Endpoint::ALL.into_iter().filter(|e| config.streams.enabled(*e)).collect()
+    } else {
+        named.to_vec()
+    }
+}
+
+/// Success only if every stream succeeded.
+pub fn exit_code(reports: &[StreamReport]) -> ExitCode {
+    if reports.iter().all(|r| r.status == RunStatus::Succeeded) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One line per stream run on stdout, then each error in full.
+pub fn print_reports(reports: &[StreamReport]) {
+    println!(
+        "{:<15} {:<10} {:>6} {:>9} {:>8} {:>9} {:>9}",
+        "stream", "status", "pages", "written", "retired", "requests", "seconds"
+    );
+    for r in reports {
+        println!(
+            "{:<15} {:<10} {:>6} {:>9} {:>8} {:>9} {:>9.1}",
+            r.stream.name(),
+            r.status.as_str(),
+            r.counts.pages,
+            r.counts.rows_written,
+            r.counts.rows_retired,
+            r.requests,
+            r.duration.as_secs_f64()
+        );
+    }
+    for r in reports.iter().filter(|r| r.error.is_some()) {
+        println!("\n{} failed: {}", r.stream.name(), r.error.as_deref().unwrap_or_default());
+    }
+}

@@ -1,0 +1,108 @@
+//! The command line: `sync`, `migrate` and `demo`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::feishu::Endpoint;
+
+/// Copies Feishu (Lark) data into typed PostgreSQL tables, incrementally.
+#[derive(Debug, Parser)]
+#[command(name = "feishu-sync", version, about)]
+pub struct Cli {
+    /// Configuration file; defaults are used where it is silent. Environment variables
+    /// FEISHU_SYNC__SECTION__KEY override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one pass over the selected streams (default: every enabled one), parents first.
+    /// Exits 0 only if every stream succeeded.
+    Sync(SyncArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Start a built-in Feishu simulator, sync it into a local database and print a summary.
+    /// Needs no configuration file and no credentials.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// A stream to run; repeat for several: semesters, activities, stage_tasks,
+    /// approval_tasks, tasks.
+    #[arg(long = "stream", value_name = "NAME", value_parser = parse_stream)]
+    pub streams: Vec<Endpoint>,
+
+    /// Ignore watermarks, re-read everything, then move the watermarks on.
+    #[arg(long)]
+    pub backfill: bool,
+
+    /// With --backfill: re-read from this date (YYYY-MM-DD, UTC) or RFC 3339 time on.
+    #[arg(long, requires = "backfill", value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Database to fill; created if missing. Default: DATABASE_URL, else
+    /// postgres://postgres@127.0.0.1:5432/feishu_sync.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+fn parse_stream(name: &str) -> Result<Endpoint, String> {
+    Endpoint::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
+        format!("unknown stream {name:?}; expected one of {}", names.join(", "))
+    })
+}
+
+/// Accepts `2024-05-01` (midnight UTC) or a full RFC 3339 time.
+pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_dates_and_times() {
+        assert_eq!(parse_since("2024-05-01").unwrap().to_rfc3339(), "2024-05-01T00:00:00+00:00");
+        assert_eq!(parse_since("2024-05-01T08:00:00+08:00").unwrap().to_rfc3339(), "2024-05-01T00:00:00+00:00");
+        assert!(parse_since("yesterday").is_err());
+    }
+
+    #[test]
+    fn since_requires_backfill_and_streams_are_checked() {
+        assert!(Cli::try_parse_from(["feishu-sync", "sync", "--since", "2024-01-01"]).is_err());
+        assert!(Cli::try_parse_from(["feishu-sync", "sync", "--stream", "nope"]).is_err());
+        let cli = Cli::try_parse_from(["feishu-sync", "sync", "--stream", "tasks", "--backfill", "--since", "2024-01-01"])
+            .unwrap();
+        let Command::Sync(args) = cli.command else { panic!("not sync") };
+        assert_eq!(args.streams, [Endpoint::Tasks]);
+        assert!(args.backfill && args.since.is_some());
+    }
+}

@@ -1,0 +1,106 @@
+//! Tests of the configuration layers and of the start-up report.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+const MINIMAL: &[(&str, &str)] = &[
+    ("FEISHU_SYNC__FEISHU__APP_ID", "cli_a"),
+    ("FEISHU_SYNC__FEISHU__APP_SECRET", "s3cr3t-value"),
+    ("DATABASE_URL", "postgres://localhost/db"),
+    ("FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS", "ou_1,ou_2"),
+];
+
+#[test]
+fn environment_fills_a_config_without_file() {
+    let config = Config::load_from(Path::new("/nonexistent.toml"), false, &env(MINIMAL)).unwrap();
+
+    assert_eq!(config.feishu.app_id, "cli_a");
+    assert_eq!(config.feishu.app_secret.expose_secret(), "s3cr3t-value");
+    assert_eq!(config.database.url, "postgres://localhost/db");
+    assert_eq!(config.streams.approval_tasks.user_ids, ["ou_1", "ou_2"]);
+    assert_eq!(config.streams.approval_tasks.topics, APPROVAL_TOPICS);
+    assert_eq!(config.feishu.base_url, "https://open.feishu.cn");
+    assert_eq!(config.feishu.rate_limits.stage_tasks, 20);
+    assert_eq!(config.feishu.rate_limits.semesters, 10);
+}
+
+#[test]
+fn environment_overrides_the_file_which_overrides_defaults() {
+    let toml = file("[feishu]\nuser_id_type = \"union_id\"\n[feishu.rate_limits]\ntasks = 50\nactivities = 5\n");
+    let mut vars = env(MINIMAL);
+    vars.insert("FEISHU_SYNC__FEISHU__RATE_LIMITS__TASKS".into(), "70".into());
+    vars.insert("FEISHU_SYNC__DATABASE__URL".into(), "postgres://explicit/db".into());
+
+    let config = Config::load_from(toml.path(), true, &vars).unwrap();
+
+    assert_eq!(config.feishu.rate_limits.tasks, 70);
+    assert_eq!(config.feishu.rate_limits.activities, 5);
+    assert_eq!(config.feishu.user_id_type, "union_id");
+    assert_eq!(config.database.url, "postgres://explicit/db", "the prefixed variable beats DATABASE_URL");
+}
+
+#[test]
+fn every_unknown_key_is_named_at_once() {
+    let toml = file("[feishu]\napp_idd = \"x\"\n[streams.bogus]\nenabled = true\n");
+    let mut vars = env(MINIMAL);
+    vars.insert("FEISHU_SYNC__DATABASE__URLL".into(), "x".into());
+
+    let error = Config::load_from(toml.path(), true, &vars).unwrap_err();
+
+    let text = error.to_string();
+    assert!(text.contains("`feishu.app_idd`"), "{text}");
+    assert!(text.contains("`streams.bogus`"), "{text}");
+    assert!(text.contains("`database.urll`"), "{text}");
+}
+
+#[test]
+fn missing_credentials_and_bad_values_are_reported_together() {
+    let toml = file("[feishu]\nuser_id_type = \"email\"\n[streams.approval_tasks]\ntopics = [\"1\", \"9\"]\n");
+
+    let error = Config::load_from(toml.path(), true, &env(&[])).unwrap_err();
+
+    let problems = error.problems.join("\n");
+    for expected in ["feishu.app_id", "feishu.app_secret", "database.url", "user_id_type", "\"9\"", "user_ids"] {
+        assert!(problems.contains(expected), "missing {expected} in:\n{problems}");
+    }
+    assert_eq!(error.problems.len(), 6, "{problems}");
+}
+
+#[test]
+fn a_wrongly_typed_value_names_its_key() {
+    let toml = file("[feishu.rate_limits]\nsemesters = \"fast\"\n");
+
+    let error = Config::load_from(toml.path(), true, &env(MINIMAL)).unwrap_err();
+
+    assert!(error.to_string().contains("semesters"), "{error}");
+}
+
+#[test]
+fn a_required_file_that_is_missing_is_an_error() {
+    let error = Config::load_from(Path::new("/nonexistent/sync.toml"), true, &env(MINIMAL)).unwrap_err();
+
+    assert!(error.to_string().contains("/nonexistent/sync.toml"), "{error}");
+}
+
+#[test]
+fn debug_output_never_shows_the_secret() {
+    let config = Config::load_from(Path::new("/nonexistent.toml"), false, &env(MINIMAL)).unwrap();
+
+    let debug = format!("{config:?}");
+    let serialized = serde_json::to_string(&config).unwrap();
+
+    assert!(!debug.contains("s3cr3t-value"), "{debug}");
+    assert!(!serialized.contains("s3cr3t-value"), "{serialized}");
+}
