@@ -65,14 +65,14 @@ CREATE TABLE feishu.stage_tasks (
 CREATE INDEX stage_tasks_user_id_idx ON feishu.stage_tasks (user_id);
 CREATE INDEX stage_tasks_deadline_idx ON feishu.stage_tasks (semester_id, deadline);
 
--- Per user and task category, how many stage tasks the last read reported
--- (items[].stage_num_lists[]).
+-- Per user and task category, how many stage tasks the last read of the whole semester
+-- reported (items[].stage_num_lists[]). Incremental reads filter by deadline, so they do not
+-- update these counts; a backfill does.
 CREATE TABLE feishu.stage_task_counts (
     semester_id        text NOT NULL REFERENCES feishu.semesters (id),
     user_id            text NOT NULL,
     task_option_id     integer NOT NULL,
     stage_num          integer,
-    counted_after_time timestamptz,
     raw                jsonb NOT NULL,
     deleted_at         timestamptz,
     synced_at          timestamptz NOT NULL DEFAULT now(),

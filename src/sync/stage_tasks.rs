@@ -153,18 +153,19 @@ impl StageTaskSink {
         Ok(written.rows_affected())
     }
 
+    /// Counts are written only by reads of a whole semester: an `after_time` filter would
+    /// make them counts of the window, a different quantity.
     async fn upsert_counts(&self, tx: &mut PgConnection, c: &CountColumns) -> anyhow::Result<u64> {
+        if self.after_time.is_some() {
+            return Ok(0);
+        }
         let written = sqlx::query!(
-            r#"INSERT INTO feishu.stage_task_counts AS t
-                   (semester_id, user_id, task_option_id, stage_num, counted_after_time, raw)
-               SELECT $1, u, o, n, $2, r FROM UNNEST($3::text[], $4::int4[], $5::int4[], $6::jsonb[]) AS x(u, o, n, r)
+            r#"INSERT INTO feishu.stage_task_counts AS t (semester_id, user_id, task_option_id, stage_num, raw)
+               SELECT $1, * FROM UNNEST($2::text[], $3::int4[], $4::int4[], $5::jsonb[])
                ON CONFLICT (semester_id, user_id, task_option_id) DO UPDATE SET
-                    stage_num = EXCLUDED.stage_num, counted_after_time = EXCLUDED.counted_after_time,
-                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
-               WHERE (t.stage_num, t.counted_after_time, t.raw) IS DISTINCT FROM
-                     (EXCLUDED.stage_num, EXCLUDED.counted_after_time, EXCLUDED.raw)
-                  OR t.deleted_at IS NOT NULL"#,
-            self.semester_id, self.after_time, &c.user_id, &c.task_option_id, &c.stage_num as _, &c.raw
+                    stage_num = EXCLUDED.stage_num, raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+               WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+            self.semester_id, &c.user_id, &c.task_option_id, &c.stage_num as _, &c.raw
         )
         .execute(&mut *tx)
         .await
