@@ -150,7 +150,7 @@ impl FeishuClient {
                             log_id,
                         });
                     }
-                    tracing::info!(%endpoint, code, %log_id, "token rejected; fetching a new one");
+                    tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
                     self.tokens.invalidate(&token).await;
                     token_retried = true;
                 }
@@ -163,12 +163,12 @@ impl FeishuClient {
                             log_id,
                         });
                     }
-                    tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64, %log_id, "frequency limit hit; waiting");
+                    tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64, log_id = log_id.as_str(), "frequency limit hit; waiting");
                     tokio::time::sleep(wait).await;
                 }
                 Attempt::Transient(last, log_id) => match backoff.next() {
                     Some(delay) => {
-                        tracing::warn!(%endpoint, attempts, error = %last, %log_id, "transient failure; retrying");
+                        tracing::warn!(%endpoint, attempts, error = %last, log_id = log_id.as_str(), "transient failure; retrying");
                         tokio::time::sleep(delay).await;
                     }
                     None => {

@@ -15,6 +15,13 @@ pub const TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogId(pub Option<String>);
 
+impl LogId {
+    /// The id alone, or `-`, for structured log fields.
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("-")
+    }
+}
+
 impl fmt::Display for LogId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {

@@ -145,7 +145,7 @@ impl<'a> Pager<'a> {
             }
         };
         if self.end == PagingEnd::Truncated {
-            tracing::warn!(endpoint = %self.request.endpoint, log_id = %reply.log_id,
+            tracing::warn!(endpoint = %self.request.endpoint, log_id = reply.log_id.as_str(),
                 "has_more without a new page_token; stopping this read as incomplete");
         }
     }

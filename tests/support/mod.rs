@@ -69,8 +69,12 @@ pub fn context(pool: &PgPool, sim: &SimHandle) -> SyncContext {
     context_with(pool, client_settings(sim), streams_config(sim))
 }
 
-/// A sync context with explicit settings.
+/// A sync context with explicit settings. Logs go to the test's output (`RUST_LOG`).
 pub fn context_with(pool: &PgPool, settings: ClientSettings, streams: StreamsConfig) -> SyncContext {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     SyncContext {
         pool: pool.clone(),
         client: Arc::new(FeishuClient::new(settings).expect("client builds")),
