@@ -18,8 +18,12 @@ pub const ENV_PREFIX: &str = "FEISHU_SYNC";
 pub const APPROVAL_TOPICS: [&str; 5] = ["1", "2", "3", "17", "18"];
 
 /// The whole configuration of feishu-sync.
+///
+/// Unknown keys are found by [`unknown_keys`] (comparing the given tree with the defaults)
+/// rather than by serde's `deny_unknown_fields`, which stops at the first one: this way a
+/// misspelt key and a missing secret are reported in the same message.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     pub feishu: FeishuConfig,
     pub database: DatabaseConfig,
@@ -28,7 +32,7 @@ pub struct Config {
 
 /// How to reach the Feishu Open Platform and as which app.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct FeishuConfig {
     /// `https://open.feishu.cn`, or `https://open.larksuite.com` for Lark.
     pub base_url: String,
@@ -46,7 +50,7 @@ pub struct FeishuConfig {
 
 /// Client-side request budget per endpoint, in requests per minute.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct RateLimits {
     pub semesters: u32,
     pub activities: u32,
@@ -57,7 +61,7 @@ pub struct RateLimits {
 
 /// Where the tables live.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
@@ -65,7 +69,7 @@ pub struct DatabaseConfig {
 
 /// Per-stream switches and settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StreamsConfig {
     pub semesters: StreamToggle,
     pub activities: StreamToggle,
@@ -76,14 +80,14 @@ pub struct StreamsConfig {
 
 /// A stream with nothing to set but whether it runs.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StreamToggle {
     pub enabled: bool,
 }
 
 /// Stage tasks: how far back a deadline may lie and the task still change.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StageTasksConfig {
     pub enabled: bool,
     /// An incremental pass re-reads every task whose deadline is later than the previous
@@ -93,7 +97,7 @@ pub struct StageTasksConfig {
 
 /// Approval tasks are listed per user and topic, so the users must be named.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ApprovalTasksConfig {
     pub enabled: bool,
     /// Ids of `feishu.user_id_type` whose approval tasks are copied.
@@ -104,7 +108,7 @@ pub struct ApprovalTasksConfig {
 
 /// Task v1: how late a task may show up after its create time.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TasksConfig {
     pub enabled: bool,
     /// An incremental pass asks for tasks created after the newest create time seen
