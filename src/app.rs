@@ -20,12 +20,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             let pool = db::connect(&config.database).await?;
             db::migrate(&pool).await?;
-            println!("migrations applied to {}", db::redact_url(&config.database.url));
+            println!(
+                "migrations applied to {}",
+                db::redact_url(&config.database.url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync(args) => {
             let config = load_config(cli.config.as_deref())?;
-            let reports = sync_with_config(&config, ClientSettings::from_config(&config.feishu), &args).await?;
+            let reports =
+                sync_with_config(&config, ClientSettings::from_config(&config.feishu), &args)
+                    .await?;
             print_reports(&reports);
             Ok(exit_code(&reports))
         }
@@ -51,16 +56,26 @@ pub async fn sync_with_config(
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
-    let ctx = SyncContext { pool, client, streams: config.streams.clone() };
+    let ctx = SyncContext {
+        pool,
+        client,
+        streams: config.streams.clone(),
+    };
     let streams = selected_streams(config, &args.streams);
-    let opts = RunOptions { backfill: args.backfill, since: args.since };
+    let opts = RunOptions {
+        backfill: args.backfill,
+        since: args.since,
+    };
     sync::sync(&ctx, &streams, &opts).await
 }
 
 /// The streams named on the command line, or every enabled one.
 fn selected_streams(config: &Config, named: &[Endpoint]) -> Vec<Endpoint> {
     if named.is_empty() {
-        Endpoint::ALL.into_iter().filter(|e| config.streams.enabled(*e)).collect()
+        Endpoint::ALL
+            .into_iter()
+            .filter(|e| config.streams.enabled(*e))
+            .collect()
     } else {
         named.to_vec()
     }
@@ -94,6 +109,10 @@ pub fn print_reports(reports: &[StreamReport]) {
         );
     }
     for r in reports.iter().filter(|r| r.error.is_some()) {
-        println!("\n{} failed: {}", r.stream.name(), r.error.as_deref().unwrap_or_default());
+        println!(
+            "\n{} failed: {}",
+            r.stream.name(),
+            r.error.as_deref().unwrap_or_default()
+        );
     }
 }

@@ -70,14 +70,20 @@ pub struct DemoArgs {
 fn parse_stream(name: &str) -> Result<Endpoint, String> {
     Endpoint::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
-        format!("unknown stream {name:?}; expected one of {}", names.join(", "))
+        format!(
+            "unknown stream {name:?}; expected one of {}",
+            names.join(", ")
+        )
     })
 }
 
 /// Accepts `2024-05-01` (midnight UTC) or a full RFC 3339 time.
 pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
     }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -90,8 +96,16 @@ mod tests {
 
     #[test]
     fn since_accepts_dates_and_times() {
-        assert_eq!(parse_since("2024-05-01").unwrap().to_rfc3339(), "2024-05-01T00:00:00+00:00");
-        assert_eq!(parse_since("2024-05-01T08:00:00+08:00").unwrap().to_rfc3339(), "2024-05-01T00:00:00+00:00");
+        assert_eq!(
+            parse_since("2024-05-01").unwrap().to_rfc3339(),
+            "2024-05-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2024-05-01T08:00:00+08:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2024-05-01T00:00:00+00:00"
+        );
         assert!(parse_since("yesterday").is_err());
     }
 
@@ -99,9 +113,19 @@ mod tests {
     fn since_requires_backfill_and_streams_are_checked() {
         assert!(Cli::try_parse_from(["feishu-sync", "sync", "--since", "2024-01-01"]).is_err());
         assert!(Cli::try_parse_from(["feishu-sync", "sync", "--stream", "nope"]).is_err());
-        let cli = Cli::try_parse_from(["feishu-sync", "sync", "--stream", "tasks", "--backfill", "--since", "2024-01-01"])
-            .unwrap();
-        let Command::Sync(args) = cli.command else { panic!("not sync") };
+        let cli = Cli::try_parse_from([
+            "feishu-sync",
+            "sync",
+            "--stream",
+            "tasks",
+            "--backfill",
+            "--since",
+            "2024-01-01",
+        ])
+        .unwrap();
+        let Command::Sync(args) = cli.command else {
+            panic!("not sync")
+        };
         assert_eq!(args.streams, [Endpoint::Tasks]);
         assert!(args.backfill && args.since.is_some());
     }

@@ -368,7 +368,10 @@ impl Config {
 }
 
 /// Keys whose environment variable holds a comma-separated list.
-const LIST_KEYS: [&str; 2] = ["streams.approval_tasks.user_ids", "streams.approval_tasks.topics"];
+const LIST_KEYS: [&str; 2] = [
+    "streams.approval_tasks.user_ids",
+    "streams.approval_tasks.topics",
+];
 
 /// The file and environment layered by the `config` crate; defaults come from serde.
 /// Values stay strings (no guessing that `007` is a number); the crate converts them to

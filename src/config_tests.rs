@@ -6,7 +6,10 @@ use std::io::Write;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn file(text: &str) -> tempfile::NamedTempFile {
@@ -19,7 +22,10 @@ const MINIMAL: &[(&str, &str)] = &[
     ("FEISHU_SYNC__FEISHU__APP_ID", "cli_a"),
     ("FEISHU_SYNC__FEISHU__APP_SECRET", "s3cr3t-value"),
     ("DATABASE_URL", "postgres://localhost/db"),
-    ("FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS", "ou_1,ou_2"),
+    (
+        "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS",
+        "ou_1,ou_2",
+    ),
 ];
 
 #[test]
@@ -38,17 +44,28 @@ fn environment_fills_a_config_without_file() {
 
 #[test]
 fn environment_overrides_the_file_which_overrides_defaults() {
-    let toml = file("[feishu]\nuser_id_type = \"union_id\"\n[feishu.rate_limits]\ntasks = 50\nactivities = 5\n");
+    let toml = file(
+        "[feishu]\nuser_id_type = \"union_id\"\n[feishu.rate_limits]\ntasks = 50\nactivities = 5\n",
+    );
     let mut vars = env(MINIMAL);
-    vars.insert("FEISHU_SYNC__FEISHU__RATE_LIMITS__TASKS".into(), "70".into());
-    vars.insert("FEISHU_SYNC__DATABASE__URL".into(), "postgres://explicit/db".into());
+    vars.insert(
+        "FEISHU_SYNC__FEISHU__RATE_LIMITS__TASKS".into(),
+        "70".into(),
+    );
+    vars.insert(
+        "FEISHU_SYNC__DATABASE__URL".into(),
+        "postgres://explicit/db".into(),
+    );
 
     let config = Config::load_from(toml.path(), true, &vars).unwrap();
 
     assert_eq!(config.feishu.rate_limits.tasks, 70);
     assert_eq!(config.feishu.rate_limits.activities, 5);
     assert_eq!(config.feishu.user_id_type, "union_id");
-    assert_eq!(config.database.url, "postgres://explicit/db", "the prefixed variable beats DATABASE_URL");
+    assert_eq!(
+        config.database.url, "postgres://explicit/db",
+        "the prefixed variable beats DATABASE_URL"
+    );
 }
 
 #[test]
@@ -67,13 +84,25 @@ fn every_unknown_key_is_named_at_once() {
 
 #[test]
 fn missing_credentials_and_bad_values_are_reported_together() {
-    let toml = file("[feishu]\nuser_id_type = \"email\"\n[streams.approval_tasks]\ntopics = [\"1\", \"9\"]\n");
+    let toml = file(
+        "[feishu]\nuser_id_type = \"email\"\n[streams.approval_tasks]\ntopics = [\"1\", \"9\"]\n",
+    );
 
     let error = Config::load_from(toml.path(), true, &env(&[])).unwrap_err();
 
     let problems = error.problems.join("\n");
-    for expected in ["feishu.app_id", "feishu.app_secret", "database.url", "user_id_type", "\"9\"", "user_ids"] {
-        assert!(problems.contains(expected), "missing {expected} in:\n{problems}");
+    for expected in [
+        "feishu.app_id",
+        "feishu.app_secret",
+        "database.url",
+        "user_id_type",
+        "\"9\"",
+        "user_ids",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "missing {expected} in:\n{problems}"
+        );
     }
     assert_eq!(error.problems.len(), 6, "{problems}");
 }
@@ -89,9 +118,13 @@ fn a_wrongly_typed_value_names_its_key() {
 
 #[test]
 fn a_required_file_that_is_missing_is_an_error() {
-    let error = Config::load_from(Path::new("/nonexistent/sync.toml"), true, &env(MINIMAL)).unwrap_err();
+    let error =
+        Config::load_from(Path::new("/nonexistent/sync.toml"), true, &env(MINIMAL)).unwrap_err();
 
-    assert!(error.to_string().contains("/nonexistent/sync.toml"), "{error}");
+    assert!(
+        error.to_string().contains("/nonexistent/sync.toml"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -103,4 +136,16 @@ fn debug_output_never_shows_the_secret() {
 
     assert!(!debug.contains("s3cr3t-value"), "{debug}");
     assert!(!serialized.contains("s3cr3t-value"), "{serialized}");
+}
+
+#[test]
+fn the_example_sync_toml_is_valid_once_the_secret_is_given() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sync.toml");
+    let vars = env(&[("FEISHU_SYNC__FEISHU__APP_SECRET", "from-env")]);
+
+    let config = Config::load_from(&path, true, &vars).unwrap();
+
+    assert_eq!(config.feishu.app_id, "cli_a1b2c3d4e5f6");
+    assert_eq!(config.streams.stage_tasks.lookback_hours, 720);
+    assert_eq!(config.streams.approval_tasks.user_ids.len(), 1);
 }

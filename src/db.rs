@@ -194,6 +194,10 @@ pub async fn table_counts(pool: &PgPool) -> anyhow::Result<Vec<TableCount>> {
     .context("counting rows")?;
     Ok(rows
         .into_iter()
-        .map(|r| TableCount { table: r.table, current: r.current, retired: r.retired })
+        .map(|r| TableCount {
+            table: r.table,
+            current: r.current,
+            retired: r.retired,
+        })
         .collect())
 }

@@ -45,14 +45,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sim.with_tenant(|t| t.users.iter().take(DEMO_APPROVAL_USERS).cloned().collect());
     let mut settings = ClientSettings::from_config(&config.feishu);
     settings.rate_window = DEMO_WINDOW;
-    println!("simulated Feishu at {}; syncing into {}\n", sim.base_url(), db::redact_url(&url));
+    println!(
+        "simulated Feishu at {}; syncing into {}\n",
+        sim.base_url(),
+        db::redact_url(&url)
+    );
     let started = Instant::now();
-    let args = SyncArgs { streams: Vec::new(), backfill: false, since: None };
+    let args = SyncArgs {
+        streams: Vec::new(),
+        backfill: false,
+        since: None,
+    };
     let reports = sync_with_config(&config, settings, &args).await?;
     let elapsed = started.elapsed();
     print_reports(&reports);
     print_tables(&config).await?;
-    println!("\nsync took {:.1} s (rate limits scaled to {}-second windows)", elapsed.as_secs_f64(), DEMO_WINDOW.as_secs());
+    println!(
+        "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
+        elapsed.as_secs_f64(),
+        DEMO_WINDOW.as_secs()
+    );
     print_sample_sql(&url);
     sim.shutdown().await;
     Ok(exit_code(&reports))
@@ -65,13 +77,21 @@ async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     anyhow::ensure!(!name.is_empty(), "the database URL names no database");
     let mut admin_url = parsed.clone();
     admin_url.set_path("/postgres");
-    let mut admin = PgConnection::connect(admin_url.as_str()).await.with_context(|| {
-        format!("cannot connect to PostgreSQL at {}: is it running?", db::redact_url(admin_url.as_str()))
-    })?;
-    let exists = sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name)
-        .fetch_one(&mut admin)
-        .await?
-        .unwrap_or(false);
+    let mut admin = PgConnection::connect(admin_url.as_str())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}: is it running?",
+                db::redact_url(admin_url.as_str())
+            )
+        })?;
+    let exists = sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+        name
+    )
+    .fetch_one(&mut admin)
+    .await?
+    .unwrap_or(false);
     if !exists {
         let quoted = name.replace('"', "\"\"");
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))
@@ -87,7 +107,12 @@ async fn print_tables(config: &Config) -> anyhow::Result<()> {
     let pool = db::connect(&config.database).await?;
     println!("\n{:<28} {:>9} {:>9}", "table", "current", "retired");
     for row in db::table_counts(&pool).await? {
-        println!("{:<28} {:>9} {:>9}", format!("feishu.{}", row.table), row.current, row.retired);
+        println!(
+            "{:<28} {:>9} {:>9}",
+            format!("feishu.{}", row.table),
+            row.current,
+            row.retired
+        );
     }
     Ok(())
 }

@@ -17,7 +17,11 @@ const SECRET: &str = "SECRET-9f8e7d6c5b4a";
 fn database_url(pool: &PgPool) -> String {
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for the tests");
     let mut url = url::Url::parse(&base).unwrap();
-    url.set_path(pool.connect_options().get_database().expect("a database name"));
+    url.set_path(
+        pool.connect_options()
+            .get_database()
+            .expect("a database name"),
+    );
     url.to_string()
 }
 
@@ -28,13 +32,19 @@ fn sim_env(sim: &SimHandle, pool: &PgPool) -> Vec<(String, String)> {
         ("FEISHU_SYNC__FEISHU__BASE_URL".into(), sim.base_url()),
         ("FEISHU_SYNC__FEISHU__APP_ID".into(), sim.config().app_id),
         ("FEISHU_SYNC__FEISHU__APP_SECRET".into(), SECRET.into()),
-        ("FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".into(), approval_users(sim).join(",")),
+        (
+            "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".into(),
+            approval_users(sim).join(","),
+        ),
         ("DATABASE_URL".into(), database_url(pool)),
         ("RUST_LOG".into(), "debug".into()),
     ];
     for endpoint in Endpoint::ALL {
         let per_second = sim.config().rate_limits[&endpoint].requests;
-        let key = format!("FEISHU_SYNC__FEISHU__RATE_LIMITS__{}", endpoint.name().to_uppercase());
+        let key = format!(
+            "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
+            endpoint.name().to_uppercase()
+        );
         env.push((key, (per_second * 60).to_string()));
     }
     env
@@ -58,11 +68,18 @@ async fn run(args: &[&str], env: Vec<(String, String)>) -> Output {
 }
 
 fn text(output: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+    (
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
 }
 
 async fn secret_simulator() -> SimHandle {
-    simulator_with(SimConfig { app_secret: SECRET.into(), ..SimConfig::default().with_window(WINDOW) }).await
+    simulator_with(SimConfig {
+        app_secret: SECRET.into(),
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await
 }
 
 #[sqlx::test(migrations = false)]
@@ -72,13 +89,22 @@ async fn sync_runs_every_stream_and_never_prints_the_secret_or_a_token(pool: PgP
     let output = run(&["sync"], sim_env(&sim, &pool)).await;
 
     let (stdout, stderr) = text(&output);
-    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert_eq!(stdout.matches("succeeded").count(), 5, "{stdout}");
     for (name, out) in [("stdout", &stdout), ("stderr", &stderr)] {
         assert!(!out.contains(SECRET), "the secret appears in {name}");
-        assert!(!out.contains("t-0") && !contains_token(out), "a token appears in {name}");
+        assert!(
+            !out.contains("t-0") && !contains_token(out),
+            "a token appears in {name}"
+        );
     }
-    assert!(stderr.contains("stream run finished"), "logs are written: {stderr}");
+    assert!(
+        stderr.contains("stream run finished"),
+        "logs are written: {stderr}"
+    );
     assert_tables_match(&pool, &sim).await;
 }
 
@@ -95,11 +121,18 @@ async fn a_failed_stream_makes_sync_exit_non_zero(pool: PgPool) {
     let sim = secret_simulator().await;
     sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
 
-    let output = run(&["sync", "--stream", "tasks", "--stream", "semesters"], sim_env(&sim, &pool)).await;
+    let output = run(
+        &["sync", "--stream", "tasks", "--stream", "semesters"],
+        sim_env(&sim, &pool),
+    )
+    .await;
 
     let (stdout, _) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("tasks failed") && stdout.contains("1470422"), "{stdout}");
+    assert!(
+        stdout.contains("tasks failed") && stdout.contains("1470422"),
+        "{stdout}"
+    );
     assert!(!stdout.contains(SECRET));
 }
 
@@ -107,17 +140,33 @@ async fn a_failed_stream_makes_sync_exit_non_zero(pool: PgPool) {
 async fn bad_configuration_is_one_message_naming_every_problem_and_writes_nothing(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.toml");
-    std::fs::write(&path, "[feishu]\nuser_id_type = \"email\"\napp_sceret = \"x\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[feishu]\nuser_id_type = \"email\"\napp_sceret = \"x\"\n",
+    )
+    .unwrap();
     let env = vec![("DATABASE_URL".to_string(), database_url(&pool))];
 
     let output = run(&["--config", path.to_str().unwrap(), "sync"], env).await;
 
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    for expected in ["invalid configuration", "feishu.app_sceret", "feishu.app_id", "user_id_type", "user_ids"] {
-        assert!(stderr.contains(expected), "{expected} missing from:\n{stderr}");
+    for expected in [
+        "invalid configuration",
+        "feishu.app_sceret",
+        "feishu.app_id",
+        "user_id_type",
+        "user_ids",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing from:\n{stderr}"
+        );
     }
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
     let schema: Option<String> =
         sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = 'feishu'")
             .fetch_optional(&pool)
@@ -129,16 +178,31 @@ async fn bad_configuration_is_one_message_naming_every_problem_and_writes_nothin
 #[sqlx::test(migrations = false)]
 async fn an_unreachable_database_is_named_without_its_password(_pool: PgPool) {
     let env = vec![
-        ("FEISHU_SYNC__FEISHU__APP_ID".to_string(), "cli_x".to_string()),
-        ("FEISHU_SYNC__FEISHU__APP_SECRET".to_string(), SECRET.to_string()),
-        ("FEISHU_SYNC__STREAMS__APPROVAL_TASKS__ENABLED".to_string(), "false".to_string()),
-        ("DATABASE_URL".to_string(), "postgres://u:hunter2@127.0.0.1:1/db".to_string()),
+        (
+            "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
+            "cli_x".to_string(),
+        ),
+        (
+            "FEISHU_SYNC__FEISHU__APP_SECRET".to_string(),
+            SECRET.to_string(),
+        ),
+        (
+            "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__ENABLED".to_string(),
+            "false".to_string(),
+        ),
+        (
+            "DATABASE_URL".to_string(),
+            "postgres://u:hunter2@127.0.0.1:1/db".to_string(),
+        ),
     ];
 
     let output = run(&["migrate"], env).await;
 
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("cannot connect to the database at postgres://u:***@127.0.0.1:1/db"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to the database at postgres://u:***@127.0.0.1:1/db"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"));
 }

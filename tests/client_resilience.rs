@@ -15,8 +15,13 @@ use feishu_sync::simulator::{Fault, RateLimit, SimConfig};
 use feishu_sync::sync::{self, RunOptions};
 use support::*;
 
-async fn run_streams(ctx: &feishu_sync::sync::SyncContext, streams: &[Endpoint]) -> Vec<sync::StreamReport> {
-    sync::sync(ctx, streams, &RunOptions::default()).await.expect("pass runs")
+async fn run_streams(
+    ctx: &feishu_sync::sync::SyncContext,
+    streams: &[Endpoint],
+) -> Vec<sync::StreamReport> {
+    sync::sync(ctx, streams, &RunOptions::default())
+        .await
+        .expect("pass runs")
 }
 
 #[sqlx::test]
@@ -31,12 +36,19 @@ async fn a_revoked_token_is_replaced_and_the_request_retried_once(pool: PgPool) 
     assert_all_succeeded(&reports);
     assert_eq!(sim.token_requests(), 2, "one token, then one replacement");
     let rejected = sim.requests().iter().filter(|r| r.code == 99991663).count();
-    assert_eq!(rejected, 1, "only the first request after the revocation is rejected");
+    assert_eq!(
+        rejected, 1,
+        "only the first request after the revocation is rejected"
+    );
 }
 
 #[sqlx::test]
 async fn a_token_is_refreshed_before_it_expires_during_a_long_run(pool: PgPool) {
-    let sim = simulator_with(SimConfig { token_ttl: Duration::from_secs(2), ..SimConfig::default().with_window(WINDOW) }).await;
+    let sim = simulator_with(SimConfig {
+        token_ttl: Duration::from_secs(2),
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
     let mut settings = client_settings(&sim);
     settings.rate_limits.insert(Endpoint::ApprovalTasks, 10); // 26 requests: ~2.6 s
     let ctx = context_with(&pool, settings, streams_config(&sim));
@@ -44,8 +56,15 @@ async fn a_token_is_refreshed_before_it_expires_during_a_long_run(pool: PgPool) 
     let reports = run_streams(&ctx, &[Endpoint::ApprovalTasks]).await;
 
     assert_all_succeeded(&reports);
-    assert!(sim.token_requests() >= 2, "refreshed during the run: {}", sim.token_requests());
-    assert!(sim.requests().iter().all(|r| r.code != 99991663), "no request carried an expired token");
+    assert!(
+        sim.token_requests() >= 2,
+        "refreshed during the run: {}",
+        sim.token_requests()
+    );
+    assert!(
+        sim.requests().iter().all(|r| r.code != 99991663),
+        "no request carried an expired token"
+    );
 }
 
 #[sqlx::test]
@@ -58,39 +77,67 @@ async fn frequency_limits_answered_with_429_are_waited_out(pool: PgPool) {
 
     assert_all_succeeded(&reports);
     assert_eq!(sim.stats(Endpoint::Tasks).rate_limited, 3);
-    assert!(sim.requests().iter().any(|r| r.status == 429 && r.code == 99991400));
+    assert!(
+        sim.requests()
+            .iter()
+            .any(|r| r.status == 429 && r.code == 99991400)
+    );
     sync_all(&ctx, RunOptions::default()).await;
     assert_tables_match(&pool, &sim).await;
 }
 
 #[sqlx::test]
 async fn frequency_limits_answered_with_http_400_are_waited_out(pool: PgPool) {
-    let sim = simulator_with(SimConfig { legacy_rate_limit_status: true, ..SimConfig::default().with_window(WINDOW) }).await;
+    let sim = simulator_with(SimConfig {
+        legacy_rate_limit_status: true,
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
     let ctx = context(&pool, &sim);
     sim.inject(Some(Endpoint::ApprovalTasks), Fault::RateLimited, 2);
 
     let reports = run_streams(&ctx, &[Endpoint::ApprovalTasks]).await;
 
     assert_all_succeeded(&reports);
-    let limited: Vec<u16> = sim.requests().iter().filter(|r| r.code == 99991400).map(|r| r.status).collect();
+    let limited: Vec<u16> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.code == 99991400)
+        .map(|r| r.status)
+        .collect();
     assert_eq!(limited, [400, 400]);
 }
 
 #[sqlx::test]
 async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool) {
     let mut config = SimConfig::default().with_window(WINDOW);
-    config.rate_limits.insert(Endpoint::ApprovalTasks, RateLimit { requests: 8, window: WINDOW });
+    config.rate_limits.insert(
+        Endpoint::ApprovalTasks,
+        RateLimit {
+            requests: 8,
+            window: WINDOW,
+        },
+    );
     let sim = simulator_with(config).await;
     let ctx = context(&pool, &sim);
 
     let reports = run_streams(&ctx, &[Endpoint::Semesters, Endpoint::ApprovalTasks]).await;
 
     assert_all_succeeded(&reports);
-    assert!(sim.stats(Endpoint::ApprovalTasks).rate_limited > 0, "the server did push back");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.approval_tasks").fetch_one(&pool).await.unwrap();
+    assert!(
+        sim.stats(Endpoint::ApprovalTasks).rate_limited > 0,
+        "the server did push back"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.approval_tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let users = approval_users(&sim);
     let expected = sim.with_tenant(|t| {
-        t.approval_tasks.iter().filter(|a| users.contains(&a.user_id)).count() as i64
+        t.approval_tasks
+            .iter()
+            .filter(|a| users.contains(&a.user_id))
+            .count() as i64
     });
     assert_eq!(rows, expected);
 }
@@ -99,7 +146,12 @@ async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool
 async fn gateway_errors_and_broken_bodies_are_retried(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    for fault in [Fault::ServerErrorHtml, Fault::ServerErrorJson, Fault::MalformedJson, Fault::ServerErrorHtml] {
+    for fault in [
+        Fault::ServerErrorHtml,
+        Fault::ServerErrorJson,
+        Fault::MalformedJson,
+        Fault::ServerErrorHtml,
+    ] {
         sim.inject(Some(Endpoint::StageTasks), fault, 1);
     }
 
@@ -116,7 +168,11 @@ async fn a_timeout_is_retried(pool: PgPool) {
     let mut settings = client_settings(&sim);
     settings.timeout = Duration::from_millis(300);
     let ctx = context_with(&pool, settings, streams_config(&sim));
-    sim.inject(Some(Endpoint::Semesters), Fault::Delay(Duration::from_secs(2)), 1);
+    sim.inject(
+        Some(Endpoint::Semesters),
+        Fault::Delay(Duration::from_secs(2)),
+        1,
+    );
 
     let reports = run_streams(&ctx, &[Endpoint::Semesters]).await;
 
@@ -136,15 +192,23 @@ async fn failures_that_outlast_retries_name_the_code_and_log_id(pool: PgPool) {
     let semesters = report(&reports, Endpoint::Semesters);
     assert_eq!(semesters.status, RunStatus::Failed);
     let error = semesters.error.as_deref().unwrap();
-    assert!(error.contains("unavailable after 6 attempts") && error.contains("1580101"), "{error}");
+    assert!(
+        error.contains("unavailable after 6 attempts") && error.contains("1580101"),
+        "{error}"
+    );
     assert!(error.contains("log id "), "{error}");
     let tasks = report(&reports, Endpoint::Tasks);
     let error = tasks.error.as_deref().unwrap();
-    assert!(error.contains("code 1470422") && error.contains("log id "), "{error}");
-    let stored: Vec<String> = sqlx::query_scalar("SELECT error FROM feishu.sync_runs WHERE status = 'failed' ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    assert!(
+        error.contains("code 1470422") && error.contains("log id "),
+        "{error}"
+    );
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT error FROM feishu.sync_runs WHERE status = 'failed' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(stored.len(), 2);
 }
 
@@ -158,7 +222,13 @@ async fn wrong_credentials_fail_clearly_without_showing_the_secret(pool: PgPool)
     let reports = run_streams(&ctx, &[Endpoint::Semesters]).await;
 
     let error = report(&reports, Endpoint::Semesters).error.clone().unwrap();
-    assert!(error.contains("10014") && error.contains("feishu.app_secret"), "{error}");
-    let stored: String = sqlx::query_scalar("SELECT error FROM feishu.sync_runs").fetch_one(&pool).await.unwrap();
+    assert!(
+        error.contains("10014") && error.contains("feishu.app_secret"),
+        "{error}"
+    );
+    let stored: String = sqlx::query_scalar("SELECT error FROM feishu.sync_runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert!(!stored.contains("wrong-secret-123") && !error.contains("wrong-secret-123"));
 }

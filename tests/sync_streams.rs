@@ -22,16 +22,34 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
     assert_counts_match(&pool, &sim).await;
-    assert!(report(&reports, Endpoint::Tasks).counts.pages >= 3, "tasks need several pages");
-    assert!(report(&reports, Endpoint::StageTasks).counts.pages >= 6, "2+ pages per semester");
+    assert!(
+        report(&reports, Endpoint::Tasks).counts.pages >= 3,
+        "tasks need several pages"
+    );
+    assert!(
+        report(&reports, Endpoint::StageTasks).counts.pages >= 6,
+        "2+ pages per semester"
+    );
     let runs: Vec<(String, String, i32)> =
         sqlx::query_as("SELECT stream, status, pages FROM feishu.sync_runs ORDER BY id")
             .fetch_all(&pool)
             .await
             .unwrap();
     let streams: Vec<&str> = runs.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(streams, ["semesters", "activities", "stage_tasks", "approval_tasks", "tasks"]);
-    assert!(runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1), "{runs:?}");
+    assert_eq!(
+        streams,
+        [
+            "semesters",
+            "activities",
+            "stage_tasks",
+            "approval_tasks",
+            "tasks"
+        ]
+    );
+    assert!(
+        runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1),
+        "{runs:?}"
+    );
 }
 
 #[sqlx::test]
@@ -45,25 +63,48 @@ async fn second_run_without_changes_writes_nothing_and_sends_watermarks(pool: Pg
 
     assert_all_succeeded(&reports);
     for r in &reports {
-        assert_eq!((r.stream, r.counts.rows_written, r.counts.rows_retired), (r.stream, 0, 0));
+        assert_eq!(
+            (r.stream, r.counts.rows_written, r.counts.rows_retired),
+            (r.stream, 0, 0)
+        );
     }
     let requests = sim.requests();
-    let stage: Vec<_> = requests.iter().filter(|r| r.endpoint == Endpoint::StageTasks).collect();
+    let stage: Vec<_> = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::StageTasks)
+        .collect();
     assert!(!stage.is_empty());
     for r in &stage {
         let body = r.body.as_ref().unwrap();
-        assert!(body["after_time"].as_str().is_some(), "stage task request without after_time: {body}");
+        assert!(
+            body["after_time"].as_str().is_some(),
+            "stage task request without after_time: {body}"
+        );
     }
-    let tasks: Vec<_> = requests.iter().filter(|r| r.endpoint == Endpoint::Tasks).collect();
-    assert!(tasks.iter().all(|r| r.query.iter().any(|(k, _)| k == "start_create_time")));
-    assert!(tasks.len() <= 2, "a no-change run read {} task pages", tasks.len());
+    let tasks: Vec<_> = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::Tasks)
+        .collect();
+    assert!(
+        tasks
+            .iter()
+            .all(|r| r.query.iter().any(|(k, _)| k == "start_create_time"))
+    );
+    assert!(
+        tasks.len() <= 2,
+        "a no-change run read {} task pages",
+        tasks.len()
+    );
     assert_tables_match(&pool, &sim).await;
 }
 
 /// A stage task of the tenant whose deadline is recent, so a watermark can see it change.
 fn recent_stage_task(tasks: &mut [StageTask]) -> &mut StageTask {
     let now = Utc::now().timestamp_millis();
-    tasks.iter_mut().find(|t| (t.deadline_ms - now).abs() < 7 * 24 * 3_600_000).expect("a recent deadline")
+    tasks
+        .iter_mut()
+        .find(|t| (t.deadline_ms - now).abs() < 7 * 24 * 3_600_000)
+        .expect("a recent deadline")
 }
 
 #[sqlx::test]
@@ -82,7 +123,11 @@ async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
         stage.stage_task_status = "all_done".into();
         stage.task_option_id = 2;
         stage.need_todo_count = 0;
-        let approval = t.approval_tasks.iter_mut().find(|a| a.user_id == heavy_user && a.topic == "1").unwrap();
+        let approval = t
+            .approval_tasks
+            .iter_mut()
+            .find(|a| a.user_id == heavy_user && a.topic == "1")
+            .unwrap();
         approval.topic = "2".into();
         let mut semester: Semester = t.semesters[0].clone();
         semester.id = "7999999999999999999".into();
@@ -101,7 +146,11 @@ async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(topics, [("1".to_string(), true), ("2".to_string(), false)], "retired in 1, current in 2");
+    assert_eq!(
+        topics,
+        [("1".to_string(), true), ("2".to_string(), false)],
+        "retired in 1, current in 2"
+    );
 }
 
 #[sqlx::test]
@@ -111,24 +160,40 @@ async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
     sync_all(&ctx, RunOptions::default()).await;
     let old_id = sim.with_tenant(|t| {
         let cutoff = Utc::now().timestamp() - 30 * 86_400;
-        let task = t.tasks.iter_mut().find(|k| k.complete_time_s == 0 && k.create_time_s < cutoff).unwrap();
+        let task = t
+            .tasks
+            .iter_mut()
+            .find(|k| k.complete_time_s == 0 && k.create_time_s < cutoff)
+            .unwrap();
         task.complete_time_s = Utc::now().timestamp();
         task.id.clone()
     });
     let completed = |pool: PgPool, id: String| async move {
-        sqlx::query_scalar::<_, bool>("SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, bool>(
+            "SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
     };
 
     sync_all(&ctx, RunOptions::default()).await;
     let after_incremental = completed(pool.clone(), old_id.clone()).await;
-    let reports = sync_all(&ctx, RunOptions { backfill: true, since: None }).await;
+    let reports = sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: None,
+        },
+    )
+    .await;
     let after_backfill = completed(pool.clone(), old_id).await;
 
-    assert!(!after_incremental, "a create-time watermark cannot see an old task complete");
+    assert!(
+        !after_incremental,
+        "a create-time watermark cannot see an old task complete"
+    );
     assert!(after_backfill, "a backfill re-reads everything");
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
@@ -141,23 +206,44 @@ async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPoo
     let ctx = context(&pool, &sim);
     sync_all(&ctx, RunOptions::default()).await;
     let since = Utc::now() - Duration::days(10);
-    let before: Vec<(String, chrono::DateTime<Utc>)> =
-        sqlx::query_as("SELECT partition_key, watermark FROM feishu.sync_state WHERE stream = 'stage_tasks'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let before: Vec<(String, chrono::DateTime<Utc>)> = sqlx::query_as(
+        "SELECT partition_key, watermark FROM feishu.sync_state WHERE stream = 'stage_tasks'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     sim.clear_requests();
 
-    let reports = sync_all(&ctx, RunOptions { backfill: true, since: Some(since) }).await;
+    let reports = sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: Some(since),
+        },
+    )
+    .await;
 
     assert_all_succeeded(&reports);
     let requests = sim.requests();
-    let first_task_request = requests.iter().find(|r| r.endpoint == Endpoint::Tasks).unwrap();
-    let sent: Vec<&str> =
-        first_task_request.query.iter().filter(|(k, _)| k == "start_create_time").map(|(_, v)| v.as_str()).collect();
+    let first_task_request = requests
+        .iter()
+        .find(|r| r.endpoint == Endpoint::Tasks)
+        .unwrap();
+    let sent: Vec<&str> = first_task_request
+        .query
+        .iter()
+        .filter(|(k, _)| k == "start_create_time")
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(sent, [since.timestamp().to_string()]);
-    let stage = requests.iter().find(|r| r.endpoint == Endpoint::StageTasks).unwrap();
-    assert_eq!(stage.body.as_ref().unwrap()["after_time"], since.timestamp_millis().to_string());
+    let stage = requests
+        .iter()
+        .find(|r| r.endpoint == Endpoint::StageTasks)
+        .unwrap();
+    assert_eq!(
+        stage.body.as_ref().unwrap()["after_time"],
+        since.timestamp_millis().to_string()
+    );
     for (partition, old) in before {
         let new: chrono::DateTime<Utc> = sqlx::query_scalar(
             "SELECT watermark FROM feishu.sync_state WHERE stream = 'stage_tasks' AND partition_key = $1",
@@ -181,7 +267,11 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
         t.activities.retain(|a| a.semester_id != semester.id);
         t.stage_tasks.retain(|s| s.semester_id != semester.id);
         let newest = t.tasks.iter().map(|k| k.create_time_s).max().unwrap();
-        let recent = t.tasks.iter().position(|k| k.create_time_s == newest).unwrap();
+        let recent = t
+            .tasks
+            .iter()
+            .position(|k| k.create_time_s == newest)
+            .unwrap();
         (semester, t.tasks.remove(recent))
     });
 
@@ -196,18 +286,23 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(retired_children, 0, "stage tasks of a retired semester are retired");
+    assert_eq!(
+        retired_children, 0,
+        "stage tasks of a retired semester are retired"
+    );
     sim.with_tenant(|t| t.tasks.push(removed_task.clone()));
     sync_all(&ctx, RunOptions::default()).await;
-    let back: Option<chrono::DateTime<Utc>> = sqlx::query_scalar("SELECT deleted_at FROM feishu.tasks WHERE id = $1")
-        .bind(&removed_task.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let back: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT deleted_at FROM feishu.tasks WHERE id = $1")
+            .bind(&removed_task.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(back, None, "a task that reappears is current again");
-    let status: String = sqlx::query_scalar("SELECT status FROM feishu.sync_runs ORDER BY id DESC LIMIT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM feishu.sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(status, RunStatus::Succeeded.as_str());
 }

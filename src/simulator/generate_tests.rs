@@ -1,19 +1,12 @@
 //! Tests of tenant generation: determinism and the page counts `small()` promises.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use super::*;
 
 #[test]
-fn small_meets_page_count_requirements_quickly() {
-    let started = Instant::now();
+fn small_meets_page_count_requirements() {
     let t = Tenant::generate(&TenantSpec::small());
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(t.tasks.len() > 200, "task v1 needs >= 3 pages of 100");
     for s in &t.semesters {
         let users: HashSet<_> = t

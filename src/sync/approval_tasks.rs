@@ -110,8 +110,15 @@ struct ApprovalSink {
 impl PartitionSink for ApprovalSink {
     type Data = ApprovalPage;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: ApprovalPage, _raw: Value) -> anyhow::Result<u64> {
-        let items = dedup_last(data.tasks, |v| v.get("task_id").and_then(Value::as_str).map(str::to_string));
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: ApprovalPage,
+        _raw: Value,
+    ) -> anyhow::Result<u64> {
+        let items = dedup_last(data.tasks, |v| {
+            v.get("task_id").and_then(Value::as_str).map(str::to_string)
+        });
         let mut c = Columns::default();
         for item in items {
             c.push(item)?;
@@ -184,10 +191,17 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         for topic in &config.topics {
             let request = ApiRequest {
                 endpoint: Endpoint::ApprovalTasks,
-                query: vec![("user_id".into(), user_id.clone()), ("topic".into(), topic.clone())],
+                query: vec![
+                    ("user_id".into(), user_id.clone()),
+                    ("topic".into(), topic.clone()),
+                ],
                 body: None,
             };
-            let mut sink = ApprovalSink { user_id: user_id.clone(), topic: topic.clone(), seen: Vec::new() };
+            let mut sink = ApprovalSink {
+                user_id: user_id.clone(),
+                topic: topic.clone(),
+                seen: Vec::new(),
+            };
             let result = read_partition(ctx, request, &mut sink).await;
             outcome.record(&partition_key(user_id, topic), result);
         }

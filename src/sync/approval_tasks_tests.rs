@@ -64,9 +64,15 @@ fn document_example_maps_to_typed_columns() {
     assert_eq!(c.process_status[0].as_deref(), Some("Running"));
     assert_eq!(c.initiators[0], serde_json::json!(["starter"]));
     assert_eq!(c.initiator_names[0], serde_json::json!(["发起人姓名"]));
-    assert_eq!(c.process_code[0].as_deref(), Some("123e4567-e89b-12d3-a456-426655440000"));
+    assert_eq!(
+        c.process_code[0].as_deref(),
+        Some("123e4567-e89b-12d3-a456-426655440000")
+    );
     assert_eq!(c.definition_name[0].as_deref(), Some("流程定义组名称"));
-    assert_eq!(envelope["data"]["has_more"], true, "the example pages inside data");
+    assert_eq!(
+        envelope["data"]["has_more"], true,
+        "the example pages inside data"
+    );
 }
 
 #[test]

@@ -115,7 +115,8 @@ impl Columns {
         };
         self.create_time.push(time(&t.create_time, "create_time")?);
         self.update_time.push(time(&t.update_time, "update_time")?);
-        self.complete_time.push(time(&t.complete_time, "complete_time")?);
+        self.complete_time
+            .push(time(&t.complete_time, "complete_time")?);
         self.due_time.push(time(&t.due.time, "due.time")?);
         self.due_timezone.push(non_empty(t.due.timezone));
         self.due_is_all_day.push(t.due.is_all_day);
@@ -123,7 +124,11 @@ impl Columns {
             .origin
             .platform_i18n_name
             .as_deref()
-            .and_then(|text| serde_json::from_str::<Option<I18nSnake>>(text).ok().flatten())
+            .and_then(|text| {
+                serde_json::from_str::<Option<I18nSnake>>(text)
+                    .ok()
+                    .flatten()
+            })
             .unwrap_or_default();
         self.origin_platform_zh.push(non_empty(platform.zh));
         self.origin_platform_en.push(non_empty(platform.en));
@@ -164,8 +169,15 @@ struct TaskSink {
 impl PartitionSink for TaskSink {
     type Data = TaskPage;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: TaskPage, _raw: Value) -> anyhow::Result<u64> {
-        let items = dedup_last(data.items, |v| v.get("id").and_then(Value::as_str).map(str::to_string));
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: TaskPage,
+        _raw: Value,
+    ) -> anyhow::Result<u64> {
+        let items = dedup_last(data.items, |v| {
+            v.get("id").and_then(Value::as_str).map(str::to_string)
+        });
         let mut c = Columns::default();
         for item in items {
             c.push(item)?;
@@ -189,16 +201,32 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
     let window_start = if opts.backfill {
         opts.since
     } else {
-        db::watermark(&ctx.pool, Endpoint::Tasks.name(), "").await?.map(|w| w - lookback)
+        db::watermark(&ctx.pool, Endpoint::Tasks.name(), "")
+            .await?
+            .map(|w| w - lookback)
     };
     let mut query = Vec::new();
     if let Some(start) = window_start {
-        query.push(("start_create_time".to_string(), start.timestamp().to_string()));
+        query.push((
+            "start_create_time".to_string(),
+            start.timestamp().to_string(),
+        ));
     }
-    let request = ApiRequest { endpoint: Endpoint::Tasks, query, body: None };
-    let mut sink = TaskSink { window_start, newest_create_time: None, seen: Vec::new() };
+    let request = ApiRequest {
+        endpoint: Endpoint::Tasks,
+        query,
+        body: None,
+    };
+    let mut sink = TaskSink {
+        window_start,
+        newest_create_time: None,
+        seen: Vec::new(),
+    };
     let counts = read_partition(ctx, request, &mut sink).await?;
-    Ok(StreamOutcome { counts, failed_partitions: Vec::new() })
+    Ok(StreamOutcome {
+        counts,
+        failed_partitions: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -93,7 +93,13 @@ fn columns() -> Columns {
 fn document_example_maps_times_in_seconds() {
     let c = columns();
 
-    assert_eq!(c.id, ["11d42f77-cfa4-4833-a76e-ad778b081077", "692ec13b-613d-4d0b-818d-a34ae2cb1413"]);
+    assert_eq!(
+        c.id,
+        [
+            "11d42f77-cfa4-4833-a76e-ad778b081077",
+            "692ec13b-613d-4d0b-818d-a34ae2cb1413"
+        ]
+    );
     assert_eq!(c.create_time[0].unwrap().timestamp(), 1637045612);
     assert_eq!(c.complete_time[0].unwrap().timestamp(), 1637119864);
     assert_eq!(c.update_time[1].unwrap().timestamp(), 1636965011);
@@ -108,14 +114,29 @@ fn document_example_flattens_origin_and_keeps_text_fields() {
 
     assert_eq!(c.origin_platform_zh[0].as_deref(), Some("IT 工作台"));
     assert_eq!(c.origin_platform_en[0].as_deref(), Some("IT Workspace"));
-    assert_eq!(c.origin_href_title[0].as_deref(), Some("反馈一个问题,需要协助排查"));
-    assert_eq!(c.origin_href_url[0].as_deref(), Some("https://support.feishu.com/internal/foo-bar"));
-    assert_eq!((c.origin_platform_zh[1].clone(), c.origin_href_url[1].clone()), (None, None));
+    assert_eq!(
+        c.origin_href_title[0].as_deref(),
+        Some("反馈一个问题,需要协助排查")
+    );
+    assert_eq!(
+        c.origin_href_url[0].as_deref(),
+        Some("https://support.feishu.com/internal/foo-bar")
+    );
+    assert_eq!(
+        (
+            c.origin_platform_zh[1].clone(),
+            c.origin_href_url[1].clone()
+        ),
+        (None, None)
+    );
     assert_eq!(c.summary[1].as_deref(), Some("多喝热水"));
     assert_eq!(c.can_edit, [Some(true), None]);
     assert_eq!(c.source, [Some(6), Some(1)]);
     assert_eq!(c.extra[0].as_deref(), Some("dGVzdA=="));
-    assert_eq!(c.repeat_rule[1].as_deref(), Some("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR"));
+    assert_eq!(
+        c.repeat_rule[1].as_deref(),
+        Some("FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR")
+    );
 }
 
 #[test]
@@ -124,5 +145,9 @@ fn document_example_lists_collaborators_and_followers() {
 
     assert_eq!(c.member_role, ["c", "f", "c", "f"]);
     assert_eq!(c.member_task[0], "11d42f77-cfa4-4833-a76e-ad778b081077");
-    assert!(c.member_user.iter().all(|u| u == "ou_842f5b9b4b8faa60570e9008acc9af1f"));
+    assert!(
+        c.member_user
+            .iter()
+            .all(|u| u == "ou_842f5b9b4b8faa60570e9008acc9af1f")
+    );
 }

@@ -10,7 +10,8 @@ use feishu_sync::simulator::Tenant;
 /// A table's name, the SQL rendering its current rows, and the expected rows (sorted).
 pub type TableCheck = (&'static str, &'static str, Vec<Value>);
 
-const SEMESTERS_SQL: &str = "SELECT jsonb_build_object('id', id, 'year', year, 'type_group', type_group,
+const SEMESTERS_SQL: &str =
+    "SELECT jsonb_build_object('id', id, 'year', year, 'type_group', type_group,
     'type', type, 'name_zh', name_zh, 'name_en', name_en, 'progress', progress,
     'start_time', (extract(epoch FROM start_time) * 1000)::bigint,
     'end_time', (extract(epoch FROM end_time) * 1000)::bigint,
@@ -27,7 +28,8 @@ const ACTIVITIES_SQL: &str = "SELECT jsonb_build_object('id', id, 'semester_id',
     'create_user_id', create_user_id, 'modify_user_id', modify_user_id)
     FROM feishu.activities WHERE deleted_at IS NULL";
 
-const STAGE_TASKS_SQL: &str = "SELECT jsonb_build_object('semester_id', semester_id, 'user_id', user_id,
+const STAGE_TASKS_SQL: &str =
+    "SELECT jsonb_build_object('semester_id', semester_id, 'user_id', user_id,
     'stage_id', stage_id, 'name_zh', name_zh, 'name_en', name_en,
     'deadline', (extract(epoch FROM deadline) * 1000)::bigint, 'need_todo_count', need_todo_count,
     'jump_url', jump_url, 'stage_task_status', stage_task_status, 'task_option_id', task_option_id)
@@ -70,7 +72,11 @@ pub fn tables(tenant: &Tenant, approval_users: &[String]) -> Vec<TableCheck> {
         ("semesters", SEMESTERS_SQL, sorted(semesters(tenant))),
         ("activities", ACTIVITIES_SQL, sorted(activities(tenant))),
         ("stage_tasks", STAGE_TASKS_SQL, sorted(stage_tasks(tenant))),
-        ("approval_tasks", APPROVAL_TASKS_SQL, sorted(approval_tasks(tenant, approval_users))),
+        (
+            "approval_tasks",
+            APPROVAL_TASKS_SQL,
+            sorted(approval_tasks(tenant, approval_users)),
+        ),
         ("tasks", TASKS_SQL, sorted(tasks(tenant))),
     ]
 }
@@ -120,15 +126,22 @@ fn stage_tasks(t: &Tenant) -> Vec<Value> {
 
 /// Per semester and user with at least one task: how many tasks each category holds.
 pub fn stage_task_counts(t: &Tenant) -> Vec<Value> {
-    let users: BTreeSet<(&str, &str)> =
-        t.stage_tasks.iter().map(|s| (s.semester_id.as_str(), s.user_id.as_str())).collect();
+    let users: BTreeSet<(&str, &str)> = t
+        .stage_tasks
+        .iter()
+        .map(|s| (s.semester_id.as_str(), s.user_id.as_str()))
+        .collect();
     let mut rows = Vec::new();
     for (semester_id, user_id) in users {
         for option in 1..=3 {
             let n = t
                 .stage_tasks
                 .iter()
-                .filter(|s| s.semester_id == semester_id && s.user_id == user_id && s.task_option_id == option)
+                .filter(|s| {
+                    s.semester_id == semester_id
+                        && s.user_id == user_id
+                        && s.task_option_id == option
+                })
                 .count();
             rows.push(json!({"semester_id": semester_id, "user_id": user_id,
                 "task_option_id": option, "stage_num": n}));
@@ -156,7 +169,13 @@ fn approval_tasks(t: &Tenant, users: &[String]) -> Vec<Value> {
 }
 
 fn tasks(t: &Tenant) -> Vec<Value> {
-    let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
+    let set = |ids: &[String]| {
+        ids.iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
     t.tasks
         .iter()
         .map(|k| {

@@ -70,7 +70,11 @@ pub fn context(pool: &PgPool, sim: &SimHandle) -> SyncContext {
 }
 
 /// A sync context with explicit settings. Logs go to the test's output (`RUST_LOG`).
-pub fn context_with(pool: &PgPool, settings: ClientSettings, streams: StreamsConfig) -> SyncContext {
+pub fn context_with(
+    pool: &PgPool,
+    settings: ClientSettings,
+    streams: StreamsConfig,
+) -> SyncContext {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -84,24 +88,38 @@ pub fn context_with(pool: &PgPool, settings: ClientSettings, streams: StreamsCon
 
 /// One journaled pass over every stream.
 pub async fn sync_all(ctx: &SyncContext, opts: RunOptions) -> Vec<StreamReport> {
-    sync::sync(ctx, &Endpoint::ALL, &opts).await.expect("sync pass runs")
+    sync::sync(ctx, &Endpoint::ALL, &opts)
+        .await
+        .expect("sync pass runs")
 }
 
 /// Asserts every stream of a pass succeeded, showing the errors otherwise.
 pub fn assert_all_succeeded(reports: &[StreamReport]) {
     for report in reports {
-        assert_eq!(report.status, RunStatus::Succeeded, "{}: {:?}", report.stream, report.error);
+        assert_eq!(
+            report.status,
+            RunStatus::Succeeded,
+            "{}: {:?}",
+            report.stream,
+            report.error
+        );
     }
 }
 
 /// The report of one stream.
 pub fn report(reports: &[StreamReport], stream: Endpoint) -> &StreamReport {
-    reports.iter().find(|r| r.stream == stream).expect("stream ran")
+    reports
+        .iter()
+        .find(|r| r.stream == stream)
+        .expect("stream ran")
 }
 
 /// Rows of a query returning one `jsonb` column, sorted, for comparisons.
 pub async fn json_rows(pool: &PgPool, sql: &'static str) -> Vec<Value> {
-    let mut rows: Vec<Value> = sqlx::query_scalar(sql).fetch_all(pool).await.expect("query runs");
+    let mut rows: Vec<Value> = sqlx::query_scalar(sql)
+        .fetch_all(pool)
+        .await
+        .expect("query runs");
     rows.sort_by_key(|v| v.to_string());
     rows
 }

@@ -1,0 +1,21 @@
+# Multi-stage build of feishu-sync. The query macros check against the committed .sqlx
+# data, so the build needs no database.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY .sqlx .sqlx
+COPY migrations migrations
+COPY src src
+ENV SQLX_OFFLINE=true
+RUN cargo build --release --locked && strip target/release/feishu-sync
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home /app feishu-sync
+COPY --from=build /src/target/release/feishu-sync /usr/local/bin/feishu-sync
+WORKDIR /app
+USER feishu-sync
+ENTRYPOINT ["feishu-sync"]
+CMD ["sync"]
