@@ -1,5 +1,7 @@
 //! Logging: human-readable lines or JSON on stderr, filtered by `RUST_LOG`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;

@@ -150,3 +150,130 @@ impl<'a> Pager<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::feishu::{ClientSettings, Endpoint};
+
+    fn client() -> FeishuClient {
+        let settings = ClientSettings {
+            base_url: "http://127.0.0.1:9".into(),
+            app_id: "a".into(),
+            app_secret: "s".to_string().into(),
+            user_id_type: "open_id".into(),
+            rate_limits: HashMap::new(),
+            rate_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(1),
+            retry: backon::ExponentialBuilder::default(),
+            max_rate_limit_waits: 1,
+        };
+        FeishuClient::new(settings).unwrap()
+    }
+
+    fn reply(data: Value, beside: Value) -> ApiReply {
+        ApiReply {
+            data,
+            beside_data: beside.as_object().cloned().unwrap_or_default(),
+            log_id: LogId(None),
+        }
+    }
+
+    fn pager(client: &FeishuClient, endpoint: Endpoint) -> Pager<'_> {
+        Pager::new(
+            client,
+            ApiRequest {
+                endpoint,
+                query: Vec::new(),
+                body: None,
+            },
+        )
+    }
+
+    #[test]
+    fn paging_fields_are_read_inside_data_then_beside_it() {
+        let client = client();
+        let mut inside = pager(&client, Endpoint::Tasks);
+        let mut beside = pager(&client, Endpoint::StageTasks);
+
+        inside.advance(&reply(
+            json!({"has_more": true, "page_token": "a"}),
+            json!({}),
+        ));
+        beside.advance(&reply(
+            json!({"items": []}),
+            json!({"has_more": true, "page_token": "b"}),
+        ));
+
+        assert_eq!(
+            (inside.end(), inside.next_token.as_deref()),
+            (PagingEnd::Open, Some("a"))
+        );
+        assert_eq!(
+            (beside.end(), beside.next_token.as_deref()),
+            (PagingEnd::Open, Some("b"))
+        );
+        assert_eq!(beside.paged_request().body.unwrap()["page_token"], "b");
+        assert_eq!(beside.paged_request().body.unwrap()["page_size"], 50);
+        let query = inside.paged_request().query;
+        assert!(query.contains(&("page_token".to_string(), "a".to_string())));
+        assert!(query.contains(&("page_size".to_string(), "100".to_string())));
+    }
+
+    #[test]
+    fn paging_stops_complete_on_has_more_false() {
+        let client = client();
+        let mut p = pager(&client, Endpoint::ApprovalTasks);
+
+        p.advance(&reply(
+            json!({"has_more": false, "page_token": "x"}),
+            json!({}),
+        ));
+
+        assert_eq!(p.end(), PagingEnd::Complete);
+    }
+
+    #[test]
+    fn an_empty_or_repeated_token_stops_paging_as_truncated() {
+        let client = client();
+        let mut empty = pager(&client, Endpoint::Tasks);
+        let mut repeated = pager(&client, Endpoint::Tasks);
+
+        empty.advance(&reply(
+            json!({"has_more": true, "page_token": ""}),
+            json!({}),
+        ));
+        repeated.advance(&reply(
+            json!({"has_more": true, "page_token": "t1"}),
+            json!({}),
+        ));
+        let after_first = repeated.end();
+        repeated.advance(&reply(
+            json!({"has_more": true, "page_token": "t1"}),
+            json!({}),
+        ));
+
+        assert_eq!(empty.end(), PagingEnd::Truncated);
+        assert_eq!(after_first, PagingEnd::Open);
+        assert_eq!(repeated.end(), PagingEnd::Truncated);
+    }
+
+    #[test]
+    fn endpoints_without_paging_complete_after_one_page() {
+        let client = client();
+        let mut p = pager(&client, Endpoint::Semesters);
+
+        p.advance(&reply(json!({"items": []}), json!({})));
+
+        assert_eq!(p.end(), PagingEnd::Complete);
+        assert!(
+            p.paged_request().query.is_empty(),
+            "no page_size for an unpaged endpoint"
+        );
+    }
+}
