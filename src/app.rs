@@ -34,17 +34,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_reports(&reports);
             Ok(exit_code(&reports))
         }
+        Command::Run(args) => {
+            let config = load_config(cli.config.as_deref())?;
+            let backfill = args.backfill.then_some(RunOptions {
+                backfill: true,
+                since: args.since,
+            });
+            crate::service::run(
+                &config,
+                ClientSettings::from_config(&config.feishu),
+                backfill,
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(args) => {
+            let config = load_config_for_database(cli.config.as_deref())?;
+            crate::status::run(&config, args.json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck => {
+            let config = load_config_for_database(cli.config.as_deref())?;
+            crate::status::healthcheck(&config).await
+        }
         Command::Demo(args) => crate::demo::run(args).await,
     }
 }
 
-/// `--config PATH` must exist; the default `./sync.toml` may be absent.
+/// The validated configuration from `--config` (or `./sync.toml`) and the environment.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    let (path, required) = match path {
+    let (path, required) = config_path(path);
+    Ok(Config::load(&path, required)?)
+}
+
+/// The configuration for commands that only read the database (`status`, `healthcheck`).
+pub fn load_config_for_database(path: Option<&Path>) -> anyhow::Result<Config> {
+    let (path, required) = config_path(path);
+    Ok(Config::load_for_database(&path, required)?)
+}
+
+/// `--config PATH` must exist; the default `./sync.toml` may be absent.
+fn config_path(path: Option<&Path>) -> (PathBuf, bool) {
+    match path {
         Some(path) => (path.to_path_buf(), true),
         None => (PathBuf::from("sync.toml"), false),
-    };
-    Ok(Config::load(&path, required)?)
+    }
 }
 
 /// Connects, migrates and runs one pass of the streams `args` selects.
@@ -56,11 +90,7 @@ pub async fn sync_with_config(
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
-    let ctx = SyncContext {
-        pool,
-        client,
-        streams: config.streams.clone(),
-    };
+    let ctx = SyncContext::new(pool, client, config.streams.clone());
     let streams = selected_streams(config, &args.streams);
     let opts = RunOptions {
         backfill: args.backfill,

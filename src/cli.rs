@@ -36,8 +36,15 @@ pub enum Command {
     /// Run one pass over the selected streams (default: every enabled one), parents first.
     /// Exits 0 only if every stream succeeded.
     Sync(SyncArgs),
+    /// Run as a service: schedule every enabled stream (cron, UTC), serve /healthz and
+    /// /metrics, stop gracefully on SIGTERM/SIGINT.
+    Run(RunArgs),
+    /// Show each stream's last run, watermarks and next scheduled time.
+    Status(StatusArgs),
     /// Apply the database migrations and exit.
     Migrate,
+    /// Ask a running service's /healthz (for container health checks); exit 0 if healthy.
+    Healthcheck,
     /// Start a built-in Feishu simulator, sync it into a local database and print a summary.
     /// Needs no configuration file and no credentials.
     Demo(DemoArgs),
@@ -57,6 +64,24 @@ pub struct SyncArgs {
     /// With --backfill: re-read from this date (YYYY-MM-DD, UTC) or RFC 3339 time on.
     #[arg(long, requires = "backfill", value_name = "DATE", value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Before the schedule takes over, run one backfill pass over every enabled stream.
+    #[arg(long)]
+    pub backfill: bool,
+
+    /// With --backfill: re-read from this date (YYYY-MM-DD, UTC) or RFC 3339 time on.
+    #[arg(long, requires = "backfill", value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -28,6 +28,27 @@ pub struct Config {
     pub feishu: FeishuConfig,
     pub database: DatabaseConfig,
     pub streams: StreamsConfig,
+    pub server: ServerConfig,
+}
+
+/// The long-lived `run` service: where health and metrics are served, how long a
+/// shutdown may take.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address of `/healthz` and `/metrics`.
+    pub listen: String,
+    /// Seconds in-flight runs get to finish their page after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9187".into(),
+            shutdown_timeout_secs: 30,
+        }
+    }
 }
 
 /// How to reach the Feishu Open Platform and as which app.
@@ -78,11 +99,13 @@ pub struct StreamsConfig {
     pub tasks: TasksConfig,
 }
 
-/// A stream with nothing to set but whether it runs.
+/// A stream with nothing to set but whether and when it runs.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct StreamToggle {
     pub enabled: bool,
+    /// 6-field cron (with seconds), UTC; `None` means the stream's default.
+    pub schedule: Option<String>,
 }
 
 /// Stage tasks: how far back a deadline may lie and the task still change.
@@ -90,6 +113,7 @@ pub struct StreamToggle {
 #[serde(default)]
 pub struct StageTasksConfig {
     pub enabled: bool,
+    pub schedule: Option<String>,
     /// An incremental pass re-reads every task whose deadline is later than the previous
     /// pass's start minus this many hours.
     pub lookback_hours: u32,
@@ -100,6 +124,7 @@ pub struct StageTasksConfig {
 #[serde(default)]
 pub struct ApprovalTasksConfig {
     pub enabled: bool,
+    pub schedule: Option<String>,
     /// Ids of `feishu.user_id_type` whose approval tasks are copied.
     pub user_ids: Vec<String>,
     /// Topics to copy; default all five.
@@ -111,6 +136,7 @@ pub struct ApprovalTasksConfig {
 #[serde(default)]
 pub struct TasksConfig {
     pub enabled: bool,
+    pub schedule: Option<String>,
     /// An incremental pass asks for tasks created after the newest create time seen
     /// minus this many hours.
     pub lookback_hours: u32,
@@ -158,14 +184,17 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             url: String::new(),
-            max_connections: 5,
+            max_connections: 8,
         }
     }
 }
 
 impl Default for StreamToggle {
     fn default() -> Self {
-        StreamToggle { enabled: true }
+        StreamToggle {
+            enabled: true,
+            schedule: None,
+        }
     }
 }
 
@@ -173,6 +202,7 @@ impl Default for StageTasksConfig {
     fn default() -> Self {
         StageTasksConfig {
             enabled: true,
+            schedule: None,
             lookback_hours: 30 * 24,
         }
     }
@@ -182,6 +212,7 @@ impl Default for ApprovalTasksConfig {
     fn default() -> Self {
         ApprovalTasksConfig {
             enabled: true,
+            schedule: None,
             user_ids: Vec::new(),
             topics: APPROVAL_TOPICS.iter().map(|t| t.to_string()).collect(),
         }
@@ -192,12 +223,27 @@ impl Default for TasksConfig {
     fn default() -> Self {
         TasksConfig {
             enabled: true,
+            schedule: None,
             lookback_hours: 24,
         }
     }
 }
 
 impl StreamsConfig {
+    /// When a stream runs under `run`: its `schedule`, or the stream's default.
+    pub fn schedule(&self, endpoint: Endpoint) -> String {
+        let configured = match endpoint {
+            Endpoint::Semesters => &self.semesters.schedule,
+            Endpoint::Activities => &self.activities.schedule,
+            Endpoint::StageTasks => &self.stage_tasks.schedule,
+            Endpoint::ApprovalTasks => &self.approval_tasks.schedule,
+            Endpoint::Tasks => &self.tasks.schedule,
+        };
+        configured
+            .clone()
+            .unwrap_or_else(|| default_schedule(endpoint).to_string())
+    }
+
     /// Whether a stream is switched on.
     pub fn enabled(&self, endpoint: Endpoint) -> bool {
         match endpoint {
@@ -208,6 +254,29 @@ impl StreamsConfig {
             Endpoint::Tasks => self.tasks.enabled,
         }
     }
+}
+
+/// Default schedules (UTC, with seconds): the performance configuration hourly, stage
+/// tasks every half hour, approvals every 15 minutes, tasks every 10 minutes. Staggered
+/// so streams that share nothing do not all start in the same second.
+pub fn default_schedule(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Semesters => "0 0 * * * *",
+        Endpoint::Activities => "0 5 * * * *",
+        Endpoint::StageTasks => "0 10/30 * * * *",
+        Endpoint::ApprovalTasks => "0 2/15 * * * *",
+        Endpoint::Tasks => "0 */10 * * * *",
+    }
+}
+
+/// Parses a 6-field cron expression (seconds first) exactly as the scheduler does.
+pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(text)
+        .map_err(|e| format!("{e}"))
 }
 
 fn serialize_redacted<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
@@ -244,6 +313,39 @@ impl Config {
         required: bool,
         env: &BTreeMap<String, String>,
     ) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::load_with_problems(path, required, env)?;
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// For commands that only read the database (`status`, `healthcheck`): missing Feishu
+    /// credentials and approval users do not matter there; every other problem does.
+    pub fn load_for_database(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let (config, problems) = Config::load_with_problems(path, required, &env)?;
+        let problems: Vec<String> = problems
+            .into_iter()
+            .filter(|p| {
+                !p.starts_with("feishu.app_") && !p.starts_with("streams.approval_tasks.user_ids")
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// The layered configuration and its validation problems; unknown keys and values
+    /// that cannot be read at all are errors straight away.
+    fn load_with_problems(
+        path: &Path,
+        required: bool,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
         if required && !path.exists() {
             return Err(ConfigError::one(format!(
                 "config file {} not found: create it (see sync.toml in the repository) or pass --config",
@@ -252,21 +354,14 @@ impl Config {
         }
         let layered = layered_source(path, env)?;
         let mut problems = unknown_keys(&layered);
-        let config = match layered.try_deserialize::<Config>() {
-            Ok(config) => Some(config),
+        let mut config = match layered.try_deserialize::<Config>() {
+            Ok(config) => config,
             Err(e) if problems.is_empty() => return Err(ConfigError::one(e.to_string())),
-            Err(_) => None,
-        };
-        let Some(mut config) = config else {
-            return Err(ConfigError { problems });
+            Err(_) => return Err(ConfigError { problems }),
         };
         config.apply_database_url_fallback(env);
         problems.extend(config.problems());
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError { problems })
-        }
+        Ok((config, problems))
     }
 
     /// `DATABASE_URL` fills `database.url` unless `FEISHU_SYNC__DATABASE__URL` was given.
@@ -324,6 +419,7 @@ impl Config {
         }
         problems.extend(self.database_problems());
         problems.extend(self.stream_problems());
+        problems.extend(self.server_problems());
         problems
     }
 
@@ -343,8 +439,31 @@ impl Config {
         problems
     }
 
+    fn server_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "server.listen {:?} is not an address like 127.0.0.1:9187",
+                self.server.listen
+            ));
+        }
+        if self.server.shutdown_timeout_secs == 0 {
+            problems.push("server.shutdown_timeout_secs must be at least 1".into());
+        }
+        problems
+    }
+
     fn stream_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        for endpoint in Endpoint::ALL {
+            let schedule = self.streams.schedule(endpoint);
+            if let Err(e) = parse_schedule(&schedule) {
+                problems.push(format!(
+                    "streams.{endpoint}.schedule {schedule:?} is not a 6-field cron expression \
+                     (sec min hour day month weekday, e.g. \"0 */10 * * * *\"): {e}"
+                ));
+            }
+        }
         let approval = &self.streams.approval_tasks;
         if approval.enabled && approval.user_ids.is_empty() {
             problems.push(

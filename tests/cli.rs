@@ -3,76 +3,14 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
 use sqlx::PgPool;
 
 use feishu_sync::feishu::Endpoint;
 use feishu_sync::simulator::{Fault, SimConfig, SimHandle};
+use support::binary::{database_url, run_binary as run, sim_env, text};
 use support::*;
 
 const SECRET: &str = "SECRET-9f8e7d6c5b4a";
-
-/// The URL of the test's own database, on the server `DATABASE_URL` names.
-fn database_url(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for the tests");
-    let mut url = url::Url::parse(&base).unwrap();
-    url.set_path(
-        pool.connect_options()
-            .get_database()
-            .expect("a database name"),
-    );
-    url.to_string()
-}
-
-/// Environment for a run against `sim`: credentials, a rate budget matching the
-/// simulator's one-second windows, and debug logging so a leak would show.
-fn sim_env(sim: &SimHandle, pool: &PgPool) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("FEISHU_SYNC__FEISHU__BASE_URL".into(), sim.base_url()),
-        ("FEISHU_SYNC__FEISHU__APP_ID".into(), sim.config().app_id),
-        ("FEISHU_SYNC__FEISHU__APP_SECRET".into(), SECRET.into()),
-        (
-            "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".into(),
-            approval_users(sim).join(","),
-        ),
-        ("DATABASE_URL".into(), database_url(pool)),
-        ("RUST_LOG".into(), "debug".into()),
-    ];
-    for endpoint in Endpoint::ALL {
-        let per_second = sim.config().rate_limits[&endpoint].requests;
-        let key = format!(
-            "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
-            endpoint.name().to_uppercase()
-        );
-        env.push((key, (per_second * 60).to_string()));
-    }
-    env
-}
-
-/// Runs the binary off the async runtime, so the in-process simulator keeps serving.
-async fn run(args: &[&str], env: Vec<(String, String)>) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_feishu-sync"))
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env)
-            .current_dir(std::env::temp_dir())
-            .output()
-            .expect("the binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into(),
-        String::from_utf8_lossy(&output.stderr).into(),
-    )
-}
 
 async fn secret_simulator() -> SimHandle {
     simulator_with(SimConfig {

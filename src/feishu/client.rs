@@ -3,6 +3,7 @@
 //! repeats any of them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, CODE_RATE_LIMITED, LogId, TOKEN_CODES};
 use crate::feishu::token::{TokenCache, describe_reqwest_error};
 use crate::feishu::{Endpoint, Method};
+use crate::metrics::{Metrics, RequestOutcome};
 
 /// Everything the client needs; built from [`FeishuConfig`] or by tests.
 #[derive(Debug, Clone)]
@@ -90,6 +92,18 @@ enum Attempt {
     Failed(ApiError),
 }
 
+impl Attempt {
+    fn outcome(&self) -> RequestOutcome {
+        match self {
+            Attempt::Done(_) => RequestOutcome::Ok,
+            Attempt::Transient(..) => RequestOutcome::Transient,
+            Attempt::RateLimited(..) => RequestOutcome::RateLimited,
+            Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
+            Attempt::Failed(_) => RequestOutcome::ApiError,
+        }
+    }
+}
+
 /// The shared Feishu client.
 pub struct FeishuClient {
     http: reqwest::Client,
@@ -97,11 +111,17 @@ pub struct FeishuClient {
     tokens: TokenCache,
     budgets: Budgets,
     requests: HashMap<Endpoint, AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl FeishuClient {
-    /// A client; no request is sent until the first call.
+    /// A client with metrics of its own; no request is sent until the first call.
     pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+        FeishuClient::with_metrics(settings, Arc::new(Metrics::new()))
+    }
+
+    /// A client that records its requests in `metrics`.
+    pub fn with_metrics(settings: ClientSettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(concat!("feishu-sync/", env!("CARGO_PKG_VERSION")))
@@ -122,7 +142,13 @@ impl FeishuClient {
             tokens,
             budgets,
             requests,
+            metrics,
         })
+    }
+
+    /// The registry this client records into.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
@@ -138,7 +164,9 @@ impl FeishuClient {
         loop {
             let token = self.tokens.get(&self.http).await?;
             attempts += 1;
-            match self.attempt(request, &token).await {
+            let attempt = self.attempt(request, &token).await;
+            self.metrics.request(endpoint, attempt.outcome());
+            match attempt {
                 Attempt::Done(reply) => return Ok(reply),
                 Attempt::Failed(error) => return Err(error),
                 Attempt::TokenRejected { code, msg, log_id } => {

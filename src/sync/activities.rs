@@ -9,9 +9,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nSnake, dedup_last, from_millis};
-use super::{
-    PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids, read_partition,
-};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids};
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// The documented maximum of `semester_ids` per request.
@@ -154,6 +152,9 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
     outcome.counts.rows_retired += retire_orphans(ctx).await?;
     let semester_ids = current_semester_ids(&ctx.pool).await?;
     for batch in semester_ids.chunks(SEMESTERS_PER_REQUEST) {
+        if !outcome.keep_going(ctx) {
+            break;
+        }
         let request = ApiRequest {
             endpoint: Endpoint::Activities,
             query: Vec::new(),
@@ -163,8 +164,9 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             semester_ids: batch.to_vec(),
             seen: Vec::new(),
         };
-        let result = read_partition(ctx, request, &mut sink).await;
-        outcome.record(&batch.join(","), result);
+        outcome
+            .read(ctx, &batch.join(","), request, &mut sink)
+            .await;
     }
     Ok(outcome)
 }

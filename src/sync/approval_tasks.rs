@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::dedup_last;
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partition};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -187,8 +187,11 @@ fn partition_key(user_id: &str, topic: &str) -> String {
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let config = &ctx.streams.approval_tasks;
     let mut outcome = StreamOutcome::default();
-    for user_id in &config.user_ids {
+    'users: for user_id in &config.user_ids {
         for topic in &config.topics {
+            if !outcome.keep_going(ctx) {
+                break 'users;
+            }
             let request = ApiRequest {
                 endpoint: Endpoint::ApprovalTasks,
                 query: vec![
@@ -202,8 +205,9 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
                 topic: topic.clone(),
                 seen: Vec::new(),
             };
-            let result = read_partition(ctx, request, &mut sink).await;
-            outcome.record(&partition_key(user_id, topic), result);
+            outcome
+                .read(ctx, &partition_key(user_id, topic), request, &mut sink)
+                .await;
         }
     }
     Ok(outcome)

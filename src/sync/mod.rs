@@ -20,6 +20,8 @@ use sqlx::{PgConnection, PgPool};
 use crate::config::StreamsConfig;
 use crate::db::{self, RunCounts, RunStatus};
 use crate::feishu::{ApiRequest, Endpoint, FeishuClient, Pager, PagingEnd};
+use crate::metrics::Metrics;
+use crate::shutdown::{Interrupted, Shutdown};
 
 /// What every stream run needs.
 #[derive(Clone)]
@@ -27,6 +29,24 @@ pub struct SyncContext {
     pub pool: PgPool,
     pub client: Arc<FeishuClient>,
     pub streams: StreamsConfig,
+    /// Shared with the client, so runs and requests land in one registry.
+    pub metrics: Arc<Metrics>,
+    /// Runs stop between pages once this fires.
+    pub shutdown: Shutdown,
+}
+
+impl SyncContext {
+    /// A context for one-off passes: the client's metrics, no shutdown signal.
+    pub fn new(pool: PgPool, client: Arc<FeishuClient>, streams: StreamsConfig) -> Self {
+        let metrics = client.metrics();
+        SyncContext {
+            pool,
+            client,
+            streams,
+            metrics,
+            shutdown: Shutdown::never(),
+        }
+    }
 }
 
 /// How a pass reads: incrementally from the watermarks, or as a backfill.
@@ -53,18 +73,53 @@ pub struct StreamReport {
 #[derive(Debug, Default)]
 pub struct StreamOutcome {
     pub counts: RunCounts,
+    /// `partition: error` for each failed partition (`error` alone for single-partition
+    /// streams).
     pub failed_partitions: Vec<String>,
+    /// The run stopped early because of a shutdown.
+    pub interrupted: bool,
 }
 
 impl StreamOutcome {
-    /// Folds one partition's result in; a failed partition does not stop the others.
-    pub fn record(&mut self, partition: &str, result: anyhow::Result<RunCounts>) {
+    /// Reads one partition and folds its result in: its committed pages count even when a
+    /// later page fails, and a failed partition does not stop the others.
+    pub async fn read<S: PartitionSink>(
+        &mut self,
+        ctx: &SyncContext,
+        partition: &str,
+        request: ApiRequest,
+        sink: &mut S,
+    ) {
+        let mut counts = RunCounts::default();
+        let result = read_partition(ctx, request, sink, &mut counts).await;
+        self.counts.add(counts);
         match result {
-            Ok(counts) => self.counts.add(counts),
+            Ok(()) => {}
+            Err(error) if error.is::<Interrupted>() => self.interrupted = true,
+            Err(error) if partition.is_empty() => self.failed_partitions.push(format!("{error:#}")),
             Err(error) => {
                 tracing::error!(partition, error = format!("{error:#}"), "partition failed");
                 self.failed_partitions
                     .push(format!("{partition}: {error:#}"));
+            }
+        }
+    }
+
+    /// Whether the stream should go on to its next partition.
+    pub fn keep_going(&mut self, ctx: &SyncContext) -> bool {
+        self.interrupted |= ctx.shutdown.is_triggered();
+        !self.interrupted
+    }
+
+    /// The run's final status and error text.
+    fn verdict(&self) -> (RunStatus, Option<String>) {
+        match self.failed_partitions.as_slice() {
+            _ if self.interrupted => (RunStatus::Interrupted, None),
+            [] => (RunStatus::Succeeded, None),
+            [one] => (RunStatus::Failed, Some(one.clone())),
+            many => {
+                let text = format!("{} partitions failed: {}", many.len(), many.join("; "));
+                (RunStatus::Failed, Some(text))
             }
         }
     }
@@ -92,34 +147,51 @@ pub trait PartitionSink {
     ) -> impl Future<Output = anyhow::Result<u64>> + Send;
 }
 
-/// Pages through `request`, one transaction per page, and completes the partition when
-/// the read was complete.
-pub async fn read_partition<S: PartitionSink>(
+/// Pages through `request`, one transaction per page, adding what it commits to
+/// `counts`, and completes the partition when the read was complete. A shutdown stops it
+/// between pages (a fetch in flight is abandoned: nothing of it was written) with
+/// [`Interrupted`].
+async fn read_partition<S: PartitionSink>(
     ctx: &SyncContext,
     request: ApiRequest,
     sink: &mut S,
-) -> anyhow::Result<RunCounts> {
+    counts: &mut RunCounts,
+) -> anyhow::Result<()> {
+    let endpoint = request.endpoint;
     let mut pager = Pager::new(&ctx.client, request);
-    let mut counts = RunCounts::default();
-    while let Some(page) = pager.next_page::<S::Data>().await? {
+    let mut shutdown = ctx.shutdown.clone();
+    loop {
+        let page = tokio::select! {
+            biased;
+            _ = shutdown.wait() => return Err(Interrupted.into()),
+            page = pager.next_page::<S::Data>() => page?,
+        };
+        let Some(page) = page else { break };
         let mut tx = ctx
             .pool
             .begin()
             .await
             .context("starting a page transaction")?;
-        counts.rows_written += sink.write_page(&mut tx, page.data, page.raw).await?;
-        if page.last {
-            counts.rows_retired += sink.complete(&mut tx).await?;
-        }
+        let written = sink.write_page(&mut tx, page.data, page.raw).await?;
+        let retired = if page.last {
+            sink.complete(&mut tx).await?
+        } else {
+            0
+        };
         tx.commit().await.context("committing a page")?;
-        counts.pages += 1;
+        ctx.metrics.page_committed(endpoint, written);
+        counts.add(RunCounts {
+            pages: 1,
+            rows_written: written,
+            rows_retired: retired,
+        });
     }
     if pager.end() == PagingEnd::Truncated {
         anyhow::bail!(
             "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
         );
     }
-    Ok(counts)
+    Ok(())
 }
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.
@@ -163,16 +235,9 @@ pub async fn run_journaled(
     let result = run_once(ctx, stream, opts).await;
     let requests = ctx.client.requests_sent(stream) - requests_before;
     let (status, counts, error) = match result {
-        Ok(outcome) if outcome.failed_partitions.is_empty() => {
-            (RunStatus::Succeeded, outcome.counts, None)
-        }
         Ok(outcome) => {
-            let n = outcome.failed_partitions.len();
-            let text = format!(
-                "{n} partition(s) failed: {}",
-                outcome.failed_partitions.join("; ")
-            );
-            (RunStatus::Failed, outcome.counts, Some(text))
+            let (status, error) = outcome.verdict();
+            (status, outcome.counts, error)
         }
         Err(error) => (
             RunStatus::Failed,
@@ -190,6 +255,7 @@ pub async fn run_journaled(
     )
     .await?;
     let duration = started.elapsed();
+    ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
         rows_retired = counts.rows_retired, requests, duration_ms = duration.as_millis() as u64, "stream run finished");
     Ok(StreamReport {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nDashed, dedup_last, from_millis};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partition};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// `data` of the semester list.
@@ -151,11 +151,11 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         query: Vec::new(),
         body: None,
     };
-    let counts = read_partition(ctx, request, &mut SemesterSink::default()).await?;
-    Ok(StreamOutcome {
-        counts,
-        failed_partitions: Vec::new(),
-    })
+    let mut outcome = StreamOutcome::default();
+    outcome
+        .read(ctx, "", request, &mut SemesterSink::default())
+        .await;
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nDashed, from_millis, to_millis_string};
-use super::{
-    PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids, read_partition,
-};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -234,6 +232,9 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
     outcome.counts.rows_retired += retire_orphans(ctx).await?;
     let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
     for semester_id in current_semester_ids(&ctx.pool).await? {
+        if !outcome.keep_going(ctx) {
+            break;
+        }
         let after_time = if opts.backfill {
             opts.since
         } else {
@@ -257,8 +258,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             seen_tasks: HashSet::new(),
             seen_users: HashSet::new(),
         };
-        let result = read_partition(ctx, request, &mut sink).await;
-        outcome.record(&semester_id, result);
+        outcome.read(ctx, &semester_id, request, &mut sink).await;
     }
     Ok(outcome)
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nSnake, dedup_last, from_seconds};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partition};
+use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -222,11 +222,9 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         newest_create_time: None,
         seen: Vec::new(),
     };
-    let counts = read_partition(ctx, request, &mut sink).await?;
-    Ok(StreamOutcome {
-        counts,
-        failed_partitions: Vec::new(),
-    })
+    let mut outcome = StreamOutcome::default();
+    outcome.read(ctx, "", request, &mut sink).await;
+    Ok(outcome)
 }
 
 #[cfg(test)]

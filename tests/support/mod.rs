@@ -2,6 +2,7 @@
 //! at it, and table-by-table comparisons of Postgres against the simulator's tenant.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod binary;
 pub mod expected;
 
 use std::sync::Arc;
@@ -79,11 +80,8 @@ pub fn context_with(
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    SyncContext {
-        pool: pool.clone(),
-        client: Arc::new(FeishuClient::new(settings).expect("client builds")),
-        streams,
-    }
+    let client = Arc::new(FeishuClient::new(settings).expect("client builds"));
+    SyncContext::new(pool.clone(), client, streams)
 }
 
 /// One journaled pass over every stream.

@@ -1,0 +1,258 @@
+//! Prometheus metrics of streams and endpoints, kept in one registry that `/metrics`
+//! encodes and the terminal progress display reads.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::feishu::Endpoint;
+
+/// Label of per-stream metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabel {
+    pub stream: String,
+}
+
+/// Label of per-stream-and-outcome metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub stream: String,
+    pub outcome: String,
+}
+
+/// Label of per-endpoint metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabel {
+    pub endpoint: String,
+}
+
+/// Label of per-endpoint-and-outcome metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabel {
+    pub endpoint: String,
+    pub outcome: String,
+}
+
+/// What one HTTP exchange with Feishu came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    Ok,
+    ApiError,
+    RateLimited,
+    TokenRejected,
+    Transient,
+}
+
+impl RequestOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::ApiError => "api_error",
+            RequestOutcome::RateLimited => "rate_limited",
+            RequestOutcome::TokenRejected => "token_rejected",
+            RequestOutcome::Transient => "transient",
+        }
+    }
+}
+
+/// Every metric feishu-sync exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<OutcomeLabel, Counter>,
+    rows_written: Family<StreamLabel, Counter>,
+    pages: Family<StreamLabel, Counter>,
+    last_success: Family<StreamLabel, Gauge<f64, AtomicU64>>,
+    run_duration: Family<StreamLabel, Histogram>,
+    skipped_overlaps: Family<StreamLabel, Counter>,
+    skipped_locked: Family<StreamLabel, Counter>,
+    requests: Family<RequestLabel, Counter>,
+    rate_limit_waits: Family<EndpointLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn stream(endpoint: Endpoint) -> StreamLabel {
+    StreamLabel {
+        stream: endpoint.name().to_string(),
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered under the `feishu_sync_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("feishu_sync");
+        let run_duration = Family::<StreamLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.5, 2.0, 14))
+        });
+        let metrics = Metrics {
+            registry: Registry::default(),
+            runs: Family::default(),
+            rows_written: Family::default(),
+            pages: Family::default(),
+            last_success: Family::default(),
+            run_duration,
+            skipped_overlaps: Family::default(),
+            skipped_locked: Family::default(),
+            requests: Family::default(),
+            rate_limit_waits: Family::default(),
+        };
+        registry.register("runs", "Stream runs by outcome", metrics.runs.clone());
+        registry.register(
+            "rows_written",
+            "Rows inserted or changed",
+            metrics.rows_written.clone(),
+        );
+        registry.register("pages", "Pages read and committed", metrics.pages.clone());
+        registry.register(
+            "last_success_timestamp_seconds",
+            "Unix time of the stream's last successful run",
+            metrics.last_success.clone(),
+        );
+        registry.register(
+            "run_duration_seconds",
+            "Duration of stream runs",
+            metrics.run_duration.clone(),
+        );
+        registry.register(
+            "skipped_overlaps",
+            "Scheduled firings skipped because the stream's previous run was still going",
+            metrics.skipped_overlaps.clone(),
+        );
+        registry.register(
+            "skipped_locked",
+            "Scheduled firings skipped because another replica was running the stream",
+            metrics.skipped_locked.clone(),
+        );
+        registry.register(
+            "requests",
+            "HTTP requests to Feishu by outcome",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "rate_limit_waits",
+            "Waits imposed by Feishu's frequency limit (HTTP 429 or code 99991400)",
+            metrics.rate_limit_waits.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String");
+        text
+    }
+
+    /// A run ended with `outcome` (`succeeded`, `failed`, `interrupted`...).
+    pub fn run_finished(&self, endpoint: Endpoint, outcome: &str, duration: Duration) {
+        let label = OutcomeLabel {
+            stream: endpoint.name().to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.runs.get_or_create(&label).inc();
+        self.run_duration
+            .get_or_create(&stream(endpoint))
+            .observe(duration.as_secs_f64());
+        if outcome == "succeeded" {
+            let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+            self.last_success.get_or_create(&stream(endpoint)).set(now);
+        }
+    }
+
+    /// A page was committed.
+    pub fn page_committed(&self, endpoint: Endpoint, rows_written: u64) {
+        self.pages.get_or_create(&stream(endpoint)).inc();
+        self.rows_written
+            .get_or_create(&stream(endpoint))
+            .inc_by(rows_written);
+    }
+
+    /// A firing was skipped because the previous run still runs here.
+    pub fn skipped_overlap(&self, endpoint: Endpoint) {
+        self.skipped_overlaps.get_or_create(&stream(endpoint)).inc();
+    }
+
+    /// A firing was skipped because another replica holds the stream's lock.
+    pub fn skipped_locked(&self, endpoint: Endpoint) {
+        self.skipped_locked.get_or_create(&stream(endpoint)).inc();
+    }
+
+    /// One HTTP exchange finished.
+    pub fn request(&self, endpoint: Endpoint, outcome: RequestOutcome) {
+        let label = RequestLabel {
+            endpoint: endpoint.name().to_string(),
+            outcome: outcome.as_str().to_string(),
+        };
+        self.requests.get_or_create(&label).inc();
+        if outcome == RequestOutcome::RateLimited {
+            self.rate_limit_waits
+                .get_or_create(&EndpointLabel {
+                    endpoint: endpoint.name().to_string(),
+                })
+                .inc();
+        }
+    }
+
+    /// Pages, rows and frequency-limit waits of one stream so far, for progress displays.
+    pub fn progress(&self, endpoint: Endpoint) -> (u64, u64, u64) {
+        let waits = self
+            .rate_limit_waits
+            .get_or_create(&EndpointLabel {
+                endpoint: endpoint.name().to_string(),
+            })
+            .get();
+        (
+            self.pages.get_or_create(&stream(endpoint)).get(),
+            self.rows_written.get_or_create(&stream(endpoint)).get(),
+            waits,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_text_names_streams_endpoints_and_outcomes() {
+        let metrics = Metrics::new();
+        metrics.run_finished(Endpoint::Tasks, "succeeded", Duration::from_secs(3));
+        metrics.page_committed(Endpoint::Tasks, 40);
+        metrics.request(Endpoint::StageTasks, RequestOutcome::RateLimited);
+        metrics.skipped_overlap(Endpoint::Semesters);
+
+        let text = metrics.encode();
+
+        assert!(
+            text.contains(r#"feishu_sync_runs_total{stream="tasks",outcome="succeeded"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"feishu_sync_rows_written_total{stream="tasks"} 40"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"feishu_sync_requests_total{endpoint="stage_tasks",outcome="rate_limited"} 1"#
+        ));
+        assert!(text.contains(r#"feishu_sync_rate_limit_waits_total{endpoint="stage_tasks"} 1"#));
+        assert!(text.contains(r#"feishu_sync_skipped_overlaps_total{stream="semesters"} 1"#));
+        assert!(text.contains("feishu_sync_run_duration_seconds_bucket"));
+        assert!(text.contains("feishu_sync_last_success_timestamp_seconds{stream=\"tasks\"}"));
+        assert_eq!(metrics.progress(Endpoint::Tasks), (1, 40, 0));
+    }
+}

@@ -1,0 +1,89 @@
+//! One Postgres advisory lock per stream, so replicas of `run` against one database never
+//! run the same stream at the same time. The lock lives on a connection of its own: if the
+//! process dies, Postgres closes the session and releases it.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPoolOptions, Postgres};
+
+use crate::feishu::Endpoint;
+
+/// Advisory-lock key of a stream: a fixed prefix ("FSYN") and the stream's position.
+pub fn lock_key(endpoint: Endpoint) -> i64 {
+    let index = Endpoint::ALL
+        .iter()
+        .position(|e| *e == endpoint)
+        .expect("listed") as i64;
+    0x4653_594E_0000_0000 + index
+}
+
+/// A pool for lock connections beside `work_pool`, to the same database: one connection
+/// per stream, opened when first needed.
+pub fn lock_pool(work_pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(Endpoint::ALL.len() as u32)
+        .min_connections(0)
+        .connect_lazy_with((*work_pool.connect_options()).clone())
+}
+
+/// A held stream lock; release it with [`StreamLock::release`].
+pub struct StreamLock {
+    key: i64,
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl StreamLock {
+    /// Takes the stream's lock if no session holds it.
+    pub async fn try_acquire(
+        pool: &PgPool,
+        endpoint: Endpoint,
+    ) -> anyhow::Result<Option<StreamLock>> {
+        let key = lock_key(endpoint);
+        let mut conn = pool
+            .acquire()
+            .await
+            .context("acquiring a connection for the stream lock")?;
+        let locked = sqlx::query_scalar!("SELECT pg_try_advisory_lock($1) AS \"locked!\"", key)
+            .fetch_one(&mut *conn)
+            .await
+            .context("taking the stream's advisory lock")?;
+        Ok(locked.then_some(StreamLock {
+            key,
+            conn: Some(conn),
+        }))
+    }
+
+    /// Releases the lock and returns the connection to the pool.
+    pub async fn release(mut self) -> anyhow::Result<()> {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::query_scalar!("SELECT pg_advisory_unlock($1) AS \"unlocked!\"", self.key)
+                .fetch_one(&mut *conn)
+                .await
+                .context("releasing the stream's advisory lock")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StreamLock {
+    /// A lock dropped without `release` (an error or a panic on the way) must not go back
+    /// to the pool still held: the connection is closed instead, which releases it.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stream_has_its_own_key() {
+        let keys: std::collections::HashSet<i64> =
+            Endpoint::ALL.into_iter().map(lock_key).collect();
+        assert_eq!(keys.len(), Endpoint::ALL.len());
+    }
+}
