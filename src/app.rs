@@ -17,7 +17,7 @@ use crate::sync::{self, RunOptions, StreamReport, SyncContext};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate => {
-            let config = load_config(cli.config.as_deref())?;
+            let config = load_config_for_database(cli.config.as_deref())?;
             let pool = db::connect(&config.database).await?;
             db::migrate(&pool).await?;
             println!(

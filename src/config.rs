@@ -354,13 +354,17 @@ impl Config {
         }
         let layered = layered_source(path, env)?;
         let mut problems = unknown_keys(&layered);
-        let mut config = match layered.try_deserialize::<Config>() {
-            Ok(config) => config,
-            Err(e) if problems.is_empty() => return Err(ConfigError::one(e.to_string())),
-            Err(_) => return Err(ConfigError { problems }),
-        };
+        let (mut config, unreadable) = read_sections(&layered);
+        problems.extend(unreadable.iter().map(|(_, e)| e.clone()));
         config.apply_database_url_fallback(env);
-        problems.extend(config.problems());
+        // A section that could not be read is checked no further: its defaults would only
+        // produce misleading complaints.
+        let unreadable: Vec<&str> = unreadable.iter().map(|(section, _)| *section).collect();
+        problems.extend(config.problems().into_iter().filter(|p| {
+            !unreadable
+                .iter()
+                .any(|section| p.starts_with(&format!("{section}.")))
+        }));
         Ok((config, problems))
     }
 
@@ -483,6 +487,76 @@ impl Config {
             problems.push("streams.approval_tasks.topics is empty".into());
         }
         problems
+    }
+}
+
+/// Reads each top-level section on its own, so a wrongly typed value in one section does
+/// not hide the problems of the others. Returns the config (defaults for unreadable
+/// sections) and `(section, message)` for each section that could not be read.
+fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String)>) {
+    fn section<T: serde::de::DeserializeOwned + Default>(
+        layered: &config::Config,
+        name: &'static str,
+        errors: &mut Vec<(&'static str, String)>,
+    ) -> T {
+        match layered.get::<Option<T>>(name) {
+            Ok(value) => value.unwrap_or_default(),
+            Err(config::ConfigError::NotFound(_)) => T::default(),
+            Err(e) => {
+                errors.push((name, e.to_string()));
+                T::default()
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    let config = Config {
+        feishu: section(layered, "feishu", &mut errors),
+        database: section(layered, "database", &mut errors),
+        streams: section(layered, "streams", &mut errors),
+        server: section(layered, "server", &mut errors),
+    };
+    // The crate names only the section; name every offending key instead.
+    let known = serde_json::to_value(Config::default()).expect("defaults serialize");
+    let given: serde_json::Value = layered.clone().try_deserialize().unwrap_or_default();
+    let errors = errors
+        .into_iter()
+        .flat_map(|(name, message)| {
+            let mut precise = Vec::new();
+            leaf_type_errors(layered, name, &given[name], &known[name], &mut precise);
+            if precise.is_empty() {
+                precise.push(message);
+            }
+            precise.into_iter().map(move |m| (name, m))
+        })
+        .collect();
+    (config, errors)
+}
+
+/// Checks each given leaf under `path` against the type of its default.
+fn leaf_type_errors(
+    layered: &config::Config,
+    path: &str,
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let result = match (given, known) {
+        (Value::Object(given), Value::Object(known)) => {
+            for (key, value) in given {
+                if let Some(default) = known.get(key) {
+                    leaf_type_errors(layered, &format!("{path}.{key}"), value, default, out);
+                }
+            }
+            return;
+        }
+        (_, Value::Number(_)) => layered.get::<u64>(path).map(drop),
+        (_, Value::Bool(_)) => layered.get::<bool>(path).map(drop),
+        (_, Value::Array(_)) => layered.get::<Vec<String>>(path).map(drop),
+        (_, _) => layered.get::<String>(path).map(drop),
+    };
+    if let Err(e) = result {
+        out.push(e.to_string());
     }
 }
 

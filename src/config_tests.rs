@@ -149,3 +149,45 @@ fn the_example_sync_toml_is_valid_once_the_secret_is_given() {
     assert_eq!(config.streams.stage_tasks.lookback_hours, 720);
     assert_eq!(config.streams.approval_tasks.user_ids.len(), 1);
 }
+
+#[test]
+fn type_errors_in_one_section_do_not_hide_problems_elsewhere() {
+    let toml = file(
+        "[feishu.rate_limits]\nsemesters = \"fast\"\n[server]\nlisten = \"nowhere\"\n[streams.tasks]\nschedule = \"every minute\"\n[bogus]\nx = 1\n",
+    );
+
+    let error = Config::load_from(toml.path(), true, &env(&[])).unwrap_err();
+
+    let text = error.to_string();
+    for expected in [
+        "semesters",
+        "`bogus`",
+        "server.listen",
+        "streams.tasks.schedule",
+        "database.url",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains("feishu.app_id"),
+        "the unreadable feishu section is not checked further:\n{text}"
+    );
+}
+
+#[test]
+fn commands_that_only_read_the_database_need_no_credentials() {
+    let toml = file("[database]\nurl = \"postgres://localhost/db\"\n");
+    let (config, problems) = Config::load_with_problems(toml.path(), true, &env(&[])).unwrap();
+
+    assert_eq!(config.database.url, "postgres://localhost/db");
+    assert!(
+        problems.iter().any(|p| p.starts_with("feishu.app_id")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.starts_with("feishu.app_")
+                || p.starts_with("streams.approval_tasks.user_ids"))
+    );
+}

@@ -32,6 +32,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
     create_database_if_missing(&url).await?;
+    refuse_real_data(&url).await?;
     let sim_config = SimConfig::default().with_window(DEMO_WINDOW);
     let sim = Simulator::start(Tenant::generate(&TenantSpec::demo()), sim_config.clone())
         .await
@@ -59,15 +60,56 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let reports = sync_with_config(&config, settings, &args).await?;
     let elapsed = started.elapsed();
     print_reports(&reports);
+    mark_as_demo(&url).await?;
     print_tables(&config).await?;
     println!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
         elapsed.as_secs_f64(),
         DEMO_WINDOW.as_secs()
     );
-    print_sample_sql(&url);
+    print_sample_sql(&db::redact_url(&url));
     sim.shutdown().await;
     Ok(exit_code(&reports))
+}
+
+/// The comment the demo puts on the `feishu` schema it fills (`mark_as_demo`).
+const DEMO_MARKER: &str = "feishu-sync demo data";
+
+/// The demo replaces and retires rows freely, so it never writes into a database that
+/// holds data of real syncs.
+async fn refuse_real_data(url: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(url).await?;
+    let schema = sqlx::query!(
+        r#"SELECT obj_description(oid, 'pg_namespace') AS comment,
+                  to_regclass('feishu.sync_runs') IS NOT NULL AS "has_runs_table!"
+             FROM pg_namespace WHERE nspname = 'feishu'"#
+    )
+    .fetch_optional(&mut conn)
+    .await?;
+    let Some(schema) =
+        schema.filter(|s| s.has_runs_table && s.comment.as_deref() != Some(DEMO_MARKER))
+    else {
+        return Ok(());
+    };
+    let runs = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM feishu.sync_runs"#)
+        .fetch_one(&mut conn)
+        .await?;
+    anyhow::ensure!(
+        runs == 0,
+        "{} already holds feishu-sync data of real syncs ({runs} runs, schema comment {:?}); the demo \
+         would overwrite it. Point it at a scratch database with --database-url",
+        db::redact_url(url),
+        schema.comment.unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn mark_as_demo(url: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(url).await?;
+    sqlx::raw_sql("COMMENT ON SCHEMA feishu IS 'feishu-sync demo data'")
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// Creates the database named in `url` on its server, if it does not exist.

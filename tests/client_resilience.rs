@@ -232,3 +232,39 @@ async fn wrong_credentials_fail_clearly_without_showing_the_secret(pool: PgPool)
         .unwrap();
     assert!(!stored.contains("wrong-secret-123") && !error.contains("wrong-secret-123"));
 }
+
+#[sqlx::test]
+async fn a_frequency_limit_is_waited_out_for_the_seconds_the_server_asks(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sim.inject(Some(Endpoint::Semesters), Fault::RateLimited, 1);
+
+    let reports = run_streams(&ctx, &[Endpoint::Semesters]).await;
+
+    assert_all_succeeded(&reports);
+    let requests = sim.requests();
+    let limited = requests.iter().find(|r| r.code == 99991400).unwrap();
+    let retried = requests.iter().find(|r| r.code == 0).unwrap();
+    let waited = retried.at.duration_since(limited.at);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "x-ogw-ratelimit-reset is 1 s; waited {waited:?}"
+    );
+}
+
+#[sqlx::test]
+async fn the_token_endpoint_is_retried_like_any_other(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sim.inject(None, Fault::ServerErrorHtml, 1);
+    sim.inject(None, Fault::RateLimited, 1);
+
+    let reports = run_streams(&ctx, &[Endpoint::Semesters]).await;
+
+    assert_all_succeeded(&reports);
+    assert_eq!(
+        sim.token_requests(),
+        3,
+        "a gateway error, a frequency limit, then a token"
+    );
+}

@@ -8,8 +8,8 @@ use sqlx::PgPool;
 
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::simulator::{Semester, StageTask, Task};
-use feishu_sync::sync::RunOptions;
+use feishu_sync::simulator::{Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec};
+use feishu_sync::sync::{self, RunOptions};
 use support::*;
 
 #[sqlx::test]
@@ -305,4 +305,155 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
             .await
             .unwrap();
     assert_eq!(status, RunStatus::Succeeded.as_str());
+}
+
+#[sqlx::test]
+async fn activities_are_asked_for_at_most_ten_semesters_at_a_time(pool: PgPool) {
+    let spec = TenantSpec {
+        semesters: 12,
+        users: 8,
+        tasks: 20,
+        ..TenantSpec::small()
+    };
+    let sim = Simulator::start(
+        Tenant::generate(&spec),
+        SimConfig::default().with_window(WINDOW),
+    )
+    .await
+    .unwrap();
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    let sizes: Vec<usize> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::Activities)
+        .map(|r| {
+            r.body.as_ref().unwrap()["semester_ids"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, [10, 2]);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn stage_task_paging_inside_data_is_followed_too(pool: PgPool) {
+    let sim = simulator_with(SimConfig {
+        stage_tasks_paging_beside_data: false,
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert!(report(&reports, Endpoint::StageTasks).counts.pages >= 6);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whole_read(
+    pool: PgPool,
+) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let (activity, stage) = sim.with_tenant(|t| {
+        (
+            t.activities.remove(0),
+            recent_stage_task(&mut t.stage_tasks).clone(),
+        )
+    });
+    sim.with_tenant(|t| {
+        t.stage_tasks.retain(|s| {
+            (&s.user_id, &s.stage_id, &s.semester_id)
+                != (&stage.user_id, &stage.stage_id, &stage.semester_id)
+        })
+    });
+    let retired = |pool: PgPool, sql: &'static str, key: String| async move {
+        sqlx::query_scalar::<_, bool>(sql)
+            .bind(key)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let stage_sql = "SELECT deleted_at IS NOT NULL FROM feishu.stage_tasks WHERE user_id || '/' || stage_id = $1";
+    let stage_key = format!("{}/{}", stage.user_id, stage.stage_id);
+
+    sync_all(&ctx, RunOptions::default()).await;
+    let activity_retired = retired(
+        pool.clone(),
+        "SELECT deleted_at IS NOT NULL FROM feishu.activities WHERE id = $1",
+        activity.id.clone(),
+    )
+    .await;
+    let stage_after_incremental = retired(pool.clone(), stage_sql, stage_key.clone()).await;
+    sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: None,
+        },
+    )
+    .await;
+    let stage_after_backfill = retired(pool.clone(), stage_sql, stage_key).await;
+
+    assert!(
+        activity_retired,
+        "a complete activity read retires what is gone"
+    );
+    assert!(
+        !stage_after_incremental,
+        "a windowed read cannot tell deleted from moved back, so it retires nothing"
+    );
+    assert!(stage_after_backfill, "a whole-semester read retires it");
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_semester_that_disappears_and_returns_is_whole_again(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let semester = sim.with_tenant(|t| t.semesters.remove(0));
+    sync_all(&ctx, RunOptions::default()).await;
+    sim.with_tenant(|t| t.semesters.insert(0, semester.clone()));
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    assert_counts_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn an_empty_semester_list_does_not_retire_every_semester(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let saved = sim.with_tenant(|t| std::mem::take(&mut t.semesters));
+
+    let reports = sync::sync(&ctx, &[Endpoint::Semesters], &RunOptions::default())
+        .await
+        .unwrap();
+
+    let semesters = report(&reports, Endpoint::Semesters);
+    assert_eq!(semesters.status, RunStatus::Failed);
+    assert!(
+        semesters
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("refusing to retire"),
+        "{:?}",
+        semesters.error
+    );
+    sim.with_tenant(|t| t.semesters = saved);
+    assert_tables_match(&pool, &sim).await;
 }

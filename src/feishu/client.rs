@@ -130,6 +130,7 @@ impl FeishuClient {
             &settings.base_url,
             settings.app_id.clone(),
             settings.app_secret.clone(),
+            settings.retry,
         );
         let budgets = Budgets::new(&settings.rate_limits, settings.rate_window);
         let requests = Endpoint::ALL
@@ -258,7 +259,7 @@ fn classify(
             Value::Object(map) => Some(map),
             _ => None,
         });
-    let Some(mut envelope) = envelope else {
+    let Some(envelope) = envelope else {
         if status == 429 {
             return Attempt::RateLimited(reset_wait(headers), log_id);
         }
@@ -291,18 +292,41 @@ fn classify(
             log_id,
         });
     }
-    let data = envelope.remove("data").unwrap_or(Value::Null);
-    envelope.remove("code");
-    envelope.remove("msg");
-    Attempt::Done(ApiReply {
-        data,
-        beside_data: envelope,
-        log_id,
-    })
+    Attempt::Done(ApiReply::from_envelope(envelope, log_id))
+}
+
+impl ApiReply {
+    /// Splits a `code == 0` envelope into `data` and the fields beside it.
+    pub fn from_envelope(mut envelope: Map<String, Value>, log_id: LogId) -> ApiReply {
+        let data = envelope.remove("data").unwrap_or(Value::Null);
+        envelope.remove("code");
+        envelope.remove("msg");
+        ApiReply {
+            data,
+            beside_data: envelope,
+            log_id,
+        }
+    }
+
+    /// `has_more` and `page_token`, read inside `data` as the SDKs do, else beside it as
+    /// the stage-task document's example shows.
+    pub fn paging(&self) -> (bool, &str) {
+        let field = |name: &str| {
+            self.data
+                .get(name)
+                .filter(|v| !v.is_null())
+                .or_else(|| self.beside_data.get(name))
+        };
+        let has_more = field("has_more").and_then(Value::as_bool).unwrap_or(false);
+        let token = field("page_token")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        (has_more, token)
+    }
 }
 
 /// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds, else one second.
-fn reset_wait(headers: &HeaderMap) -> Duration {
+pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
     let seconds = headers
         .get("x-ogw-ratelimit-reset")
         .and_then(|v| v.to_str().ok())

@@ -124,18 +124,7 @@ impl<'a> Pager<'a> {
             self.end = PagingEnd::Complete;
             return;
         }
-        let field = |name: &str| {
-            reply
-                .data
-                .get(name)
-                .filter(|v| !v.is_null())
-                .or_else(|| reply.beside_data.get(name))
-        };
-        let has_more = field("has_more").and_then(Value::as_bool).unwrap_or(false);
-        let token = field("page_token")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        self.end = match (has_more, token) {
+        self.end = match reply.paging() {
             (false, _) => PagingEnd::Complete,
             (true, "") => PagingEnd::Truncated,
             (true, token) if !self.seen_tokens.insert(token.to_string()) => PagingEnd::Truncated,

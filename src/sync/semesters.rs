@@ -131,16 +131,39 @@ impl PartitionSink for SemesterSink {
     }
 
     async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        let retired = sqlx::query!(
+        if self.seen.is_empty() {
+            let current = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM feishu.semesters WHERE deleted_at IS NULL"#
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            anyhow::ensure!(
+                current == 0,
+                "Feishu listed no semesters while {current} are current here; refusing to retire \
+                 them all (a licence or permission problem looks like this). If they really were \
+                 deleted, set feishu.semesters.deleted_at by hand"
+            );
+        }
+        let retired = sqlx::query_scalar!(
             "UPDATE feishu.semesters SET deleted_at = now(), synced_at = now()
-              WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
+              WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[])) RETURNING id",
             &self.seen
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .context("retiring semesters")?;
+        // A retired semester's children forget their watermarks: should it come back, it
+        // is read whole again and every child row it still has becomes current.
+        sqlx::query!(
+            "DELETE FROM feishu.sync_state
+              WHERE stream IN ('activities', 'stage_tasks') AND partition_key = ANY($1::text[])",
+            &retired
         )
         .execute(&mut *tx)
         .await
-        .context("retiring semesters")?;
+        .context("resetting watermarks of retired semesters")?;
         crate::db::set_watermark(tx, Endpoint::Semesters.name(), "", None).await?;
-        Ok(retired.rows_affected())
+        Ok(retired.len() as u64)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Performance stage tasks, read per semester. The watermark of a semester is the start of
 //! its last complete pass; the next pass sends `after_time` = watermark − lookback, so it
 //! re-reads every task whose deadline is recent enough to still change, never the whole
-//! history. Tasks inside the read window that the answer no longer contains are retired.
+//! history. A read of the whole semester (the first pass, a backfill without `--since`)
+//! retires the tasks and counts it no longer returns; a windowed read retires nothing.
 
 use std::collections::HashSet;
 
@@ -79,14 +80,13 @@ struct StageTaskSink {
     after_time: Option<DateTime<Utc>>,
     pass_started: DateTime<Utc>,
     seen_tasks: HashSet<(String, String)>,
-    seen_users: HashSet<String>,
+    seen_counts: HashSet<(String, i32)>,
 }
 
 impl StageTaskSink {
     fn columns(&mut self, users: Vec<WireUser>) -> anyhow::Result<(TaskColumns, CountColumns)> {
         let (mut t, mut c) = (TaskColumns::default(), CountColumns::default());
         for user in users {
-            self.seen_users.insert(user.user_id.clone());
             for raw in user.stage_task_info_lists {
                 let task = WireStageTask::deserialize(&raw).context("stage task record")?;
                 if !self
@@ -117,6 +117,8 @@ impl StageTaskSink {
             for raw in user.stage_num_lists {
                 let count = WireCount::deserialize(&raw).context("stage count record")?;
                 if options.insert(count.task_option_id) {
+                    self.seen_counts
+                        .insert((user.user_id.clone(), count.task_option_id));
                     c.user_id.push(user.user_id.clone());
                     c.task_option_id.push(count.task_option_id);
                     c.stage_num.push(count.stage_num);
@@ -185,36 +187,13 @@ impl PartitionSink for StageTaskSink {
         Ok(self.upsert_tasks(tx, &tasks).await? + self.upsert_counts(tx, &counts).await?)
     }
 
+    /// Retirement needs a read of the whole semester: a windowed read cannot tell a
+    /// deleted task from one whose deadline moved back out of the window.
     async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        let (users, stages): (Vec<String>, Vec<String>) = self.seen_tasks.iter().cloned().unzip();
-        // Only tasks inside the window just read can be judged gone.
-        let tasks = sqlx::query!(
-            "UPDATE feishu.stage_tasks t SET deleted_at = now(), synced_at = now()
-              WHERE t.semester_id = $1 AND t.deleted_at IS NULL
-                AND ($2::timestamptz IS NULL OR t.deadline > $2)
-                AND NOT EXISTS (SELECT 1 FROM UNNEST($3::text[], $4::text[]) AS s(user_id, stage_id)
-                                 WHERE s.user_id = t.user_id AND s.stage_id = t.stage_id)",
-            self.semester_id,
-            self.after_time,
-            &users,
-            &stages
-        )
-        .execute(&mut *tx)
-        .await
-        .context("retiring stage tasks")?;
-        let mut retired = tasks.rows_affected();
-        if self.after_time.is_none() {
-            let users: Vec<String> = self.seen_users.iter().cloned().collect();
-            let counts = sqlx::query!(
-                "UPDATE feishu.stage_task_counts SET deleted_at = now(), synced_at = now()
-                  WHERE semester_id = $1 AND deleted_at IS NULL AND NOT (user_id = ANY($2::text[]))",
-                self.semester_id, &users
-            )
-            .execute(&mut *tx)
-            .await
-            .context("retiring stage task counts")?;
-            retired += counts.rows_affected();
-        }
+        let retired = match self.after_time {
+            None => self.retire_unseen(tx).await?,
+            Some(_) => 0,
+        };
         db::set_watermark(
             tx,
             Endpoint::StageTasks.name(),
@@ -223,6 +202,38 @@ impl PartitionSink for StageTaskSink {
         )
         .await?;
         Ok(retired)
+    }
+}
+
+impl StageTaskSink {
+    async fn retire_unseen(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let (users, stages): (Vec<String>, Vec<String>) = self.seen_tasks.iter().cloned().unzip();
+        let tasks = sqlx::query!(
+            "UPDATE feishu.stage_tasks t SET deleted_at = now(), synced_at = now()
+              WHERE t.semester_id = $1 AND t.deleted_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[]) AS s(user_id, stage_id)
+                                 WHERE s.user_id = t.user_id AND s.stage_id = t.stage_id)",
+            self.semester_id,
+            &users,
+            &stages
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring stage tasks")?;
+        let (users, options): (Vec<String>, Vec<i32>) = self.seen_counts.iter().cloned().unzip();
+        let counts = sqlx::query!(
+            "UPDATE feishu.stage_task_counts c SET deleted_at = now(), synced_at = now()
+              WHERE c.semester_id = $1 AND c.deleted_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::int4[]) AS s(user_id, option)
+                                 WHERE s.user_id = c.user_id AND s.option = c.task_option_id)",
+            self.semester_id,
+            &users,
+            &options
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring stage task counts")?;
+        Ok(tasks.rows_affected() + counts.rows_affected())
     }
 }
 
@@ -256,7 +267,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             after_time,
             pass_started: Utc::now(),
             seen_tasks: HashSet::new(),
-            seen_users: HashSet::new(),
+            seen_counts: HashSet::new(),
         };
         outcome.read(ctx, &semester_id, request, &mut sink).await;
     }

@@ -73,7 +73,7 @@ fn sink(after_time: Option<DateTime<Utc>>) -> StageTaskSink {
         after_time,
         pass_started: Utc::now(),
         seen_tasks: HashSet::new(),
-        seen_users: HashSet::new(),
+        seen_counts: HashSet::new(),
     }
 }
 
@@ -104,7 +104,23 @@ fn document_example_maps_tasks_and_counts() {
     );
     assert_eq!(counts.task_option_id, [1, 2, 3]);
     assert_eq!(counts.stage_num, [Some(1), Some(1), Some(0)]);
-    assert_eq!(envelope["has_more"], true, "the example pages beside data");
+}
+
+#[test]
+fn document_example_paging_is_found() {
+    let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
+    let reply = crate::feishu::ApiReply::from_envelope(
+        envelope.as_object().unwrap().clone(),
+        Default::default(),
+    );
+
+    assert_eq!(
+        reply.paging(),
+        (
+            true,
+            "84I9nKzkGJjwv1FrJ1sIveEE2ij7xnes6nhcmxNOXLaLLe52sFVu8S0NPxRFkMhLFCMutL9a6Eod7kzOqWQeu47R7NWiZEmBKJ93Asg5VZv1oJkrG318reCJlrljfaeR"
+        )
+    );
 }
 
 #[test]
