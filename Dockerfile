@@ -17,5 +17,6 @@ RUN apt-get update \
 COPY --from=build /src/target/release/feishu-sync /usr/local/bin/feishu-sync
 WORKDIR /app
 USER feishu-sync
+EXPOSE 9187
 ENTRYPOINT ["feishu-sync"]
-CMD ["sync"]
+CMD ["run"]

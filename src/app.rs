@@ -92,11 +92,16 @@ pub async fn sync_with_config(
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
     let ctx = SyncContext::new(pool, client, config.streams.clone());
     let streams = selected_streams(config, &args.streams);
+    let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
     let opts = RunOptions {
         backfill: args.backfill,
         since: args.since,
     };
-    sync::sync(&ctx, &streams, &opts).await
+    let reports = sync::sync(&ctx, &streams, &opts).await;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    reports
 }
 
 /// The streams named on the command line, or every enabled one.

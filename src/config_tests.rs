@@ -191,3 +191,29 @@ fn commands_that_only_read_the_database_need_no_credentials() {
                 || p.starts_with("streams.approval_tasks.user_ids"))
     );
 }
+
+#[test]
+fn schedules_default_per_stream_and_bad_cron_is_named() {
+    let mut vars = env(MINIMAL);
+    vars.insert(
+        "FEISHU_SYNC__STREAMS__TASKS__SCHEDULE".into(),
+        "*/5 * * * * *".into(),
+    );
+    let config = Config::load_from(Path::new("/nonexistent.toml"), false, &vars).unwrap();
+    vars.insert(
+        "FEISHU_SYNC__STREAMS__SEMESTERS__SCHEDULE".into(),
+        "0 0 * * *".into(),
+    );
+
+    let error = Config::load_from(Path::new("/nonexistent.toml"), false, &vars).unwrap_err();
+
+    assert_eq!(config.streams.schedule(Endpoint::Tasks), "*/5 * * * * *");
+    assert_eq!(config.streams.schedule(Endpoint::Semesters), "0 0 * * * *");
+    assert_eq!(error.problems.len(), 1, "{error}");
+    assert!(
+        error.problems[0].contains("streams.semesters.schedule"),
+        "{error}"
+    );
+    assert_eq!(config.server.listen, "127.0.0.1:9187");
+    assert_eq!(config.server.shutdown_timeout_secs, 30);
+}

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod feishu;
 pub mod metrics;
+pub mod progress;
 pub mod service;
 pub mod shutdown;
 pub mod simulator;

@@ -3,12 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use feishu_sync::cli::Cli;
+use feishu_sync::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    feishu_sync::telemetry::init(cli.log_format);
+    let progress = matches!(cli.command, Command::Sync(_) | Command::Demo(_))
+        && feishu_sync::progress::enabled();
+    feishu_sync::telemetry::init(cli.log_format, progress);
     match feishu_sync::app::run(cli).await {
         Ok(code) => code,
         Err(error) => {

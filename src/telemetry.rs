@@ -6,10 +6,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber. Default level `info`; sqlx's per-query logs are quiet.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber. Default level `info` (`warn` when `progress` bars will
+/// say the same on a terminal); sqlx's per-query logs are quiet. `RUST_LOG` overrides.
+pub fn init(format: LogFormat, progress: bool) {
+    let default = if progress && format == LogFormat::Text {
+        "warn"
+    } else {
+        "info"
+    };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,hyper=warn,reqwest=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -144,3 +144,59 @@ async fn an_unreachable_database_is_named_without_its_password(_pool: PgPool) {
     );
     assert!(!stderr.contains("hunter2"));
 }
+
+#[sqlx::test(migrations = false)]
+async fn status_shows_each_streams_last_run_watermarks_and_next_run(pool: PgPool) {
+    let sim = secret_simulator().await;
+    let env = sim_env(&sim, &pool);
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    let sync = run(&["sync"], env.clone()).await;
+    assert_eq!(sync.status.code(), Some(1), "tasks fails once");
+    // status needs only the database: no Feishu credentials.
+    let db_only: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k == "DATABASE_URL")
+        .cloned()
+        .collect();
+
+    let json = run(&["status", "--json"], db_only.clone()).await;
+    let table = run(&["status"], db_only).await;
+
+    let (stdout, stderr) = text(&json);
+    assert!(json.status.success(), "{stderr}");
+    let statuses: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let by_name = |name: &str| {
+        statuses
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stream"] == name)
+            .unwrap()
+            .clone()
+    };
+    let stage = by_name("stage_tasks");
+    assert_eq!(stage["last_run"]["status"], "succeeded");
+    assert!(stage["last_run"]["rows_written"].as_i64().unwrap() > 0);
+    assert_eq!(
+        stage["watermark_partitions"], 3,
+        "one watermark per semester"
+    );
+    assert!(stage["next_run"].as_str().is_some(), "{stage}");
+    let tasks = by_name("tasks");
+    assert_eq!(tasks["last_run"]["status"], "failed");
+    assert!(
+        tasks["last_run"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("1470422")
+    );
+    let (table, _) = text(&table);
+    assert!(
+        table.contains("stage_tasks") && table.contains("succeeded") && table.contains("failed"),
+        "{table}"
+    );
+    assert!(
+        table.contains("tasks: Feishu tasks failed: code 1470422"),
+        "{table}"
+    );
+}
