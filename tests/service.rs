@@ -224,3 +224,90 @@ async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
         || stderr_b.contains("another replica is running");
     assert!(skipped, "the replicas never met at a lock");
 }
+
+/// Environment with every schedule far away, so only what the test starts runs.
+fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
+    let mut env = service_env(sim, pool, port);
+    env.retain(|(k, _)| !k.ends_with("__SCHEDULE"));
+    env
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_with_backfill_backfills_every_stream_first(pool: PgPool) {
+    let sim = simulator().await;
+    let child = spawn_binary(
+        &["run", "--backfill", "--since", "2020-01-01"],
+        quiet_env(&sim, &pool, free_port()),
+    );
+    let backfilled = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(DISTINCT stream) FROM feishu.sync_runs WHERE backfill AND status = 'succeeded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+            == 5
+    };
+
+    let done = eventually(Duration::from_secs(60), backfilled).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(done, "not every stream was backfilled:\n{log}");
+    assert_eq!(code, Some(0), "{log}");
+    let since_sent = sim.requests().iter().any(|r| {
+        r.endpoint == Endpoint::Tasks
+            && r.query
+                .iter()
+                .any(|(k, v)| k == "start_create_time" && v == "1577836800")
+    });
+    assert!(since_sent, "the backfill started at --since");
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn sigterm_mid_run_commits_the_page_in_hand_and_records_the_run_as_interrupted(pool: PgPool) {
+    let sim = simulator().await;
+    // Every approval page takes 300 ms: the first run lasts about 8 s.
+    sim.inject(
+        Some(Endpoint::ApprovalTasks),
+        Fault::Delay(Duration::from_millis(300)),
+        1000,
+    );
+    let mut env = quiet_env(&sim, &pool, free_port());
+    env.push((
+        "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__SCHEDULE".into(),
+        "* * * * * *".into(),
+    ));
+    let child = spawn_binary(&["run"], env);
+    let some_pages = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.approval_tasks")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+            > 0
+    };
+
+    let started = eventually(Duration::from_secs(30), some_pages).await;
+    let (code, took, log) = terminate(child).await;
+
+    assert!(started, "{log}");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
+        "{took:?}"
+    );
+    let runs: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT status, pages FROM feishu.sync_runs WHERE stream = 'approval_tasks'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].0, "interrupted");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.approval_tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        runs[0].1 > 0 && rows > 0,
+        "committed pages stay: {runs:?}, {rows} rows"
+    );
+}
