@@ -34,12 +34,11 @@ async fn a_revoked_token_is_replaced_and_the_request_retried_once(pool: PgPool) 
     let reports = sync_all(&ctx, RunOptions::default()).await;
 
     assert_all_succeeded(&reports);
-    assert_eq!(sim.token_requests(), 2, "one token, then one replacement");
+    assert_eq!(sim.token_requests(), 2, "one token, then one replacement shared by every stream");
     let rejected = sim.requests().iter().filter(|r| r.code == 99991663).count();
-    assert_eq!(
-        rejected, 1,
-        "only the first request after the revocation is rejected"
-    );
+    // Streams run side by side: each request in flight at the revocation is rejected
+    // once, then retried with the one new token.
+    assert!((1..=10).contains(&rejected), "{rejected} rejections");
 }
 
 #[sqlx::test]

@@ -9,7 +9,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nSnake, dedup_last, from_millis};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids};
+use super::{
+    Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids,
+    read_partitions,
+};
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// The documented maximum of `semester_ids` per request.
@@ -148,26 +151,25 @@ impl PartitionSink for ActivitySink {
 
 /// Reads the activities of every current semester.
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
-    let mut outcome = StreamOutcome::default();
-    outcome.counts.rows_retired += retire_orphans(ctx).await?;
+    let retired = retire_orphans(ctx).await?;
     let semester_ids = current_semester_ids(&ctx.pool).await?;
-    for batch in semester_ids.chunks(SEMESTERS_PER_REQUEST) {
-        if !outcome.keep_going(ctx) {
-            break;
-        }
-        let request = ApiRequest {
-            endpoint: Endpoint::Activities,
-            query: Vec::new(),
-            body: Some(serde_json::json!({ "semester_ids": batch })),
-        };
-        let mut sink = ActivitySink {
-            semester_ids: batch.to_vec(),
-            seen: Vec::new(),
-        };
-        outcome
-            .read(ctx, &batch.join(","), request, &mut sink)
-            .await;
-    }
+    let partitions: Vec<Partition<ActivitySink>> = semester_ids
+        .chunks(SEMESTERS_PER_REQUEST)
+        .map(|batch| Partition {
+            key: batch.join(","),
+            request: ApiRequest {
+                endpoint: Endpoint::Activities,
+                query: Vec::new(),
+                body: Some(serde_json::json!({ "semester_ids": batch })),
+            },
+            sink: ActivitySink {
+                semester_ids: batch.to_vec(),
+                seen: Vec::new(),
+            },
+        })
+        .collect();
+    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    outcome.counts.rows_retired += retired;
     Ok(outcome)
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::dedup_last;
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
+use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -178,6 +178,10 @@ impl PartitionSink for ApprovalSink {
     }
 }
 
+/// Users and topics read at once: most partitions are one page, so without overlap the
+/// response time of each request would leave the budget idle.
+const PARTITIONS_IN_FLIGHT: usize = 4;
+
 /// `sync_state.partition_key` of one user and topic.
 fn partition_key(user_id: &str, topic: &str) -> String {
     format!("{user_id}/{topic}")
@@ -186,31 +190,32 @@ fn partition_key(user_id: &str, topic: &str) -> String {
 /// Reads every configured user and topic.
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let config = &ctx.streams.approval_tasks;
-    let mut outcome = StreamOutcome::default();
-    'users: for user_id in &config.user_ids {
-        for topic in &config.topics {
-            if !outcome.keep_going(ctx) {
-                break 'users;
-            }
-            let request = ApiRequest {
-                endpoint: Endpoint::ApprovalTasks,
-                query: vec![
-                    ("user_id".into(), user_id.clone()),
-                    ("topic".into(), topic.clone()),
-                ],
-                body: None,
-            };
-            let mut sink = ApprovalSink {
-                user_id: user_id.clone(),
-                topic: topic.clone(),
-                seen: Vec::new(),
-            };
-            outcome
-                .read(ctx, &partition_key(user_id, topic), request, &mut sink)
-                .await;
-        }
-    }
-    Ok(outcome)
+    // Collected, not lazy: a lazy iterator of closures held across awaits defeats rustc's
+    // Send proof for the spawned service future (rust-lang/rust#102211). It grows with the
+    // configured users, not with the tenant's data.
+    let partitions: Vec<Partition<ApprovalSink>> = config
+        .user_ids
+        .iter()
+        .flat_map(|user_id| {
+            config.topics.iter().map(move |topic| Partition {
+                key: partition_key(user_id, topic),
+                request: ApiRequest {
+                    endpoint: Endpoint::ApprovalTasks,
+                    query: vec![
+                        ("user_id".into(), user_id.clone()),
+                        ("topic".into(), topic.clone()),
+                    ],
+                    body: None,
+                },
+                sink: ApprovalSink {
+                    user_id: user_id.clone(),
+                    topic: topic.clone(),
+                    seen: Vec::new(),
+                },
+            })
+        })
+        .collect();
+    Ok(read_partitions(ctx, partitions, PARTITIONS_IN_FLIGHT).await)
 }
 
 #[cfg(test)]

@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::config::StreamsConfig;
 use crate::db::{self, RunCounts, RunStatus};
-use crate::feishu::{ApiRequest, Endpoint, FeishuClient, Pager, PagingEnd};
+use crate::feishu::{ApiRequest, Endpoint, FeishuClient, Page, Pager, PagingEnd};
 use crate::metrics::Metrics;
 use crate::shutdown::{Interrupted, Shutdown};
 
@@ -81,17 +83,9 @@ pub struct StreamOutcome {
 }
 
 impl StreamOutcome {
-    /// Reads one partition and folds its result in: its committed pages count even when a
-    /// later page fails, and a failed partition does not stop the others.
-    pub async fn read<S: PartitionSink>(
-        &mut self,
-        ctx: &SyncContext,
-        partition: &str,
-        request: ApiRequest,
-        sink: &mut S,
-    ) {
-        let mut counts = RunCounts::default();
-        let result = read_partition(ctx, request, sink, &mut counts).await;
+    /// Folds one partition's result in: its committed pages count even when a later page
+    /// failed, and a failed partition does not stop the others.
+    fn fold(&mut self, partition: &str, counts: RunCounts, result: anyhow::Result<()>) {
         self.counts.add(counts);
         match result {
             Ok(()) => {}
@@ -103,12 +97,6 @@ impl StreamOutcome {
                     .push(format!("{partition}: {error:#}"));
             }
         }
-    }
-
-    /// Whether the stream should go on to its next partition.
-    pub fn keep_going(&mut self, ctx: &SyncContext) -> bool {
-        self.interrupted |= ctx.shutdown.is_triggered();
-        !self.interrupted
     }
 
     /// The run's final status and error text.
@@ -125,12 +113,56 @@ impl StreamOutcome {
     }
 }
 
+/// One partition of a stream: its `sync_state` key (`""` for single-partition streams),
+/// its request and the sink that writes it.
+pub struct Partition<S> {
+    pub key: String,
+    pub request: ApiRequest,
+    pub sink: S,
+}
+
+/// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
+/// endpoint's budget, so running a few at once only hides latency: while one waits for a
+/// response or writes a page, another's request can leave on time.
+pub async fn read_partitions<S: PartitionSink + Send>(
+    ctx: &SyncContext,
+    partitions: impl IntoIterator<Item = Partition<S>>,
+    in_flight: usize,
+) -> StreamOutcome {
+    let mut outcome = StreamOutcome::default();
+    let mut pending = partitions.into_iter();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < in_flight.max(1) {
+            match pending.next() {
+                Some(partition) => running.push(read_one(ctx, partition)),
+                None => break,
+            }
+        }
+        let Some((key, counts, result)) = running.next().await else {
+            break;
+        };
+        outcome.fold(&key, counts, result);
+    }
+    outcome
+}
+
+/// One partition read, with what it committed whether or not it finished.
+async fn read_one<S: PartitionSink + Send>(
+    ctx: &SyncContext,
+    mut partition: Partition<S>,
+) -> (String, RunCounts, anyhow::Result<()>) {
+    let mut counts = RunCounts::default();
+    let result = read_partition(ctx, partition.request, &mut partition.sink, &mut counts).await;
+    (partition.key, counts, result)
+}
+
 /// A stream's side of reading one partition: write each page's rows, then, after the
 /// last page of a complete read, retire what was not seen and move the watermark.
 /// Both run inside the page's transaction.
 pub trait PartitionSink {
     /// The typed `data` object of one page.
-    type Data: DeserializeOwned;
+    type Data: DeserializeOwned + Send;
 
     /// Upserts one page; returns rows inserted or changed.
     fn write_page(
@@ -148,9 +180,9 @@ pub trait PartitionSink {
 }
 
 /// Pages through `request`, one transaction per page, adding what it commits to
-/// `counts`, and completes the partition when the read was complete. A shutdown stops it
-/// between pages (a fetch in flight is abandoned: nothing of it was written) with
-/// [`Interrupted`].
+/// `counts`, and completes the partition when the read was complete. The next page is
+/// fetched while the current one is written. A shutdown stops it between pages (a fetch in
+/// flight is abandoned: nothing of it was written) with [`Interrupted`].
 async fn read_partition<S: PartitionSink>(
     ctx: &SyncContext,
     request: ApiRequest,
@@ -160,31 +192,18 @@ async fn read_partition<S: PartitionSink>(
     let endpoint = request.endpoint;
     let mut pager = Pager::new(&ctx.client, request);
     let mut shutdown = ctx.shutdown.clone();
-    loop {
-        let page = tokio::select! {
-            biased;
-            _ = shutdown.wait() => return Err(Interrupted.into()),
-            page = pager.next_page::<S::Data>() => page?,
-        };
-        let Some(page) = page else { break };
-        let mut tx = ctx
-            .pool
-            .begin()
-            .await
-            .context("starting a page transaction")?;
-        let written = sink.write_page(&mut tx, page.data, page.raw).await?;
-        let retired = if page.last {
-            sink.complete(&mut tx).await?
-        } else {
-            0
-        };
-        tx.commit().await.context("committing a page")?;
-        ctx.metrics.page_committed(endpoint, written);
-        counts.add(RunCounts {
-            pages: 1,
-            rows_written: written,
-            rows_retired: retired,
-        });
+    let mut next = fetch(&mut pager, &mut shutdown).await?;
+    while let Some(page) = next {
+        if page.last {
+            counts.add(write_page(ctx, endpoint, sink, page).await?);
+            break;
+        }
+        let (written, fetched) = tokio::join!(
+            write_page(ctx, endpoint, sink, page),
+            fetch(&mut pager, &mut shutdown)
+        );
+        counts.add(written?);
+        next = fetched?;
     }
     if pager.end() == PagingEnd::Truncated {
         anyhow::bail!(
@@ -192,6 +211,46 @@ async fn read_partition<S: PartitionSink>(
         );
     }
     Ok(())
+}
+
+/// The next page, unless a shutdown comes first.
+async fn fetch<T: DeserializeOwned>(
+    pager: &mut Pager<'_>,
+    shutdown: &mut Shutdown,
+) -> anyhow::Result<Option<Page<T>>> {
+    tokio::select! {
+        biased;
+        _ = shutdown.wait() => Err(Interrupted.into()),
+        page = pager.next_page::<T>() => Ok(page?),
+    }
+}
+
+/// Writes one page in its own transaction; the last page also retires and moves the
+/// watermark.
+async fn write_page<S: PartitionSink>(
+    ctx: &SyncContext,
+    endpoint: Endpoint,
+    sink: &mut S,
+    page: Page<S::Data>,
+) -> anyhow::Result<RunCounts> {
+    let mut tx = ctx
+        .pool
+        .begin()
+        .await
+        .context("starting a page transaction")?;
+    let written = sink.write_page(&mut tx, page.data, page.raw).await?;
+    let retired = if page.last {
+        sink.complete(&mut tx).await?
+    } else {
+        0
+    };
+    tx.commit().await.context("committing a page")?;
+    ctx.metrics.page_committed(endpoint, written);
+    Ok(RunCounts {
+        pages: 1,
+        rows_written: written,
+        rows_retired: retired,
+    })
 }
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.
@@ -209,17 +268,46 @@ pub async fn run_once(
     }
 }
 
-/// Runs `streams` (parents first) and journals each run in `sync_runs`.
+/// Runs `streams` and journals each run in `sync_runs`. Semesters run first, then
+/// activities and stage tasks (which read the semesters) side by side; approval tasks and
+/// tasks depend on nothing and run alongside from the start. Each endpoint keeps its own
+/// budget, so running them together costs no rate. Reports come in stream order.
 pub async fn sync(
     ctx: &SyncContext,
     streams: &[Endpoint],
     opts: &RunOptions,
 ) -> anyhow::Result<Vec<StreamReport>> {
+    let performance = async {
+        let semesters = run_if_selected(ctx, streams, Endpoint::Semesters, opts).await;
+        let (activities, stage_tasks) = tokio::join!(
+            run_if_selected(ctx, streams, Endpoint::Activities, opts),
+            run_if_selected(ctx, streams, Endpoint::StageTasks, opts)
+        );
+        [semesters, activities, stage_tasks]
+    };
+    let (performance, approval_tasks, tasks) = tokio::join!(
+        performance,
+        run_if_selected(ctx, streams, Endpoint::ApprovalTasks, opts),
+        run_if_selected(ctx, streams, Endpoint::Tasks, opts)
+    );
     let mut reports = Vec::new();
-    for stream in Endpoint::ALL.into_iter().filter(|s| streams.contains(s)) {
-        reports.push(run_journaled(ctx, stream, opts).await?);
+    for report in performance.into_iter().chain([approval_tasks, tasks]) {
+        reports.extend(report?);
     }
     Ok(reports)
+}
+
+async fn run_if_selected(
+    ctx: &SyncContext,
+    streams: &[Endpoint],
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<Option<StreamReport>> {
+    if streams.contains(&stream) {
+        run_journaled(ctx, stream, opts).await.map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// One stream run with its `sync_runs` row.

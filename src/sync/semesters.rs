@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nDashed, dedup_last, from_millis};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
+use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// `data` of the semester list.
@@ -174,11 +174,12 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         query: Vec::new(),
         body: None,
     };
-    let mut outcome = StreamOutcome::default();
-    outcome
-        .read(ctx, "", request, &mut SemesterSink::default())
-        .await;
-    Ok(outcome)
+    let partition = Partition {
+        key: String::new(),
+        request,
+        sink: SemesterSink::default(),
+    };
+    Ok(read_partitions(ctx, [partition], 1).await)
 }
 
 #[cfg(test)]

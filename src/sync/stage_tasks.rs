@@ -13,7 +13,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nDashed, from_millis, to_millis_string};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids};
+use super::{
+    Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids,
+    read_partitions,
+};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -239,13 +242,10 @@ impl StageTaskSink {
 
 /// Reads the stage tasks of every current semester.
 pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
-    let mut outcome = StreamOutcome::default();
-    outcome.counts.rows_retired += retire_orphans(ctx).await?;
+    let retired = retire_orphans(ctx).await?;
     let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
+    let mut partitions = Vec::new();
     for semester_id in current_semester_ids(&ctx.pool).await? {
-        if !outcome.keep_going(ctx) {
-            break;
-        }
         let after_time = if opts.backfill {
             opts.since
         } else {
@@ -262,15 +262,21 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             query: Vec::new(),
             body: Some(body),
         };
-        let mut sink = StageTaskSink {
+        let sink = StageTaskSink {
             semester_id: semester_id.clone(),
             after_time,
             pass_started: Utc::now(),
             seen_tasks: HashSet::new(),
             seen_counts: HashSet::new(),
         };
-        outcome.read(ctx, &semester_id, request, &mut sink).await;
+        partitions.push(Partition {
+            key: semester_id,
+            request,
+            sink,
+        });
     }
+    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    outcome.counts.rows_retired += retired;
     Ok(outcome)
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{I18nSnake, dedup_last, from_seconds};
-use super::{PartitionSink, RunOptions, StreamOutcome, SyncContext};
+use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -217,14 +217,21 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         query,
         body: None,
     };
-    let mut sink = TaskSink {
+    let sink = TaskSink {
         window_start,
         newest_create_time: None,
         seen: Vec::new(),
     };
-    let mut outcome = StreamOutcome::default();
-    outcome.read(ctx, "", request, &mut sink).await;
-    Ok(outcome)
+    Ok(read_partitions(
+        ctx,
+        [Partition {
+            key: String::new(),
+            request,
+            sink,
+        }],
+        1,
+    )
+    .await)
 }
 
 #[cfg(test)]
