@@ -34,7 +34,11 @@ async fn a_revoked_token_is_replaced_and_the_request_retried_once(pool: PgPool) 
     let reports = sync_all(&ctx, RunOptions::default()).await;
 
     assert_all_succeeded(&reports);
-    assert_eq!(sim.token_requests(), 2, "one token, then one replacement shared by every stream");
+    assert_eq!(
+        sim.token_requests(),
+        2,
+        "one token, then one replacement shared by every stream"
+    );
     let rejected = sim.requests().iter().filter(|r| r.code == 99991663).count();
     // Streams run side by side: each request in flight at the revocation is rejected
     // once, then retried with the one new token.
@@ -123,10 +127,16 @@ async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool
     let reports = run_streams(&ctx, &[Endpoint::Semesters, Endpoint::ApprovalTasks]).await;
 
     assert_all_succeeded(&reports);
-    assert!(
-        sim.stats(Endpoint::ApprovalTasks).rate_limited > 0,
-        "the server did push back"
+    let limited = sim.stats(Endpoint::ApprovalTasks).rate_limited;
+    assert!(limited > 0, "the server did push back");
+    assert_eq!(
+        ctx.client.budget(Endpoint::ApprovalTasks),
+        8,
+        "the server's limit was learnt"
     );
+    assert_all_succeeded(&run_streams(&ctx, &[Endpoint::ApprovalTasks]).await);
+    let again = sim.stats(Endpoint::ApprovalTasks).rate_limited - limited;
+    assert_eq!(again, 0, "a second run stays under the learnt limit");
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.approval_tasks")
         .fetch_one(&pool)
         .await

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::header::HeaderMap;
@@ -83,7 +83,8 @@ pub struct ApiReply {
 enum Attempt {
     Done(ApiReply),
     Transient(String, LogId),
-    RateLimited(Duration, LogId),
+    /// The server's wait and, if it sent `x-ogw-ratelimit-limit`, its limit.
+    RateLimited(Duration, Option<u32>, LogId),
     TokenRejected {
         code: i64,
         msg: String,
@@ -152,6 +153,11 @@ impl FeishuClient {
         self.metrics.clone()
     }
 
+    /// Requests per rate window currently allowed for `endpoint` (lowered after 429s).
+    pub fn budget(&self, endpoint: Endpoint) -> u32 {
+        self.budgets.current(endpoint)
+    }
+
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
     pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
         self.requests[&endpoint].load(Ordering::Relaxed)
@@ -165,10 +171,14 @@ impl FeishuClient {
         loop {
             let token = self.tokens.get(&self.http).await?;
             attempts += 1;
+            let sent_at = Instant::now();
             let attempt = self.attempt(request, &token).await;
             self.metrics.request(endpoint, attempt.outcome());
             match attempt {
-                Attempt::Done(reply) => return Ok(reply),
+                Attempt::Done(reply) => {
+                    self.budgets.succeeded(endpoint);
+                    return Ok(reply);
+                }
                 Attempt::Failed(error) => return Err(error),
                 Attempt::TokenRejected { code, msg, log_id } => {
                     if token_retried {
@@ -183,7 +193,7 @@ impl FeishuClient {
                     self.tokens.invalidate(&token).await;
                     token_retried = true;
                 }
-                Attempt::RateLimited(wait, log_id) => {
+                Attempt::RateLimited(wait, server_limit, log_id) => {
                     rate_waits += 1;
                     if rate_waits > self.settings.max_rate_limit_waits {
                         return Err(ApiError::RateLimited {
@@ -193,7 +203,10 @@ impl FeishuClient {
                         });
                     }
                     tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64, log_id = log_id.as_str(), "frequency limit hit; waiting");
-                    tokio::time::sleep(wait).await;
+                    // Every request of the endpoint waits, not just this one; the next
+                    // attempt's `acquire` sleeps out the pause.
+                    self.budgets
+                        .throttled(endpoint, sent_at, wait, server_limit);
                 }
                 Attempt::Transient(last, log_id) => match backoff.next() {
                     Some(delay) => {
@@ -261,7 +274,7 @@ fn classify(
         });
     let Some(envelope) = envelope else {
         if status == 429 {
-            return Attempt::RateLimited(reset_wait(headers), log_id);
+            return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
         }
         return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
     };
@@ -272,7 +285,7 @@ fn classify(
         .unwrap_or_default()
         .to_string();
     if status == 429 || code == Some(CODE_RATE_LIMITED) {
-        return Attempt::RateLimited(reset_wait(headers), log_id);
+        return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
     }
     let Some(code) = code else {
         return Attempt::Transient(format!("HTTP {status} with no `code` in the body"), log_id);
@@ -334,6 +347,17 @@ pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(1.0);
     Duration::from_secs_f64(seconds.clamp(0.05, 300.0))
+}
+
+/// `x-ogw-ratelimit-limit`: the server's own limit, when it says.
+fn server_limit(headers: &HeaderMap) -> Option<u32> {
+    headers
+        .get("x-ogw-ratelimit-limit")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The `X-Tt-Logid` header, which Feishu support asks for.
