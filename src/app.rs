@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::status::healthcheck(&config).await
         }
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
     }
 }
 

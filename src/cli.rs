@@ -45,6 +45,8 @@ pub enum Command {
     Migrate,
     /// Ask a running service's /healthz (for container health checks); exit 0 if healthy.
     Healthcheck,
+    /// Benchmark a whole sync against the simulator with scaled-down rate windows.
+    Bench(crate::bench::BenchArgs),
     /// Start a built-in Feishu simulator, sync it into a local database and print a summary.
     /// Needs no configuration file and no credentials.
     Demo(DemoArgs),

@@ -9,6 +9,7 @@
 //! - [`app`], [`cli`], [`demo`], [`telemetry`]: the commands behind the thin `main`.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod demo;
 pub mod feishu;
 pub mod metrics;
 pub mod progress;
+pub mod scratch;
 pub mod service;
 pub mod shutdown;
 pub mod simulator;

@@ -242,3 +242,10 @@ pub struct TaskOrigin {
     /// Link URL.
     pub href_url: String,
 }
+
+impl Task {
+    /// The task as task v1 sends it, for the benchmark's write-path measurement.
+    pub fn to_wire(&self) -> serde_json::Value {
+        super::wire::task(self)
+    }
+}

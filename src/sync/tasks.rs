@@ -108,6 +108,22 @@ fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 impl Columns {
+    /// The columns of a page's records; a repeated id keeps its last record.
+    fn from_records(records: Vec<Value>) -> anyhow::Result<Columns> {
+        let mut c = Columns::default();
+        for record in dedup_last(records, |v| {
+            v.get("id").and_then(Value::as_str).map(str::to_string)
+        }) {
+            c.push(record)?;
+        }
+        Ok(c)
+    }
+
+    /// Upserts the tasks and replaces their members; returns rows changed.
+    async fn write(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        Ok(sql::upsert_tasks(tx, self).await? + sql::replace_members(tx, self).await?)
+    }
+
     fn push(&mut self, raw: Value) -> anyhow::Result<()> {
         let t = WireTask::deserialize(&raw).context("task record")?;
         let time = |v: &Option<String>, field: &str| {
@@ -175,17 +191,11 @@ impl PartitionSink for TaskSink {
         data: TaskPage,
         _raw: Value,
     ) -> anyhow::Result<u64> {
-        let items = dedup_last(data.items, |v| {
-            v.get("id").and_then(Value::as_str).map(str::to_string)
-        });
-        let mut c = Columns::default();
-        for item in items {
-            c.push(item)?;
-        }
+        let c = Columns::from_records(data.items)?;
         self.seen.extend(c.id.iter().cloned());
         let newest = c.create_time.iter().flatten().max().copied();
         self.newest_create_time = self.newest_create_time.max(newest);
-        Ok(sql::upsert_tasks(tx, &c).await? + sql::replace_members(tx, &c).await?)
+        c.write(tx).await
     }
 
     async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
@@ -193,6 +203,12 @@ impl PartitionSink for TaskSink {
         db::set_watermark(tx, Endpoint::Tasks.name(), "", self.newest_create_time).await?;
         Ok(retired)
     }
+}
+
+/// The write path of one page of task records alone (mapping, task upsert, member
+/// replacement), in the caller's transaction; the benchmark measures it.
+pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyhow::Result<u64> {
+    Columns::from_records(records)?.write(tx).await
 }
 
 /// Reads the tasks created since the watermark (minus the lookback), or all of them.

@@ -1,0 +1,311 @@
+//! `feishu-sync bench`: the whole sync against the project's simulator with rate-limit
+//! windows scaled down, into a real Postgres, reporting how close the client comes to each
+//! endpoint's ceiling, how fast the write path is, peak memory, and what a no-change re-run
+//! writes. `--check` (used by CI) asserts correctness only, never timings.
+
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::feishu::Endpoint;
+use crate::scratch;
+use crate::simulator::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
+use measure::{ChildRun, EndpointFigures};
+
+/// The benchmark's database unless `--database-url` says otherwise.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/feishu_sync_bench";
+const BENCH_MARKER: &str = "feishu-sync benchmark data";
+
+/// How big a tenant to benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// Seconds; what CI runs with `--check`.
+    Tiny,
+    /// Thousands of users, tens of thousands of tasks and approvals; a medium tenant first,
+    /// to show memory does not grow with size.
+    Large,
+}
+
+/// Options of `feishu-sync bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value_t = Scale::Large)]
+    pub scale: Scale,
+    /// Scratch database; created if missing, refused if it holds real data.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// The simulator's rate-limit window in seconds (the real API's is 60).
+    #[arg(long, default_value_t = 2)]
+    pub window_secs: u64,
+    /// Write the report (markdown) to this file too, e.g. docs/benchmarks.md.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Fail unless every run succeeded, the tables hold the tenant and a no-change re-run
+    /// wrote nothing. Asserts no timing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// One tenant size and how many of its users the approval stream reads.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: &'static str,
+    pub spec: TenantSpec,
+    pub approval_users: usize,
+}
+
+fn workloads(scale: Scale) -> Vec<Workload> {
+    let tenant = |seed, users, approvals, tasks| TenantSpec {
+        seed,
+        users,
+        semesters: 4,
+        activities_per_semester: 3,
+        stage_tasks_per_user: 5,
+        approval_tasks_per_user: approvals,
+        tasks,
+    };
+    match scale {
+        Scale::Tiny => vec![Workload {
+            name: "tiny",
+            spec: tenant(1, 60, 10, 300),
+            approval_users: 10,
+        }],
+        Scale::Large => vec![
+            Workload {
+                name: "medium",
+                spec: tenant(2, 500, 60, 8_000),
+                approval_users: 80,
+            },
+            Workload {
+                name: "large",
+                spec: tenant(3, 2_000, 60, 30_000),
+                approval_users: 300,
+            },
+        ],
+    }
+}
+
+/// What one workload measured.
+#[derive(Debug, Clone)]
+pub struct WorkloadResult {
+    pub workload: Workload,
+    pub first: ChildRun,
+    pub endpoints: Vec<EndpointFigures>,
+    pub theoretical_secs: f64,
+    pub rows_in_tables: i64,
+    pub no_change: ChildRun,
+    pub no_change_rows_written: i64,
+    pub failures: Vec<String>,
+}
+
+/// Runs the benchmark.
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    scratch::create_database_if_missing(&args.database_url).await?;
+    scratch::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
+    let window = Duration::from_secs(args.window_secs.max(1));
+    let mut results = Vec::new();
+    for workload in workloads(args.scale) {
+        eprintln!("benchmarking the {} tenant...", workload.name);
+        results.push(measure_workload(&args.database_url, workload, window).await?);
+    }
+    let upsert_rows_per_sec = measure_upserts(&args.database_url, args.scale).await?;
+    let text = report::markdown(&args, window, &results, upsert_rows_per_sec);
+    println!("{text}");
+    if let Some(path) = &args.output {
+        std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.check {
+        return check(&results);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn measure_workload(
+    url: &str,
+    workload: Workload,
+    window: Duration,
+) -> anyhow::Result<WorkloadResult> {
+    let pool = fresh_schema(url).await?;
+    let sim = Simulator::start(
+        Tenant::generate(&workload.spec),
+        SimConfig::default().with_window(window),
+    )
+    .await?;
+    let env = child_env(&sim, url, &workload, window);
+    let log = std::env::temp_dir().join(format!("feishu-sync-bench-{}.log", workload.name));
+    let first = measure::run_sync_child(&env, &log).await?;
+    let endpoints = measure::endpoint_figures(&sim);
+    let theoretical_secs = measure::theoretical_minimum_secs(&endpoints);
+    let mut failures = measure::failed_runs_since(&pool, 0).await?;
+    let counts = crate::db::table_counts(&pool).await?;
+    failures.extend(missing_rows(&sim, &workload, &counts));
+    let rows_in_tables = counts.iter().map(|c| c.current).sum();
+    let before = measure::last_run_id(&pool).await?;
+    sim.clear_requests();
+    let no_change = measure::run_sync_child(&env, &log).await?;
+    let no_change_rows_written = measure::rows_written_since(&pool, before).await?;
+    failures.extend(measure::failed_runs_since(&pool, before).await?);
+    sim.shutdown().await;
+    Ok(WorkloadResult {
+        workload,
+        first,
+        endpoints,
+        theoretical_secs,
+        rows_in_tables,
+        no_change,
+        no_change_rows_written,
+        failures,
+    })
+}
+
+/// Tables whose row count differs from the simulator's tenant.
+fn missing_rows(
+    sim: &SimHandle,
+    workload: &Workload,
+    counts: &[crate::db::TableCount],
+) -> Vec<String> {
+    let expected = sim.with_tenant(|t| {
+        let users: Vec<&String> = t.users.iter().take(workload.approval_users).collect();
+        let approvals = t
+            .approval_tasks
+            .iter()
+            .filter(|a| users.contains(&&a.user_id))
+            .count();
+        [
+            ("semesters", t.semesters.len()),
+            ("activities", t.activities.len()),
+            ("stage_tasks", t.stage_tasks.len()),
+            ("approval_tasks", approvals),
+            ("tasks", t.tasks.len()),
+        ]
+    });
+    expected
+        .into_iter()
+        .filter_map(|(table, want)| {
+            let got = counts
+                .iter()
+                .find(|c| c.table == table)
+                .map_or(0, |c| c.current);
+            (got != want as i64).then(|| format!("{table}: {got} rows, the tenant has {want}"))
+        })
+        .collect()
+}
+
+/// Drops the schema (and sqlx's migration table) of the scratch database, so each
+/// workload starts from nothing.
+async fn fresh_schema(url: &str) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
+    sqlx::raw_sql("DROP SCHEMA IF EXISTS feishu CASCADE; DROP TABLE IF EXISTS _sqlx_migrations;")
+        .execute(&pool)
+        .await?;
+    crate::db::migrate(&pool).await?;
+    scratch::mark(url, BENCH_MARKER).await?;
+    Ok(pool)
+}
+
+/// The child's configuration: the simulator, its credentials, and budgets equal to the
+/// simulator's limits (the client's window is always 60 s, so limits are scaled to it).
+fn child_env(
+    sim: &SimHandle,
+    url: &str,
+    workload: &Workload,
+    window: Duration,
+) -> Vec<(String, String)> {
+    let config = sim.config();
+    let users: Vec<String> = sim.with_tenant(|t| {
+        t.users
+            .iter()
+            .take(workload.approval_users)
+            .cloned()
+            .collect()
+    });
+    let mut env = vec![
+        ("FEISHU_SYNC__FEISHU__BASE_URL".to_string(), sim.base_url()),
+        (
+            "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
+            config.app_id.clone(),
+        ),
+        (
+            "FEISHU_SYNC__FEISHU__APP_SECRET".to_string(),
+            config.app_secret.clone(),
+        ),
+        (
+            "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".to_string(),
+            users.join(","),
+        ),
+        ("DATABASE_URL".to_string(), url.to_string()),
+        ("RUST_LOG".to_string(), "info".to_string()),
+    ];
+    for endpoint in Endpoint::ALL {
+        let per_window = config.rate_limits[&endpoint].requests as u64;
+        let per_minute = per_window * 60 / window.as_secs().max(1);
+        env.push((
+            format!(
+                "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
+                endpoint.name().to_uppercase()
+            ),
+            per_minute.to_string(),
+        ));
+    }
+    env
+}
+
+/// The write path alone: task records upserted in pages, as many as the largest tenant.
+async fn measure_upserts(url: &str, scale: Scale) -> anyhow::Result<f64> {
+    let pool = fresh_schema(url).await?;
+    let tasks = match scale {
+        Scale::Tiny => 2_000,
+        Scale::Large => 50_000,
+    };
+    let spec = TenantSpec {
+        seed: 9,
+        users: 500,
+        semesters: 1,
+        activities_per_semester: 1,
+        stage_tasks_per_user: 1,
+        approval_tasks_per_user: 1,
+        tasks,
+    };
+    let records = Tenant::generate(&spec)
+        .tasks
+        .iter()
+        .map(|t| t.to_wire())
+        .collect();
+    measure::upsert_rows_per_sec(&pool, records).await
+}
+
+/// `--check`: correctness only.
+fn check(results: &[WorkloadResult]) -> anyhow::Result<ExitCode> {
+    let mut problems = Vec::new();
+    for r in results {
+        let name = r.workload.name;
+        if !(r.first.success && r.no_change.success) || !r.failures.is_empty() {
+            problems.push(format!("{name}: a run failed: {:?}", r.failures));
+        }
+        if r.no_change_rows_written != 0 {
+            problems.push(format!(
+                "{name}: a no-change re-run wrote {} rows",
+                r.no_change_rows_written
+            ));
+        }
+        if r.rows_in_tables == 0 {
+            problems.push(format!("{name}: nothing was written"));
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "bench check ok: every run succeeded, tables hold the tenant, the no-change re-run wrote nothing"
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("bench check failed:\n  - {}", problems.join("\n  - "));
+        Ok(ExitCode::FAILURE)
+    }
+}
