@@ -286,7 +286,7 @@ fn check(results: &[WorkloadResult]) -> anyhow::Result<ExitCode> {
     let mut problems = Vec::new();
     for r in results {
         let name = r.workload.name;
-        if !(r.first.success && r.no_change.success) || !r.failures.is_empty() {
+        if !(r.first.success && r.no_change.success && r.failures.is_empty()) {
             problems.push(format!("{name}: a run failed: {:?}", r.failures));
         }
         if r.no_change_rows_written != 0 {
