@@ -65,8 +65,11 @@ pub struct FeishuConfig {
     pub user_id_type: String,
     /// Seconds before one HTTP request is abandoned and retried.
     pub request_timeout_secs: u64,
-    /// Requests per minute, per endpoint.
+    /// Requests per `rate_limit_window_secs`, per endpoint.
     pub rate_limits: RateLimits,
+    /// The window the rate limits count in: Feishu's is 60 s. Only a simulator with
+    /// scaled-down windows (the benchmark) changes it.
+    pub rate_limit_window_secs: u64,
 }
 
 /// Client-side request budget per endpoint, in requests per minute.
@@ -151,6 +154,7 @@ impl Default for FeishuConfig {
             user_id_type: "open_id".into(),
             request_timeout_secs: 30,
             rate_limits: RateLimits::default(),
+            rate_limit_window_secs: 60,
         }
     }
 }
@@ -410,6 +414,9 @@ impl Config {
                 "feishu.user_id_type {:?} must be open_id, union_id or user_id",
                 feishu.user_id_type
             ));
+        }
+        if feishu.rate_limit_window_secs == 0 {
+            problems.push("feishu.rate_limit_window_secs must be at least 1".into());
         }
         if feishu.request_timeout_secs == 0 {
             problems.push("feishu.request_timeout_secs must be at least 1".into());

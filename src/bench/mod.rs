@@ -211,7 +211,7 @@ async fn fresh_schema(url: &str) -> anyhow::Result<PgPool> {
 }
 
 /// The child's configuration: the simulator, its credentials, and budgets equal to the
-/// simulator's limits (the client's window is always 60 s, so limits are scaled to it).
+/// simulator's limits over the same window.
 fn child_env(
     sim: &SimHandle,
     url: &str,

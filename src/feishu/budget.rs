@@ -124,7 +124,10 @@ impl Budgets {
                 state.server_cap = Some(limit);
                 limit
             }
-            _ => (state.current * 9 / 10).max(1),
+            // The server announces no lower limit than ours: the answer came from timing
+            // jitter at the window's edge, and the pause is all it takes.
+            Some(_) => state.current,
+            None => (state.current * 9 / 10).max(1),
         };
         if lowered < state.current {
             tracing::info!(%endpoint, from = state.current, to = lowered, "lowering the request budget");

@@ -49,7 +49,7 @@ impl ClientSettings {
                 .into_iter()
                 .map(|e| (e, config.rate_limits.for_endpoint(e)))
                 .collect(),
-            rate_window: Duration::from_secs(60),
+            rate_window: Duration::from_secs(config.rate_limit_window_secs),
             timeout: Duration::from_secs(config.request_timeout_secs),
             retry: ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(500))
