@@ -59,6 +59,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::GrantReader(args) => {
+            let config = load_config_for_database(cli.config.as_deref())?;
+            let pool = db::connect(&config.database).await?;
+            db::migrate(&pool).await?;
+            let password = std::env::var("FEISHU_SYNC_READER_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            crate::grant::grant_reader(&pool, &args.role, password.as_deref()).await?;
+            let login = if password.is_some() {
+                "can log in"
+            } else {
+                "cannot log in (grant it to users' roles)"
+            };
+            println!(
+                "role {} may SELECT the feishu tables and nothing else; it {login}",
+                args.role
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -47,6 +47,9 @@ pub enum Command {
     Healthcheck,
     /// Benchmark a whole sync against the simulator with scaled-down rate windows.
     Bench(crate::bench::BenchArgs),
+    /// Create (or update) a read-only role for BI tools: SELECT on the feishu tables and
+    /// nothing else. With FEISHU_SYNC_READER_PASSWORD set it can log in.
+    GrantReader(GrantReaderArgs),
     /// Start a built-in Feishu simulator, sync it into a local database and print a summary.
     /// Needs no configuration file and no credentials.
     Demo(DemoArgs),
@@ -84,6 +87,12 @@ pub struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GrantReaderArgs {
+    /// The role's name (lower-case letters, digits, _).
+    pub role: String,
 }
 
 #[derive(Debug, clap::Args)]

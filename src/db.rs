@@ -201,3 +201,15 @@ pub async fn table_counts(pool: &PgPool) -> anyhow::Result<Vec<TableCount>> {
         })
         .collect())
 }
+
+/// Retirement compares a table's rows with the keys a pass has seen, passed as arrays.
+/// The planner cannot know how many keys an array parameter holds and, guessing few,
+/// picks a nested loop that is quadratic in the partition's size; for the rest of the
+/// transaction this steers it to a hash anti-join instead.
+pub async fn prefer_hash_joins(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query!("SET LOCAL enable_nestloop = off")
+        .execute(tx)
+        .await
+        .context("preparing the retirement query")?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod feishu;
+pub mod grant;
 pub mod metrics;
 pub mod progress;
 pub mod scratch;

@@ -200,3 +200,72 @@ async fn status_shows_each_streams_last_run_watermarks_and_next_run(pool: PgPool
         "{table}"
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn grant_reader_makes_a_role_that_can_only_select_the_feishu_tables(pool: PgPool) {
+    let role = format!(
+        "reader_{}",
+        pool.connect_options()
+            .get_database()
+            .unwrap()
+            .trim_start_matches('_')
+            .to_lowercase()
+    );
+    let role: String = role
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(50)
+        .collect();
+    sqlx::raw_sql("CREATE TABLE public.private_notes (x int)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let env = vec![
+        ("DATABASE_URL".to_string(), database_url(&pool)),
+        (
+            "FEISHU_SYNC_READER_PASSWORD".to_string(),
+            "reader-pass".to_string(),
+        ),
+    ];
+
+    let output = run(&["grant-reader", &role], env).await;
+
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(!stdout.contains("reader-pass") && !stderr.contains("reader-pass"));
+    let mut url = url::Url::parse(&database_url(&pool)).unwrap();
+    url.set_username(&role).unwrap();
+    url.set_password(Some("reader-pass")).unwrap();
+    let reader = sqlx::PgPool::connect(url.as_str())
+        .await
+        .expect("the reader can log in");
+    let select = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.tasks")
+        .fetch_one(&reader)
+        .await;
+    let insert = sqlx::raw_sql("INSERT INTO feishu.semesters (id, raw) VALUES ('x', '{}')")
+        .execute(&reader)
+        .await;
+    let create = sqlx::raw_sql("CREATE TABLE feishu.mine (x int)")
+        .execute(&reader)
+        .await;
+    let other = sqlx::raw_sql("SELECT * FROM public.private_notes")
+        .execute(&reader)
+        .await;
+    reader.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP OWNED BY {role}; DROP ROLE {role}"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    assert_eq!(select.unwrap(), 0, "SELECT on feishu tables works");
+    for (what, result) in [
+        ("INSERT", insert),
+        ("CREATE", create),
+        ("another schema", other),
+    ] {
+        let error = result.expect_err(what).to_string();
+        assert!(error.contains("permission denied"), "{what}: {error}");
+    }
+}

@@ -31,25 +31,21 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
         "2+ pages per semester"
     );
     let runs: Vec<(String, String, i32)> =
-        sqlx::query_as("SELECT stream, status, pages FROM feishu.sync_runs ORDER BY id")
+        sqlx::query_as("SELECT stream, status, pages FROM feishu.sync_runs ORDER BY stream")
             .fetch_all(&pool)
             .await
             .unwrap();
     let streams: Vec<&str> = runs.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(
-        streams,
-        [
-            "semesters",
-            "activities",
-            "stage_tasks",
-            "approval_tasks",
-            "tasks"
-        ]
-    );
-    assert!(
-        runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1),
-        "{runs:?}"
-    );
+    assert_eq!(streams, ["activities", "approval_tasks", "semesters", "stage_tasks", "tasks"]);
+    assert!(runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1), "{runs:?}");
+    let children_after_parent: bool = sqlx::query_scalar(
+        "SELECT bool_and(c.started_at >= p.finished_at) FROM feishu.sync_runs c, feishu.sync_runs p
+          WHERE p.stream = 'semesters' AND c.stream IN ('activities', 'stage_tasks')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(children_after_parent, "activities and stage tasks start after semesters finished");
 }
 
 #[sqlx::test]

@@ -173,30 +173,35 @@ mod tests {
     #[test]
     fn a_lower_server_limit_is_adopted_and_others_lower_by_a_tenth() {
         let b = budgets(20);
+        let now = Instant::now();
 
-        b.throttled(
-            Endpoint::StageTasks,
-            Instant::now(),
-            Duration::ZERO,
-            Some(12),
-        );
-        b.throttled(Endpoint::Tasks, Instant::now(), Duration::ZERO, None);
-        b.throttled(
-            Endpoint::Semesters,
-            Instant::now(),
-            Duration::ZERO,
-            Some(50),
-        );
+        b.throttled(Endpoint::StageTasks, now, Duration::ZERO, Some(12));
+        b.throttled(Endpoint::Tasks, now, Duration::ZERO, None);
+        b.throttled(Endpoint::Semesters, now, Duration::ZERO, Some(50));
+        b.throttled(Endpoint::Activities, now, Duration::ZERO, Some(20));
 
-        assert_eq!(b.current(Endpoint::StageTasks), 12);
-        assert_eq!(b.current(Endpoint::Tasks), 18);
+        assert_eq!(
+            b.current(Endpoint::StageTasks),
+            12,
+            "a lower announced limit is adopted"
+        );
+        assert_eq!(
+            b.current(Endpoint::Tasks),
+            18,
+            "no announcement: a tenth less"
+        );
         assert_eq!(
             b.current(Endpoint::Semesters),
-            18,
-            "a higher header never raises the budget"
+            20,
+            "a higher announcement keeps the budget"
         );
         assert_eq!(
             b.current(Endpoint::Activities),
+            20,
+            "an equal announcement keeps the budget"
+        );
+        assert_eq!(
+            b.current(Endpoint::ApprovalTasks),
             20,
             "endpoints are independent"
         );

@@ -210,6 +210,7 @@ impl PartitionSink for StageTaskSink {
 
 impl StageTaskSink {
     async fn retire_unseen(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        db::prefer_hash_joins(tx).await?;
         let (users, stages): (Vec<String>, Vec<String>) = self.seen_tasks.iter().cloned().unzip();
         let tasks = sqlx::query!(
             "UPDATE feishu.stage_tasks t SET deleted_at = now(), synced_at = now()

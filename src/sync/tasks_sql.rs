@@ -83,6 +83,7 @@ pub(super) async fn retire_unseen(
     window_start: Option<DateTime<Utc>>,
     seen: &[String],
 ) -> anyhow::Result<u64> {
+    crate::db::prefer_hash_joins(tx).await?;
     let retired = sqlx::query!(
         "UPDATE feishu.tasks t SET deleted_at = now(), synced_at = now()
           WHERE t.deleted_at IS NULL AND ($1::timestamptz IS NULL OR t.create_time > $1)
