@@ -36,8 +36,20 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
             .await
             .unwrap();
     let streams: Vec<&str> = runs.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(streams, ["activities", "approval_tasks", "semesters", "stage_tasks", "tasks"]);
-    assert!(runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1), "{runs:?}");
+    assert_eq!(
+        streams,
+        [
+            "activities",
+            "approval_tasks",
+            "semesters",
+            "stage_tasks",
+            "tasks"
+        ]
+    );
+    assert!(
+        runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1),
+        "{runs:?}"
+    );
     let children_after_parent: bool = sqlx::query_scalar(
         "SELECT bool_and(c.started_at >= p.finished_at) FROM feishu.sync_runs c, feishu.sync_runs p
           WHERE p.stream = 'semesters' AND c.stream IN ('activities', 'stage_tasks')",
@@ -45,7 +57,10 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert!(children_after_parent, "activities and stage tasks start after semesters finished");
+    assert!(
+        children_after_parent,
+        "activities and stage tasks start after semesters finished"
+    );
 }
 
 #[sqlx::test]

@@ -369,3 +369,80 @@ pub(crate) fn log_id(headers: &HeaderMap) -> LogId {
             .map(str::to_string),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Attempt {
+        classify(
+            Endpoint::Tasks,
+            status,
+            &HeaderMap::new(),
+            body.as_bytes(),
+            LogId(None),
+        )
+    }
+
+    #[test]
+    fn answers_are_classified_as_the_sdks_do() {
+        let ok = r#"{"code":0,"msg":"","data":{"items":[]}}"#;
+        let limited = r#"{"code":99991400,"msg":"request trigger frequency limit"}"#;
+        assert!(matches!(answer(200, ok), Attempt::Done(_)));
+        assert!(matches!(answer(429, limited), Attempt::RateLimited(..)));
+        assert!(
+            matches!(answer(400, limited), Attempt::RateLimited(..)),
+            "older endpoints use 400"
+        );
+        assert!(matches!(
+            answer(429, "<html>slow down</html>"),
+            Attempt::RateLimited(..)
+        ));
+        assert!(matches!(
+            answer(400, r#"{"code":99991663,"msg":"token"}"#),
+            Attempt::TokenRejected { .. }
+        ));
+        assert!(matches!(
+            answer(502, "<html>Bad Gateway</html>"),
+            Attempt::Transient(..)
+        ));
+        assert!(matches!(
+            answer(500, r#"{"code":1580101,"msg":"internal error"}"#),
+            Attempt::Transient(..)
+        ));
+        assert!(matches!(
+            answer(200, r#"{"msg":"no code"}"#),
+            Attempt::Transient(..)
+        ));
+        let Attempt::Failed(ApiError::Api {
+            code, http_status, ..
+        }) = answer(400, r#"{"code":1470422,"msg":"bad"}"#)
+        else {
+            panic!("an API error");
+        };
+        assert_eq!((code, http_status), (1470422, 400));
+    }
+
+    #[test]
+    fn the_reset_header_sets_the_wait() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ogw-ratelimit-reset", "3".parse().unwrap());
+        headers.insert("x-ogw-ratelimit-limit", "20".parse().unwrap());
+
+        assert_eq!(reset_wait(&headers), Duration::from_secs(3));
+        assert_eq!(server_limit(&headers), Some(20));
+        assert_eq!(
+            reset_wait(&HeaderMap::new()),
+            Duration::from_secs(1),
+            "one second when absent"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any status and any bytes are classified, never a panic.
+        #[test]
+        fn any_body_is_classified_without_panicking(status in 100u16..600, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = classify(Endpoint::Tasks, status, &HeaderMap::new(), &body, LogId(None));
+        }
+    }
+}

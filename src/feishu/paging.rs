@@ -265,4 +265,17 @@ mod tests {
             "no page_size for an unpaged endpoint"
         );
     }
+
+    proptest::proptest! {
+        /// Any envelope gives paging fields, never a panic.
+        #[test]
+        fn any_envelope_gives_paging_fields(envelope in crate::sync::arbitrary::json()) {
+            let map = envelope.as_object().cloned().unwrap_or_default();
+            let reply = ApiReply::from_envelope(map.clone(), LogId(None));
+            let (has_more, _) = reply.paging();
+            let inside = map.get("data").and_then(|d| d.get("has_more")).filter(|v| !v.is_null());
+            let expected = inside.or(map.get("has_more")).and_then(Value::as_bool).unwrap_or(false);
+            proptest::prop_assert_eq!(has_more, expected, "inside data first, then beside it");
+        }
+    }
 }

@@ -239,4 +239,13 @@ mod tests {
         assert_eq!(c.create_time[0].unwrap().timestamp_millis(), 1691951256000);
         assert_eq!(c.create_user_id[0].as_deref(), Some("6924187793321444877"));
     }
+
+    proptest::proptest! {
+        /// Any JSON gives a row or an error, never a panic.
+        #[test]
+        fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
+            let _ = ActivityList::deserialize(&record);
+            let _ = Columns::default().push(record);
+        }
+    }
 }

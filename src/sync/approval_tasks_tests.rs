@@ -83,3 +83,12 @@ fn a_record_without_task_id_is_rejected() {
 
     assert!(format!("{error:#}").contains("task_id"), "{error:#}");
 }
+
+proptest::proptest! {
+    /// Any JSON gives rows or an error, never a panic.
+    #[test]
+    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+        let _ = ApprovalPage::deserialize(&data);
+        let _ = Columns::default().push(data);
+    }
+}

@@ -3,6 +3,8 @@
 
 pub mod activities;
 pub mod approval_tasks;
+#[cfg(test)]
+pub(crate) mod arbitrary;
 pub mod convert;
 pub mod semesters;
 pub mod stage_tasks;

@@ -234,4 +234,13 @@ mod tests {
         );
         assert_eq!(c.raw[0]["progress"], "enabled");
     }
+
+    proptest::proptest! {
+        /// Any JSON gives a row or an error, never a panic.
+        #[test]
+        fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
+            let _ = SemesterList::deserialize(&record);
+            let _ = Columns::default().push(record);
+        }
+    }
 }

@@ -150,3 +150,12 @@ fn a_bad_deadline_is_an_error_naming_the_task() {
         "{error}"
     );
 }
+
+proptest::proptest! {
+    /// Any JSON gives rows or an error, never a panic.
+    #[test]
+    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+        let Ok(page) = StageTaskPage::deserialize(&data) else { return Ok(()) };
+        let _ = sink(None).columns(page.items);
+    }
+}

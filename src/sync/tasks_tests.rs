@@ -151,3 +151,12 @@ fn document_example_lists_collaborators_and_followers() {
             .all(|u| u == "ou_842f5b9b4b8faa60570e9008acc9af1f")
     );
 }
+
+proptest::proptest! {
+    /// Any JSON gives rows or an error, never a panic.
+    #[test]
+    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+        let _ = TaskPage::deserialize(&data);
+        let _ = Columns::from_records(vec![data]);
+    }
+}
