@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::convert::{I18nSnake, dedup_last, from_millis};
+use super::convert::{ColumnBuilder, I18nSnake, from_millis};
 use super::{
     Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids,
     read_partitions,
@@ -59,7 +59,7 @@ struct Columns {
     raw: Vec<Value>,
 }
 
-impl Columns {
+impl ColumnBuilder for Columns {
     fn push(&mut self, raw: Value) -> anyhow::Result<()> {
         let a = WireActivity::deserialize(&raw).context("activity record")?;
         let time = |v: &Option<String>, field: &str| {
@@ -98,13 +98,7 @@ impl PartitionSink for ActivitySink {
         data: ActivityList,
         _raw: Value,
     ) -> anyhow::Result<u64> {
-        let items = dedup_last(data.activities, |v| {
-            v.get("id").and_then(Value::as_str).map(str::to_string)
-        });
-        let mut c = Columns::default();
-        for item in items {
-            c.push(item)?;
-        }
+        let c = Columns::from_records(data.activities, "id")?;
         self.seen.extend(c.id.iter().cloned());
         // Unchanged records are skipped by the WHERE guard.
         let written = sqlx::query!(

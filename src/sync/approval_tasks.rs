@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::convert::dedup_last;
+use super::convert::ColumnBuilder;
 use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
@@ -74,7 +74,7 @@ struct Columns {
     raw: Vec<Value>,
 }
 
-impl Columns {
+impl ColumnBuilder for Columns {
     fn push(&mut self, raw: Value) -> anyhow::Result<()> {
         let a = WireApprovalTask::deserialize(&raw).context("approval task record")?;
         self.task_id.push(a.task_id);
@@ -116,13 +116,7 @@ impl PartitionSink for ApprovalSink {
         data: ApprovalPage,
         _raw: Value,
     ) -> anyhow::Result<u64> {
-        let items = dedup_last(data.tasks, |v| {
-            v.get("task_id").and_then(Value::as_str).map(str::to_string)
-        });
-        let mut c = Columns::default();
-        for item in items {
-            c.push(item)?;
-        }
+        let c = Columns::from_records(data.tasks, "task_id")?;
         self.seen.extend(c.task_id.iter().cloned());
         // Keyed by the partition's user and topic; unchanged records are skipped.
         let written = sqlx::query!(

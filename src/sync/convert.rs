@@ -54,6 +54,27 @@ pub struct I18nSnake {
     pub en: Option<String>,
 }
 
+/// Column arrays for one batch upsert, built record by record.
+pub trait ColumnBuilder: Default {
+    /// Maps one record (as received) to a row of every column.
+    fn push(&mut self, raw: serde_json::Value) -> anyhow::Result<()>;
+
+    /// The columns of a page's records, keyed by the string field `key`; a key that
+    /// repeats keeps its last record.
+    fn from_records(records: Vec<serde_json::Value>, key: &str) -> anyhow::Result<Self> {
+        let mut columns = Self::default();
+        let key_of = |v: &serde_json::Value| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        for record in dedup_last(records, key_of) {
+            columns.push(record)?;
+        }
+        Ok(columns)
+    }
+}
+
 /// Keeps the last of several rows with the same key: a batch upsert may not touch a row
 /// twice, and the later occurrence is the newer one.
 pub fn dedup_last<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {

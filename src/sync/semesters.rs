@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::convert::{I18nDashed, dedup_last, from_millis};
+use super::convert::{ColumnBuilder, I18nDashed, from_millis};
 use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -55,7 +55,7 @@ struct Columns {
     raw: Vec<Value>,
 }
 
-impl Columns {
+impl ColumnBuilder for Columns {
     fn push(&mut self, raw: Value) -> anyhow::Result<()> {
         let s = WireSemester::deserialize(&raw).context("semester record")?;
         let time = |v: &Option<String>, field: &str| {
@@ -95,13 +95,7 @@ impl PartitionSink for SemesterSink {
         data: SemesterList,
         _raw: Value,
     ) -> anyhow::Result<u64> {
-        let items = dedup_last(data.items, |v| {
-            v.get("id").and_then(Value::as_str).map(str::to_string)
-        });
-        let mut c = Columns::default();
-        for item in items {
-            c.push(item)?;
-        }
+        let c = Columns::from_records(data.items, "id")?;
         self.seen.extend(c.id.iter().cloned());
         // Insert new semesters; update a known one only when its record changed (or it
         // had been retired), so an unchanged list rewrites nothing.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::convert::{I18nSnake, dedup_last, from_seconds};
+use super::convert::{ColumnBuilder, I18nSnake, from_seconds};
 use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
@@ -108,22 +108,13 @@ fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 impl Columns {
-    /// The columns of a page's records; a repeated id keeps its last record.
-    fn from_records(records: Vec<Value>) -> anyhow::Result<Columns> {
-        let mut c = Columns::default();
-        for record in dedup_last(records, |v| {
-            v.get("id").and_then(Value::as_str).map(str::to_string)
-        }) {
-            c.push(record)?;
-        }
-        Ok(c)
-    }
-
     /// Upserts the tasks and replaces their members; returns rows changed.
     async fn write(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         Ok(sql::upsert_tasks(tx, self).await? + sql::replace_members(tx, self).await?)
     }
+}
 
+impl ColumnBuilder for Columns {
     fn push(&mut self, raw: Value) -> anyhow::Result<()> {
         let t = WireTask::deserialize(&raw).context("task record")?;
         let time = |v: &Option<String>, field: &str| {
@@ -191,7 +182,7 @@ impl PartitionSink for TaskSink {
         data: TaskPage,
         _raw: Value,
     ) -> anyhow::Result<u64> {
-        let c = Columns::from_records(data.items)?;
+        let c = Columns::from_records(data.items, "id")?;
         self.seen.extend(c.id.iter().cloned());
         let newest = c.create_time.iter().flatten().max().copied();
         self.newest_create_time = self.newest_create_time.max(newest);
@@ -208,7 +199,7 @@ impl PartitionSink for TaskSink {
 /// The write path of one page of task records alone (mapping, task upsert, member
 /// replacement), in the caller's transaction; the benchmark measures it.
 pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyhow::Result<u64> {
-    Columns::from_records(records)?.write(tx).await
+    Columns::from_records(records, "id")?.write(tx).await
 }
 
 /// Reads the tasks created since the watermark (minus the lookback), or all of them.

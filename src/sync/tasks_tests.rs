@@ -157,6 +157,6 @@ proptest::proptest! {
     #[test]
     fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
         let _ = TaskPage::deserialize(&data);
-        let _ = Columns::from_records(vec![data]);
+        let _ = Columns::from_records(vec![data], "id");
     }
 }
