@@ -57,7 +57,7 @@ fn contains_token(text: &str) -> bool {
 #[sqlx::test(migrations = false)]
 async fn a_failed_stream_makes_sync_exit_non_zero(pool: PgPool) {
     let sim = secret_simulator().await;
-    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 2); // the restart fails too
 
     let output = run(
         &["sync", "--stream", "tasks", "--stream", "semesters"],
@@ -149,7 +149,7 @@ async fn an_unreachable_database_is_named_without_its_password(_pool: PgPool) {
 async fn status_shows_each_streams_last_run_watermarks_and_next_run(pool: PgPool) {
     let sim = secret_simulator().await;
     let env = sim_env(&sim, &pool);
-    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 2); // the restart fails too
     let sync = run(&["sync"], env.clone()).await;
     assert_eq!(sync.status.code(), Some(1), "tasks fails once");
     // status needs only the database: no Feishu credentials.

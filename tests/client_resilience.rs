@@ -194,7 +194,7 @@ async fn failures_that_outlast_retries_name_the_code_and_log_id(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
     sim.inject(Some(Endpoint::Semesters), Fault::ServerErrorJson, 100);
-    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 2); // the restart fails too
 
     let reports = run_streams(&ctx, &[Endpoint::Semesters, Endpoint::Tasks]).await;
 

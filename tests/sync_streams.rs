@@ -8,7 +8,9 @@ use sqlx::PgPool;
 
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::simulator::{Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec};
+use feishu_sync::simulator::{
+    Fault, Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec,
+};
 use feishu_sync::sync::{self, RunOptions};
 use support::*;
 
@@ -467,5 +469,42 @@ async fn an_empty_semester_list_does_not_retire_every_semester(pool: PgPool) {
         semesters.error
     );
     sim.with_tenant(|t| t.semesters = saved);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_rejected_page_token_restarts_the_partition_and_loses_nothing(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    // The first task page goes through; the request carrying its token is rejected.
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.inject(
+        Some(Endpoint::ApprovalTasks),
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    sim.inject(Some(Endpoint::ApprovalTasks), Fault::BadPageToken, 1);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    let rejected = sim.requests().iter().filter(|r| r.code == 1470422).count();
+    assert_eq!(rejected, 1);
+    let first_pages = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.endpoint == Endpoint::Tasks && !r.query.iter().any(|(k, _)| k == "page_token")
+        })
+        .count();
+    assert_eq!(
+        first_pages, 2,
+        "the partition was read again from its first page"
+    );
     assert_tables_match(&pool, &sim).await;
 }

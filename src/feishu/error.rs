@@ -98,8 +98,25 @@ impl ApiError {
         }
     }
 
-    /// Whether the server rejected a page token (callers restart that partition).
+    /// Whether the server may have rejected a page token: task v1's own code, or the
+    /// parameter error the performance and approval endpoints answer for a bad token.
+    /// Callers read the partition again from its beginning, once.
     pub fn is_bad_page_token(&self) -> bool {
-        matches!(self, ApiError::Api { code: 1470422, .. })
+        matches!(
+            self,
+            ApiError::Api {
+                endpoint: Endpoint::Tasks,
+                code: 1470422,
+                ..
+            } | ApiError::Api {
+                endpoint: Endpoint::StageTasks,
+                code: 1580102,
+                ..
+            } | ApiError::Api {
+                endpoint: Endpoint::ApprovalTasks,
+                code: 1390001,
+                ..
+            }
+        )
     }
 }

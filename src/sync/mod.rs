@@ -23,7 +23,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::config::StreamsConfig;
 use crate::db::{self, RunCounts, RunStatus};
-use crate::feishu::{ApiRequest, Endpoint, FeishuClient, Page, Pager, PagingEnd};
+use crate::feishu::{ApiError, ApiRequest, Endpoint, FeishuClient, Page, Pager, PagingEnd};
 use crate::metrics::Metrics;
 use crate::shutdown::{Interrupted, Shutdown};
 
@@ -149,13 +149,34 @@ pub async fn read_partitions<S: PartitionSink + Send>(
     outcome
 }
 
-/// One partition read, with what it committed whether or not it finished.
+/// One partition read, with what it committed whether or not it finished. A page token
+/// the server rejects (expired, say) restarts the partition from its beginning, once:
+/// what was written is written again unchanged, and nothing is lost.
 async fn read_one<S: PartitionSink + Send>(
     ctx: &SyncContext,
     mut partition: Partition<S>,
 ) -> (String, RunCounts, anyhow::Result<()>) {
     let mut counts = RunCounts::default();
-    let result = read_partition(ctx, partition.request, &mut partition.sink, &mut counts).await;
+    let mut result = read_partition(
+        ctx,
+        partition.request.clone(),
+        &mut partition.sink,
+        &mut counts,
+    )
+    .await;
+    let token_rejected = |r: &anyhow::Result<()>| {
+        r.as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<ApiError>())
+            .is_some_and(ApiError::is_bad_page_token)
+    };
+    if token_rejected(&result) {
+        tracing::warn!(
+            partition = partition.key,
+            "page token rejected; reading the partition again from its beginning"
+        );
+        result = read_partition(ctx, partition.request, &mut partition.sink, &mut counts).await;
+    }
     (partition.key, counts, result)
 }
 
