@@ -169,6 +169,8 @@ impl FeishuClient {
         let mut backoff = self.settings.retry.build();
         let (mut attempts, mut rate_waits, mut token_retried) = (0u32, 0u32, false);
         loop {
+            // The budget first, then the token: a token never ages while queued.
+            self.budgets.acquire(endpoint).await;
             let token = self.tokens.get(&self.http).await?;
             attempts += 1;
             let sent_at = Instant::now();
@@ -229,7 +231,6 @@ impl FeishuClient {
 
     async fn attempt(&self, request: &ApiRequest, token: &SecretString) -> Attempt {
         let endpoint = request.endpoint;
-        self.budgets.acquire(endpoint).await;
         self.requests[&endpoint].fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.settings.base_url, endpoint.path());
         let builder = match endpoint.method() {
