@@ -217,3 +217,14 @@ fn schedules_default_per_stream_and_bad_cron_is_named() {
     assert_eq!(config.server.listen, "127.0.0.1:9187");
     assert_eq!(config.server.shutdown_timeout_secs, 30);
 }
+
+#[test]
+fn invalid_toml_is_one_clear_problem() {
+    let toml = file("[feishu\napp_id = \"x\"\n");
+
+    let error = Config::load_from(toml.path(), true, &env(MINIMAL)).unwrap_err();
+
+    assert_eq!(error.problems.len(), 1, "{error}");
+    assert!(error.problems[0].starts_with("cannot read configuration"), "{error}");
+    assert!(error.to_string().contains(".toml"), "names the file: {error}");
+}
