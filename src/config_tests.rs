@@ -225,6 +225,12 @@ fn invalid_toml_is_one_clear_problem() {
     let error = Config::load_from(toml.path(), true, &env(MINIMAL)).unwrap_err();
 
     assert_eq!(error.problems.len(), 1, "{error}");
-    assert!(error.problems[0].starts_with("cannot read configuration"), "{error}");
-    assert!(error.to_string().contains(".toml"), "names the file: {error}");
+    assert!(
+        error.problems[0].starts_with("cannot read configuration"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(".toml"),
+        "names the file: {error}"
+    );
 }
