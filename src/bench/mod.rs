@@ -139,8 +139,10 @@ async fn measure_workload(
     )
     .await?;
     let env = child_env(&sim, url, &workload, window);
-    let log = std::env::temp_dir().join(format!("feishu-sync-bench-{}.log", workload.name));
-    let first = measure::run_sync_child(&env, &log).await?;
+    let log = |run: &str| {
+        std::env::temp_dir().join(format!("feishu-sync-bench-{}-{run}.log", workload.name))
+    };
+    let first = measure::run_sync_child(&env, &log("first")).await?;
     let endpoints = measure::endpoint_figures(&sim);
     let theoretical_secs = measure::theoretical_minimum_secs(&endpoints);
     let mut failures = measure::failed_runs_since(&pool, 0).await?;
@@ -149,7 +151,7 @@ async fn measure_workload(
     let rows_in_tables = counts.iter().map(|c| c.current).sum();
     let before = measure::last_run_id(&pool).await?;
     sim.clear_requests();
-    let no_change = measure::run_sync_child(&env, &log).await?;
+    let no_change = measure::run_sync_child(&env, &log("no-change")).await?;
     let no_change_rows_written = measure::rows_written_since(&pool, before).await?;
     failures.extend(measure::failed_runs_since(&pool, before).await?);
     sim.shutdown().await;
@@ -243,16 +245,19 @@ fn child_env(
         ("DATABASE_URL".to_string(), url.to_string()),
         ("RUST_LOG".to_string(), "info".to_string()),
     ];
+    // The child counts its budgets over the simulator's window, so an announced
+    // `x-ogw-ratelimit-limit` means the same to both.
+    env.push((
+        "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS".to_string(),
+        window.as_secs().to_string(),
+    ));
     for endpoint in Endpoint::ALL {
-        let per_window = config.rate_limits[&endpoint].requests as u64;
-        let per_minute = per_window * 60 / window.as_secs().max(1);
-        env.push((
-            format!(
-                "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
-                endpoint.name().to_uppercase()
-            ),
-            per_minute.to_string(),
-        ));
+        let per_window = config.rate_limits[&endpoint].requests;
+        let key = format!(
+            "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
+            endpoint.name().to_uppercase()
+        );
+        env.push((key, per_window.to_string()));
     }
     env
 }

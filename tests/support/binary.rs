@@ -21,8 +21,8 @@ pub fn database_url(pool: &PgPool) -> String {
     url.to_string()
 }
 
-/// Environment for a run against `sim`: credentials, a rate budget matching the
-/// simulator's one-second windows, and debug logging so a leak would show.
+/// Environment for a run against `sim`: credentials, budgets equal to the simulator's
+/// limits over its window, and debug logging so a leak would show.
 pub fn sim_env(sim: &SimHandle, pool: &PgPool) -> Vec<(String, String)> {
     let config = sim.config();
     let mut env = vec![
@@ -39,13 +39,19 @@ pub fn sim_env(sim: &SimHandle, pool: &PgPool) -> Vec<(String, String)> {
         ("DATABASE_URL".into(), database_url(pool)),
         ("RUST_LOG".into(), "debug,sqlx=warn".into()),
     ];
+    // Budgets over the simulator's own window, so an announced limit means the same.
+    let window = config.rate_limits[&Endpoint::Tasks].window.as_secs().max(1);
+    env.push((
+        "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS".into(),
+        window.to_string(),
+    ));
     for endpoint in Endpoint::ALL {
         let per_window = config.rate_limits[&endpoint].requests;
         let key = format!(
             "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
             endpoint.name().to_uppercase()
         );
-        env.push((key, (per_window * 60).to_string()));
+        env.push((key, per_window.to_string()));
     }
     env
 }
