@@ -14,7 +14,6 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::feishu::Endpoint;
 use crate::scratch;
 use crate::simulator::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 use measure::{ChildRun, EndpointFigures};
@@ -138,7 +137,7 @@ async fn measure_workload(
         SimConfig::default().with_window(window),
     )
     .await?;
-    let env = child_env(&sim, url, &workload, window);
+    let env = child_env(&sim, url, &workload);
     let log = |run: &str| {
         std::env::temp_dir().join(format!("feishu-sync-bench-{}-{run}.log", workload.name))
     };
@@ -214,13 +213,7 @@ async fn fresh_schema(url: &str) -> anyhow::Result<PgPool> {
 
 /// The child's configuration: the simulator, its credentials, and budgets equal to the
 /// simulator's limits over the same window.
-fn child_env(
-    sim: &SimHandle,
-    url: &str,
-    workload: &Workload,
-    window: Duration,
-) -> Vec<(String, String)> {
-    let config = sim.config();
+fn child_env(sim: &SimHandle, url: &str, workload: &Workload) -> Vec<(String, String)> {
     let users: Vec<String> = sim.with_tenant(|t| {
         t.users
             .iter()
@@ -228,37 +221,15 @@ fn child_env(
             .cloned()
             .collect()
     });
-    let mut env = vec![
-        ("FEISHU_SYNC__FEISHU__BASE_URL".to_string(), sim.base_url()),
-        (
-            "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
-            config.app_id.clone(),
-        ),
-        (
-            "FEISHU_SYNC__FEISHU__APP_SECRET".to_string(),
-            config.app_secret.clone(),
-        ),
+    let mut env = sim.client_env();
+    env.extend([
         (
             "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".to_string(),
             users.join(","),
         ),
         ("DATABASE_URL".to_string(), url.to_string()),
         ("RUST_LOG".to_string(), "info".to_string()),
-    ];
-    // The child counts its budgets over the simulator's window, so an announced
-    // `x-ogw-ratelimit-limit` means the same to both.
-    env.push((
-        "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS".to_string(),
-        window.as_secs().to_string(),
-    ));
-    for endpoint in Endpoint::ALL {
-        let per_window = config.rate_limits[&endpoint].requests;
-        let key = format!(
-            "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
-            endpoint.name().to_uppercase()
-        );
-        env.push((key, per_window.to_string()));
-    }
+    ]);
     env
 }
 

@@ -262,6 +262,43 @@ impl SimHandle {
         stats.get(&endpoint).copied().unwrap_or_default()
     }
 
+    /// The `FEISHU_SYNC__…` environment that points a `feishu-sync` process at this
+    /// simulator: its URL and credentials, and budgets equal to its limits counted over its
+    /// own window, so an announced `x-ogw-ratelimit-limit` means the same to both.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        let config = self.config();
+        let window = config
+            .rate_limits
+            .values()
+            .map(|l| l.window.as_secs())
+            .max()
+            .unwrap_or(60)
+            .max(1);
+        let mut env = vec![
+            ("FEISHU_SYNC__FEISHU__BASE_URL".to_string(), self.base_url()),
+            (
+                "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
+                config.app_id.clone(),
+            ),
+            (
+                "FEISHU_SYNC__FEISHU__APP_SECRET".to_string(),
+                config.app_secret.clone(),
+            ),
+            (
+                "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS".to_string(),
+                window.to_string(),
+            ),
+        ];
+        for (endpoint, limit) in &config.rate_limits {
+            let key = format!(
+                "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
+                endpoint.name().to_uppercase()
+            );
+            env.push((key, limit.requests.to_string()));
+        }
+        env
+    }
+
     /// How many times the token endpoint was called.
     pub fn token_requests(&self) -> usize {
         self.inner.shared.token_requests.load(Ordering::SeqCst)

@@ -4,7 +4,6 @@ use std::process::{Child, Command, Output, Stdio};
 
 use sqlx::PgPool;
 
-use feishu_sync::feishu::Endpoint;
 use feishu_sync::simulator::SimHandle;
 
 use super::approval_users;
@@ -24,35 +23,15 @@ pub fn database_url(pool: &PgPool) -> String {
 /// Environment for a run against `sim`: credentials, budgets equal to the simulator's
 /// limits over its window, and debug logging so a leak would show.
 pub fn sim_env(sim: &SimHandle, pool: &PgPool) -> Vec<(String, String)> {
-    let config = sim.config();
-    let mut env = vec![
-        ("FEISHU_SYNC__FEISHU__BASE_URL".into(), sim.base_url()),
-        ("FEISHU_SYNC__FEISHU__APP_ID".into(), config.app_id.clone()),
-        (
-            "FEISHU_SYNC__FEISHU__APP_SECRET".into(),
-            config.app_secret.clone(),
-        ),
+    let mut env = sim.client_env();
+    env.extend([
         (
             "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS".into(),
             approval_users(sim).join(","),
         ),
         ("DATABASE_URL".into(), database_url(pool)),
         ("RUST_LOG".into(), "debug,sqlx=warn".into()),
-    ];
-    // Budgets over the simulator's own window, so an announced limit means the same.
-    let window = config.rate_limits[&Endpoint::Tasks].window.as_secs().max(1);
-    env.push((
-        "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS".into(),
-        window.to_string(),
-    ));
-    for endpoint in Endpoint::ALL {
-        let per_window = config.rate_limits[&endpoint].requests;
-        let key = format!(
-            "FEISHU_SYNC__FEISHU__RATE_LIMITS__{}",
-            endpoint.name().to_uppercase()
-        );
-        env.push((key, per_window.to_string()));
-    }
+    ]);
     env
 }
 
