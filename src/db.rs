@@ -70,6 +70,8 @@ pub struct RunCounts {
     pub pages: u64,
     pub rows_written: u64,
     pub rows_retired: u64,
+    /// Malformed records skipped (filed in `feishu.sync_errors`).
+    pub rows_rejected: u64,
 }
 
 impl RunCounts {
@@ -78,6 +80,7 @@ impl RunCounts {
         self.pages += other.pages;
         self.rows_written += other.rows_written;
         self.rows_retired += other.rows_retired;
+        self.rows_rejected += other.rows_rejected;
     }
 }
 
@@ -106,7 +109,7 @@ pub async fn finish_run(
     sqlx::query!(
         "UPDATE feishu.sync_runs
             SET finished_at = now(), status = $2, pages = $3, rows_written = $4,
-                rows_retired = $5, requests = $6, error = $7
+                rows_retired = $5, requests = $6, error = $7, rows_rejected = $8
           WHERE id = $1",
         run_id,
         status.as_str(),
@@ -114,7 +117,8 @@ pub async fn finish_run(
         counts.rows_written as i64,
         counts.rows_retired as i64,
         requests as i64,
-        error
+        error,
+        counts.rows_rejected as i64
     )
     .execute(pool)
     .await

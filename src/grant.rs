@@ -2,7 +2,7 @@
 //! `feishu` tables (today's and those later migrations add) and nothing else.
 
 use anyhow::Context;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgPool;
 
 /// Whether `name` is a plain lower-case SQL identifier, so it can be spliced into DDL.
 fn plain_identifier(name: &str) -> bool {
@@ -45,7 +45,7 @@ pub async fn grant_reader(pool: &PgPool, role: &str, password: Option<&str>) -> 
     let statements = statements(role, password)?;
     let mut tx = pool.begin().await?;
     for statement in statements {
-        sqlx::raw_sql(AssertSqlSafe(statement))
+        sqlx::raw_sql(&statement)
             .execute(&mut *tx)
             .await
             .with_context(|| format!("granting read access to {role} (does the configured user own the feishu schema?)"))?;

@@ -2,7 +2,7 @@
 //! never a database that holds the data of real syncs, since both overwrite freely.
 
 use anyhow::Context;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::db;
 
@@ -30,7 +30,7 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
     .unwrap_or(false);
     if !exists {
         let quoted = name.replace('"', "\"\"");
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))
+        sqlx::raw_sql(&format!("CREATE DATABASE \"{quoted}\""))
             .execute(&mut admin)
             .await
             .with_context(|| format!("creating database {name}"))?;
@@ -70,10 +70,8 @@ pub async fn refuse_real_data(url: &str, marker: &'static str) -> anyhow::Result
 pub async fn mark(url: &str, marker: &'static str) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect(url).await?;
     let quoted = marker.replace('\'', "''");
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "COMMENT ON SCHEMA feishu IS '{quoted}'"
-    )))
-    .execute(&mut conn)
-    .await?;
+    sqlx::raw_sql(&format!("COMMENT ON SCHEMA feishu IS '{quoted}'"))
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }

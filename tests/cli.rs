@@ -252,12 +252,10 @@ async fn grant_reader_makes_a_role_that_can_only_select_the_feishu_tables(pool: 
         .execute(&reader)
         .await;
     reader.close().await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP OWNED BY {role}; DROP ROLE {role}"
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    sqlx::raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .execute(&pool)
+        .await
+        .unwrap();
 
     assert_eq!(select.unwrap(), 0, "SELECT on feishu tables works");
     for (what, result) in [

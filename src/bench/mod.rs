@@ -50,6 +50,9 @@ pub struct BenchArgs {
     /// wrote nothing. Asserts no timing.
     #[arg(long)]
     pub check: bool,
+    /// Measure the write path alone and print it; skips the simulator runs.
+    #[arg(long, conflicts_with_all = ["check", "output"])]
+    pub write_path_only: bool,
 }
 
 /// One tenant size and how many of its users the approval stream reads.
@@ -108,6 +111,11 @@ pub struct WorkloadResult {
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     scratch::create_database_if_missing(&args.database_url).await?;
     scratch::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
+    if args.write_path_only {
+        let rows_per_sec = measure_upserts(&args.database_url, args.scale).await?;
+        println!("upsert path: {rows_per_sec:.0} rows/s");
+        return Ok(ExitCode::SUCCESS);
+    }
     let window = Duration::from_secs(args.window_secs.max(1));
     let mut results = Vec::new();
     for workload in workloads(args.scale) {

@@ -42,6 +42,8 @@ pub struct Page<T> {
     pub log_id: LogId,
     /// True when this is the last page of a complete read.
     pub last: bool,
+    /// The token of the following page, if one follows: what a resumed read starts from.
+    pub next_token: Option<String>,
 }
 
 impl<'a> Pager<'a> {
@@ -55,6 +57,16 @@ impl<'a> Pager<'a> {
             end: PagingEnd::Open,
             pages: 0,
         }
+    }
+
+    /// A pager that continues an earlier read of the same `request` at the page
+    /// `page_token` names. A token the server no longer honours fails with an
+    /// [`ApiError`] for which `is_bad_page_token` holds.
+    pub fn resume(client: &'a FeishuClient, request: ApiRequest, page_token: String) -> Self {
+        let mut pager = Pager::new(client, request);
+        pager.seen_tokens.insert(page_token.clone());
+        pager.next_token = Some(page_token);
+        pager
     }
 
     /// How the read ended (or `Open`).
@@ -87,6 +99,10 @@ impl<'a> Pager<'a> {
             raw: reply.data,
             log_id: reply.log_id,
             last: self.end == PagingEnd::Complete,
+            next_token: match self.end {
+                PagingEnd::Open => self.next_token.clone(),
+                _ => None,
+            },
         }))
     }
 

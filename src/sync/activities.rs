@@ -10,8 +10,8 @@ use sqlx::PgConnection;
 
 use super::convert::{ColumnBuilder, I18nSnake, from_millis};
 use super::{
-    Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids,
-    read_partitions,
+    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
+    current_semester_ids, read_partitions,
 };
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -60,14 +60,16 @@ struct Columns {
 }
 
 impl ColumnBuilder for Columns {
-    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
-        let a = WireActivity::deserialize(&raw).context("activity record")?;
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let a = WireActivity::deserialize(record).context("activity record")?;
         let time = |v: &Option<String>, field: &str| {
             from_millis(v.as_deref())
                 .map_err(|e| anyhow::anyhow!("activity {}: {field}: {e}", a.id))
         };
-        self.create_time.push(time(&a.create_time, "create_time")?);
-        self.modify_time.push(time(&a.modify_time, "modify_time")?);
+        let create_time = time(&a.create_time, "create_time")?;
+        let modify_time = time(&a.modify_time, "modify_time")?;
+        self.create_time.push(create_time);
+        self.modify_time.push(modify_time);
         self.semester_id.push(a.semester_id);
         self.name_zh.push(a.name.zh);
         self.name_en.push(a.name.en);
@@ -78,8 +80,11 @@ impl ColumnBuilder for Columns {
         self.create_user_id.push(a.create_user_id);
         self.modify_user_id.push(a.modify_user_id);
         self.id.push(a.id);
-        self.raw.push(raw);
         Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
     }
 }
 
@@ -96,9 +101,8 @@ impl PartitionSink for ActivitySink {
         &mut self,
         tx: &mut PgConnection,
         data: ActivityList,
-        _raw: Value,
-    ) -> anyhow::Result<u64> {
-        let c = Columns::from_records(data.activities, "id")?;
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = Columns::from_records(data.activities, "id");
         self.seen.extend(c.id.iter().cloned());
         // Unchanged records are skipped by the WHERE guard.
         let written = sqlx::query!(
@@ -123,15 +127,20 @@ impl PartitionSink for ActivitySink {
         .execute(&mut *tx)
         .await
         .context("upserting feishu.activities")?;
-        Ok(written.rows_affected())
+        Ok(PageWrite {
+            written: written.rows_affected(),
+            rejected,
+        })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
         let retired = sqlx::query!(
             "UPDATE feishu.activities SET deleted_at = now(), synced_at = now()
-              WHERE deleted_at IS NULL AND semester_id = ANY($1::text[]) AND NOT (id = ANY($2::text[]))",
+              WHERE NOT $3 AND deleted_at IS NULL AND semester_id = ANY($1::text[])
+                AND NOT (id = ANY($2::text[]))",
             &self.semester_ids,
-            &self.seen
+            &self.seen,
+            pass.resumed
         )
         .execute(&mut *tx)
         .await
@@ -216,10 +225,8 @@ mod tests {
     fn document_example_maps_to_typed_columns() {
         let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
         let list = ActivityList::deserialize(&envelope["data"]).unwrap();
-        let mut c = Columns::default();
-        for item in list.activities {
-            c.push(item).unwrap();
-        }
+        let (c, rejected) = Columns::from_records(list.activities, "id");
+assert_eq!(rejected, []);
         assert_eq!(c.id, ["7343513161666707459"]);
         assert_eq!(c.semester_id, ["7343513161666707459"]);
         assert_eq!(c.name_zh[0].as_deref(), Some("项目一"));
@@ -239,7 +246,7 @@ mod tests {
         #[test]
         fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
             let _ = ActivityList::deserialize(&record);
-            let _ = Columns::default().push(record);
+            let _ = Columns::default().push(&record);
         }
     }
 }

@@ -8,7 +8,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::ColumnBuilder;
-use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
+use super::{
+    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
+    read_partitions,
+};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -75,8 +78,8 @@ struct Columns {
 }
 
 impl ColumnBuilder for Columns {
-    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
-        let a = WireApprovalTask::deserialize(&raw).context("approval task record")?;
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let a = WireApprovalTask::deserialize(record).context("approval task record")?;
         self.task_id.push(a.task_id);
         self.title.push(a.title);
         self.url_helpdesk.push(a.urls.helpdesk);
@@ -95,8 +98,11 @@ impl ColumnBuilder for Columns {
         self.definition_group_name.push(a.definition_group_name);
         self.definition_id.push(a.definition_id);
         self.definition_name.push(a.definition_name);
-        self.raw.push(raw);
         Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
     }
 }
 
@@ -114,9 +120,8 @@ impl PartitionSink for ApprovalSink {
         &mut self,
         tx: &mut PgConnection,
         data: ApprovalPage,
-        _raw: Value,
-    ) -> anyhow::Result<u64> {
-        let c = Columns::from_records(data.tasks, "task_id")?;
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = Columns::from_records(data.tasks, "task_id");
         self.seen.extend(c.task_id.iter().cloned());
         // Keyed by the partition's user and topic; unchanged records are skipped.
         let written = sqlx::query!(
@@ -154,14 +159,21 @@ impl PartitionSink for ApprovalSink {
         .execute(&mut *tx)
         .await
         .context("upserting feishu.approval_tasks")?;
-        Ok(written.rows_affected())
+        Ok(PageWrite {
+            written: written.rows_affected(),
+            rejected,
+        })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
         let retired = sqlx::query!(
             "UPDATE feishu.approval_tasks SET deleted_at = now(), synced_at = now()
-              WHERE user_id = $1 AND topic = $2 AND deleted_at IS NULL AND NOT (task_id = ANY($3::text[]))",
-            self.user_id, self.topic, &self.seen
+              WHERE NOT $4 AND user_id = $1 AND topic = $2 AND deleted_at IS NULL
+                AND NOT (task_id = ANY($3::text[]))",
+            self.user_id,
+            self.topic,
+            &self.seen,
+            pass.resumed
         )
         .execute(&mut *tx)
         .await

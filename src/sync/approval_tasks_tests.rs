@@ -50,11 +50,8 @@ const DOC_EXAMPLE: &str = r#"{
 fn document_example_maps_to_typed_columns() {
     let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
     let page = ApprovalPage::deserialize(&envelope["data"]).unwrap();
-    let mut c = Columns::default();
-
-    for item in page.tasks {
-        c.push(item).unwrap();
-    }
+    let (c, rejected) = Columns::from_records(page.tasks, "task_id");
+assert_eq!(rejected, []);
 
     assert_eq!(c.task_id, ["1212564555454"]);
     assert_eq!(c.title[0].as_deref(), Some("任务题目示例"));
@@ -79,7 +76,7 @@ fn document_example_maps_to_typed_columns() {
 fn a_record_without_task_id_is_rejected() {
     let mut c = Columns::default();
 
-    let error = c.push(serde_json::json!({"title": "no id"})).unwrap_err();
+    let error = c.push(&serde_json::json!({"title": "no id"})).unwrap_err();
 
     assert!(format!("{error:#}").contains("task_id"), "{error:#}");
 }
@@ -89,6 +86,6 @@ proptest::proptest! {
     #[test]
     fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
         let _ = ApprovalPage::deserialize(&data);
-        let _ = Columns::default().push(data);
+        let _ = Columns::default().push(&data);
     }
 }

@@ -3,6 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::Value;
+
+use super::pass_state::RejectedRecord;
 
 /// Epoch milliseconds as a decimal string (performance endpoints).
 pub fn from_millis(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
@@ -56,22 +59,33 @@ pub struct I18nSnake {
 
 /// Column arrays for one batch upsert, built record by record.
 pub trait ColumnBuilder: Default {
-    /// Maps one record (as received) to a row of every column.
-    fn push(&mut self, raw: serde_json::Value) -> anyhow::Result<()>;
+    /// Maps one record to a row of every column but `raw`. It does everything that can
+    /// fail before it pushes anything, so a rejected record leaves the columns aligned.
+    fn push(&mut self, record: &Value) -> anyhow::Result<()>;
 
-    /// The columns of a page's records, keyed by the string field `key`; a key that
-    /// repeats keeps its last record.
-    fn from_records(records: Vec<serde_json::Value>, key: &str) -> anyhow::Result<Self> {
+    /// The `raw` column: each record as received.
+    fn raw_column(&mut self) -> &mut Vec<Value>;
+
+    /// The columns of a page's records, keyed by the string field `key` (a key that
+    /// repeats keeps its last record), and the records that could not be mapped.
+    fn from_records(records: Vec<Value>, key: &str) -> (Self, Vec<RejectedRecord>) {
         let mut columns = Self::default();
-        let key_of = |v: &serde_json::Value| {
-            v.get(key)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
-        for record in dedup_last(records, key_of) {
-            columns.push(record)?;
+        let mut rejected = Vec::new();
+        let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
+        // A record without a key is never a duplicate: it is mapped (and rejected) alone.
+        let numbered = records.into_iter().enumerate().collect();
+        let unique = dedup_last(numbered, |(i, v): &(usize, Value)| key_of(v).ok_or(*i));
+        for (_, record) in unique {
+            match columns.push(&record) {
+                Ok(()) => columns.raw_column().push(record),
+                Err(error) => rejected.push(RejectedRecord {
+                    key: key_of(&record),
+                    reason: format!("{error:#}"),
+                    raw: record,
+                }),
+            }
         }
-        Ok(columns)
+        (columns, rejected)
     }
 }
 

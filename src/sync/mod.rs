@@ -6,6 +6,8 @@ pub mod approval_tasks;
 #[cfg(test)]
 pub(crate) mod arbitrary;
 pub mod convert;
+mod partition;
+pub mod pass_state;
 pub mod semesters;
 pub mod stage_tasks;
 pub mod tasks;
@@ -15,17 +17,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::config::StreamsConfig;
 use crate::db::{self, RunCounts, RunStatus};
-use crate::feishu::{ApiError, ApiRequest, Endpoint, FeishuClient, Page, Pager, PagingEnd};
+use crate::feishu::{Endpoint, FeishuClient};
 use crate::metrics::Metrics;
 use crate::shutdown::{Interrupted, Shutdown};
+pub use partition::{PageWrite, Partition, PartitionSink, read_partitions};
+pub use pass_state::{Pass, RejectedRecord};
 
 /// What every stream run needs.
 #[derive(Clone)]
@@ -80,17 +80,21 @@ pub struct StreamOutcome {
     /// `partition: error` for each failed partition (`error` alone for single-partition
     /// streams).
     pub failed_partitions: Vec<String>,
+    /// `partition: why` for each partition whose pass skipped malformed records.
+    pub partial_partitions: Vec<String>,
     /// The run stopped early because of a shutdown.
     pub interrupted: bool,
 }
 
 impl StreamOutcome {
-    /// Folds one partition's result in: its committed pages count even when a later page
-    /// failed, and a failed partition does not stop the others.
-    fn fold(&mut self, partition: &str, counts: RunCounts, result: anyhow::Result<()>) {
+    /// Folds one partition's result in (`Ok(Some(why))`: the pass skipped records): its
+    /// committed pages count even when a later page failed, and a failed partition does
+    /// not stop the others.
+    fn fold(&mut self, partition: &str, counts: RunCounts, result: anyhow::Result<Option<String>>) {
         self.counts.add(counts);
         match result {
-            Ok(()) => {}
+            Ok(None) => {}
+            Ok(Some(why)) => self.partial_partitions.push(labelled(partition, why)),
             Err(error) if error.is::<Interrupted>() => self.interrupted = true,
             Err(error) if partition.is_empty() => self.failed_partitions.push(format!("{error:#}")),
             Err(error) => {
@@ -101,179 +105,36 @@ impl StreamOutcome {
         }
     }
 
-    /// The run's final status and error text.
+    /// The run's final status and error text: interrupted, else failed if a partition
+    /// failed, else partial if one skipped malformed records.
     fn verdict(&self) -> (RunStatus, Option<String>) {
-        match self.failed_partitions.as_slice() {
-            _ if self.interrupted => (RunStatus::Interrupted, None),
-            [] => (RunStatus::Succeeded, None),
-            [one] => (RunStatus::Failed, Some(one.clone())),
-            many => {
-                let text = format!("{} partitions failed: {}", many.len(), many.join("; "));
-                (RunStatus::Failed, Some(text))
-            }
+        if self.interrupted {
+            return (RunStatus::Interrupted, None);
         }
-    }
-}
-
-/// One partition of a stream: its `sync_state` key (`""` for single-partition streams),
-/// its request and the sink that writes it.
-pub struct Partition<S> {
-    pub key: String,
-    pub request: ApiRequest,
-    pub sink: S,
-}
-
-/// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
-/// endpoint's budget, so running a few at once only hides latency: while one waits for a
-/// response or writes a page, another's request can leave on time.
-pub async fn read_partitions<S: PartitionSink + Send>(
-    ctx: &SyncContext,
-    partitions: impl IntoIterator<Item = Partition<S>>,
-    in_flight: usize,
-) -> StreamOutcome {
-    let mut outcome = StreamOutcome::default();
-    let mut pending = partitions.into_iter();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while running.len() < in_flight.max(1) {
-            match pending.next() {
-                Some(partition) => running.push(read_one(ctx, partition)),
-                None => break,
-            }
-        }
-        let Some((key, counts, result)) = running.next().await else {
-            break;
+        let summary = |list: &[String], what: &str| match list {
+            [one] => one.clone(),
+            many => format!("{} partitions {what}: {}", many.len(), many.join("; ")),
         };
-        outcome.fold(&key, counts, result);
-    }
-    outcome
-}
-
-/// One partition read, with what it committed whether or not it finished. A page token
-/// the server rejects (expired, say) restarts the partition from its beginning, once:
-/// what was written is written again unchanged, and nothing is lost.
-async fn read_one<S: PartitionSink + Send>(
-    ctx: &SyncContext,
-    mut partition: Partition<S>,
-) -> (String, RunCounts, anyhow::Result<()>) {
-    let mut counts = RunCounts::default();
-    let mut result = read_partition(
-        ctx,
-        partition.request.clone(),
-        &mut partition.sink,
-        &mut counts,
-    )
-    .await;
-    let token_rejected = |r: &anyhow::Result<()>| {
-        r.as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<ApiError>())
-            .is_some_and(ApiError::is_bad_page_token)
-    };
-    if token_rejected(&result) {
-        tracing::warn!(
-            partition = partition.key,
-            "page token rejected; reading the partition again from its beginning"
-        );
-        result = read_partition(ctx, partition.request, &mut partition.sink, &mut counts).await;
-    }
-    (partition.key, counts, result)
-}
-
-/// A stream's side of reading one partition: write each page's rows, then, after the
-/// last page of a complete read, retire what was not seen and move the watermark.
-/// Both run inside the page's transaction.
-pub trait PartitionSink {
-    /// The typed `data` object of one page.
-    type Data: DeserializeOwned + Send;
-
-    /// Upserts one page; returns rows inserted or changed.
-    fn write_page(
-        &mut self,
-        tx: &mut PgConnection,
-        data: Self::Data,
-        raw: Value,
-    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
-
-    /// Called once after the last page of a complete read; returns rows retired.
-    fn complete(
-        &mut self,
-        tx: &mut PgConnection,
-    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
-}
-
-/// Pages through `request`, one transaction per page, adding what it commits to
-/// `counts`, and completes the partition when the read was complete. The next page is
-/// fetched while the current one is written. A shutdown stops it between pages (a fetch in
-/// flight is abandoned: nothing of it was written) with [`Interrupted`].
-async fn read_partition<S: PartitionSink>(
-    ctx: &SyncContext,
-    request: ApiRequest,
-    sink: &mut S,
-    counts: &mut RunCounts,
-) -> anyhow::Result<()> {
-    let endpoint = request.endpoint;
-    let mut pager = Pager::new(&ctx.client, request);
-    let mut shutdown = ctx.shutdown.clone();
-    let mut next = fetch(&mut pager, &mut shutdown).await?;
-    while let Some(page) = next {
-        if page.last {
-            counts.add(write_page(ctx, endpoint, sink, page).await?);
-            break;
+        match (
+            self.failed_partitions.as_slice(),
+            self.partial_partitions.as_slice(),
+        ) {
+            ([], []) => (RunStatus::Succeeded, None),
+            ([], partial) => (
+                RunStatus::Partial,
+                Some(summary(partial, "skipped records")),
+            ),
+            (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
         }
-        let (written, fetched) = tokio::join!(
-            write_page(ctx, endpoint, sink, page),
-            fetch(&mut pager, &mut shutdown)
-        );
-        counts.add(written?);
-        next = fetched?;
-    }
-    if pager.end() == PagingEnd::Truncated {
-        anyhow::bail!(
-            "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
-        );
-    }
-    Ok(())
-}
-
-/// The next page, unless a shutdown comes first.
-async fn fetch<T: DeserializeOwned>(
-    pager: &mut Pager<'_>,
-    shutdown: &mut Shutdown,
-) -> anyhow::Result<Option<Page<T>>> {
-    tokio::select! {
-        biased;
-        _ = shutdown.wait() => Err(Interrupted.into()),
-        page = pager.next_page::<T>() => Ok(page?),
     }
 }
 
-/// Writes one page in its own transaction; the last page also retires and moves the
-/// watermark.
-async fn write_page<S: PartitionSink>(
-    ctx: &SyncContext,
-    endpoint: Endpoint,
-    sink: &mut S,
-    page: Page<S::Data>,
-) -> anyhow::Result<RunCounts> {
-    let mut tx = ctx
-        .pool
-        .begin()
-        .await
-        .context("starting a page transaction")?;
-    let written = sink.write_page(&mut tx, page.data, page.raw).await?;
-    let retired = if page.last {
-        sink.complete(&mut tx).await?
+fn labelled(partition: &str, text: String) -> String {
+    if partition.is_empty() {
+        text
     } else {
-        0
-    };
-    tx.commit().await.context("committing a page")?;
-    ctx.metrics.page_committed(endpoint, written);
-    Ok(RunCounts {
-        pages: 1,
-        rows_written: written,
-        rows_retired: retired,
-    })
+        format!("{partition}: {text}")
+    }
 }
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.

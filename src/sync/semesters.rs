@@ -8,7 +8,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{ColumnBuilder, I18nDashed, from_millis};
-use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
+use super::{
+    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
+    read_partitions,
+};
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// `data` of the semester list.
@@ -56,16 +59,20 @@ struct Columns {
 }
 
 impl ColumnBuilder for Columns {
-    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
-        let s = WireSemester::deserialize(&raw).context("semester record")?;
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let s = WireSemester::deserialize(record).context("semester record")?;
         let time = |v: &Option<String>, field: &str| {
             from_millis(v.as_deref())
                 .map_err(|e| anyhow::anyhow!("semester {}: {field}: {e}", s.id))
         };
-        self.start_time.push(time(&s.start_time, "start_time")?);
-        self.end_time.push(time(&s.end_time, "end_time")?);
-        self.create_time.push(time(&s.create_time, "create_time")?);
-        self.modify_time.push(time(&s.modify_time, "modify_time")?);
+        let start_time = time(&s.start_time, "start_time")?;
+        let end_time = time(&s.end_time, "end_time")?;
+        let create_time = time(&s.create_time, "create_time")?;
+        let modify_time = time(&s.modify_time, "modify_time")?;
+        self.start_time.push(start_time);
+        self.end_time.push(end_time);
+        self.create_time.push(create_time);
+        self.modify_time.push(modify_time);
         self.year.push(s.year);
         self.type_group.push(s.type_group);
         self.r#type.push(s.r#type);
@@ -75,8 +82,11 @@ impl ColumnBuilder for Columns {
         self.create_user_id.push(s.create_user_id);
         self.modify_user_id.push(s.modify_user_id);
         self.id.push(s.id);
-        self.raw.push(raw);
         Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
     }
 }
 
@@ -93,9 +103,8 @@ impl PartitionSink for SemesterSink {
         &mut self,
         tx: &mut PgConnection,
         data: SemesterList,
-        _raw: Value,
-    ) -> anyhow::Result<u64> {
-        let c = Columns::from_records(data.items, "id")?;
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = Columns::from_records(data.items, "id");
         self.seen.extend(c.id.iter().cloned());
         // Insert new semesters; update a known one only when its record changed (or it
         // had been retired), so an unchanged list rewrites nothing.
@@ -121,10 +130,16 @@ impl PartitionSink for SemesterSink {
         .execute(&mut *tx)
         .await
         .context("upserting feishu.semesters")?;
-        Ok(written.rows_affected())
+        Ok(PageWrite {
+            written: written.rows_affected(),
+            rejected,
+        })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+        if pass.resumed {
+            return Ok(0);
+        }
         if self.seen.is_empty() {
             let current = sqlx::query_scalar!(
                 r#"SELECT count(*) AS "n!" FROM feishu.semesters WHERE deleted_at IS NULL"#
@@ -211,10 +226,8 @@ mod tests {
     fn document_example_maps_to_typed_columns() {
         let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
         let list = SemesterList::deserialize(&envelope["data"]).unwrap();
-        let mut c = Columns::default();
-        for item in list.items {
-            c.push(item).unwrap();
-        }
+        let (c, rejected) = Columns::from_records(list.items, "id");
+assert_eq!(rejected, []);
         assert_eq!(c.id, ["6992035450862224940"]);
         assert_eq!(c.year, [Some(2024)]);
         assert_eq!(c.r#type[0].as_deref(), Some("Q1"));
@@ -234,7 +247,7 @@ mod tests {
         #[test]
         fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
             let _ = SemesterList::deserialize(&record);
-            let _ = Columns::default().push(record);
+            let _ = Columns::default().push(&record);
         }
     }
 }

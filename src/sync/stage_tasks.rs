@@ -14,8 +14,8 @@ use sqlx::PgConnection;
 
 use super::convert::{I18nDashed, from_millis, to_millis_string};
 use super::{
-    Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, current_semester_ids,
-    read_partitions,
+    PageWrite, Partition, PartitionSink, Pass, RejectedRecord, RunOptions, StreamOutcome,
+    SyncContext, current_semester_ids, read_partitions,
 };
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
@@ -23,8 +23,9 @@ use crate::feishu::{ApiRequest, Endpoint};
 /// `data` of one page: users, each with their tasks and per-category counts.
 #[derive(Debug, Deserialize)]
 struct StageTaskPage {
+    /// Users, mapped one by one so a malformed user is rejected alone.
     #[serde(default)]
-    items: Vec<WireUser>,
+    items: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,30 +82,55 @@ struct StageTaskSink {
     semester_id: String,
     /// The `after_time` sent, or `None` for a read of the whole semester.
     after_time: Option<DateTime<Utc>>,
-    pass_started: DateTime<Utc>,
     seen_tasks: HashSet<(String, String)>,
     seen_counts: HashSet<(String, i32)>,
 }
 
 impl StageTaskSink {
-    fn columns(&mut self, users: Vec<WireUser>) -> anyhow::Result<(TaskColumns, CountColumns)> {
+    /// The rows of a page's users, and the records (users, tasks, counts) that could not
+    /// be mapped.
+    fn columns(&mut self, users: Vec<Value>) -> (TaskColumns, CountColumns, Vec<RejectedRecord>) {
         let (mut t, mut c) = (TaskColumns::default(), CountColumns::default());
-        for user in users {
+        let mut rejected = Vec::new();
+        let mut reject = |key: Option<String>, error: anyhow::Error, raw: Value| {
+            rejected.push(RejectedRecord {
+                key,
+                reason: format!("{error:#}"),
+                raw,
+            })
+        };
+        for raw_user in users {
+            let user = match WireUser::deserialize(&raw_user).context("stage task user record") {
+                Ok(user) => user,
+                Err(error) => {
+                    reject(None, error, raw_user);
+                    continue;
+                }
+            };
             for raw in user.stage_task_info_lists {
-                let task = WireStageTask::deserialize(&raw).context("stage task record")?;
+                let parsed = WireStageTask::deserialize(&raw)
+                    .context("stage task record")
+                    .and_then(|task| {
+                        let deadline = from_millis(task.deadline.as_deref()).map_err(|e| {
+                            anyhow::anyhow!("stage task {}: deadline: {e}", task.stage_id)
+                        })?;
+                        Ok((task, deadline))
+                    });
+                let (task, deadline) = match parsed {
+                    Ok(parsed) => parsed,
+                    Err(error) => {
+                        let stage = raw.get("stage_id").and_then(Value::as_str);
+                        let key = stage.map(|s| format!("{}/{s}", user.user_id));
+                        reject(key, error, raw);
+                        continue;
+                    }
+                };
                 if !self
                     .seen_tasks
                     .insert((user.user_id.clone(), task.stage_id.clone()))
                 {
                     continue; // already written in this pass; the first answer stands
                 }
-                let deadline = from_millis(task.deadline.as_deref()).map_err(|e| {
-                    anyhow::anyhow!(
-                        "stage task {}/{}: deadline: {e}",
-                        user.user_id,
-                        task.stage_id
-                    )
-                })?;
                 t.user_id.push(user.user_id.clone());
                 t.stage_id.push(task.stage_id);
                 t.name_zh.push(task.name.zh);
@@ -118,7 +144,13 @@ impl StageTaskSink {
             }
             let mut options = HashSet::new();
             for raw in user.stage_num_lists {
-                let count = WireCount::deserialize(&raw).context("stage count record")?;
+                let count = match WireCount::deserialize(&raw).context("stage count record") {
+                    Ok(count) => count,
+                    Err(error) => {
+                        reject(Some(user.user_id.clone()), error, raw);
+                        continue;
+                    }
+                };
                 if options.insert(count.task_option_id) {
                     self.seen_counts
                         .insert((user.user_id.clone(), count.task_option_id));
@@ -129,7 +161,7 @@ impl StageTaskSink {
                 }
             }
         }
-        Ok((t, c))
+        (t, c, rejected)
     }
 
     async fn upsert_tasks(&self, tx: &mut PgConnection, t: &TaskColumns) -> anyhow::Result<u64> {
@@ -184,24 +216,26 @@ impl PartitionSink for StageTaskSink {
         &mut self,
         tx: &mut PgConnection,
         data: StageTaskPage,
-        _raw: Value,
-    ) -> anyhow::Result<u64> {
-        let (tasks, counts) = self.columns(data.items)?;
-        Ok(self.upsert_tasks(tx, &tasks).await? + self.upsert_counts(tx, &counts).await?)
+    ) -> anyhow::Result<PageWrite> {
+        let (tasks, counts, rejected) = self.columns(data.items);
+        let written =
+            self.upsert_tasks(tx, &tasks).await? + self.upsert_counts(tx, &counts).await?;
+        Ok(PageWrite { written, rejected })
     }
 
-    /// Retirement needs a read of the whole semester: a windowed read cannot tell a
-    /// deleted task from one whose deadline moved back out of the window.
-    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        let retired = match self.after_time {
-            None => self.retire_unseen(tx).await?,
-            Some(_) => 0,
+    /// Retirement needs a read of the whole semester from its first page: a windowed
+    /// read cannot tell a deleted task from one whose deadline moved back out of the
+    /// window. The watermark is the start of the pass, in whichever run it began.
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+        let retired = match (self.after_time, pass.resumed) {
+            (None, false) => self.retire_unseen(tx).await?,
+            _ => 0,
         };
         db::set_watermark(
             tx,
             Endpoint::StageTasks.name(),
             &self.semester_id,
-            Some(self.pass_started),
+            Some(pass.started_at),
         )
         .await?;
         Ok(retired)
@@ -266,7 +300,6 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         let sink = StageTaskSink {
             semester_id: semester_id.clone(),
             after_time,
-            pass_started: Utc::now(),
             seen_tasks: HashSet::new(),
             seen_counts: HashSet::new(),
         };

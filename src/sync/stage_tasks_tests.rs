@@ -71,7 +71,6 @@ fn sink(after_time: Option<DateTime<Utc>>) -> StageTaskSink {
     StageTaskSink {
         semester_id: "7235911950407352321".into(),
         after_time,
-        pass_started: Utc::now(),
         seen_tasks: HashSet::new(),
         seen_counts: HashSet::new(),
     }
@@ -83,7 +82,8 @@ fn document_example_maps_tasks_and_counts() {
     let page = StageTaskPage::deserialize(&envelope["data"]).unwrap();
     let mut sink = sink(None);
 
-    let (tasks, counts) = sink.columns(page.items).unwrap();
+    let (tasks, counts, rejected) = sink.columns(page.items);
+    assert_eq!(rejected, []);
 
     assert_eq!(tasks.user_id, ["bega29ca", "bega29ca"]);
     assert_eq!(
@@ -130,24 +130,40 @@ fn a_task_repeated_in_one_pass_is_written_once() {
     let first = StageTaskPage::deserialize(&envelope["data"]).unwrap();
     let again = StageTaskPage::deserialize(&envelope["data"]).unwrap();
 
-    let (tasks_first, _) = sink.columns(first.items).unwrap();
-    let (tasks_again, _) = sink.columns(again.items).unwrap();
+    let (tasks_first, _, _) = sink.columns(first.items);
+    let (tasks_again, _, _) = sink.columns(again.items);
 
     assert_eq!(tasks_first.stage_id.len(), 2);
     assert!(tasks_again.stage_id.is_empty());
 }
 
 #[test]
-fn a_bad_deadline_is_an_error_naming_the_task() {
-    let raw = serde_json::json!({"items": [{"user_id": "u1", "stage_task_info_lists": [
-        {"stage_id": "s1", "deadline": "tomorrow"}]}]});
+fn a_bad_deadline_rejects_that_task_alone() {
+    let raw = serde_json::json!({"items": [
+        {"user_id": "u1", "stage_task_info_lists": [
+            {"stage_id": "s1", "deadline": "tomorrow"},
+            {"stage_id": "s2", "deadline": "1717142244000"}],
+         "stage_num_lists": [{"task_option_id": "not a number"}, {"task_option_id": 1, "stage_num": 2}]},
+        {"stage_task_info_lists": []}]});
     let page = StageTaskPage::deserialize(&raw).unwrap();
 
-    let error = sink(None).columns(page.items).err().unwrap().to_string();
+    let (tasks, counts, rejected) = sink(None).columns(page.items);
 
+    assert_eq!(tasks.stage_id, ["s2"]);
+    assert_eq!(tasks.raw.len(), 1);
+    assert_eq!(counts.task_option_id, [1]);
+    let keys: Vec<_> = rejected.iter().map(|r| r.key.as_deref()).collect();
+    assert_eq!(keys, [Some("u1/s1"), Some("u1"), None]);
     assert!(
-        error.contains("u1/s1") && error.contains("deadline"),
-        "{error}"
+        rejected[0].reason.contains("deadline"),
+        "{}",
+        rejected[0].reason
+    );
+    assert_eq!(rejected[0].raw["deadline"], "tomorrow");
+    assert!(
+        rejected[2].reason.contains("user_id"),
+        "{}",
+        rejected[2].reason
     );
 }
 

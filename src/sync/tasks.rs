@@ -12,7 +12,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::convert::{ColumnBuilder, I18nSnake, from_seconds};
-use super::{Partition, PartitionSink, RunOptions, StreamOutcome, SyncContext, read_partitions};
+use super::{
+    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
+    read_partitions,
+};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 
@@ -115,16 +118,19 @@ impl Columns {
 }
 
 impl ColumnBuilder for Columns {
-    fn push(&mut self, raw: Value) -> anyhow::Result<()> {
-        let t = WireTask::deserialize(&raw).context("task record")?;
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let t = WireTask::deserialize(record).context("task record")?;
         let time = |v: &Option<String>, field: &str| {
             from_seconds(v.as_deref()).map_err(|e| anyhow::anyhow!("task {}: {field}: {e}", t.id))
         };
-        self.create_time.push(time(&t.create_time, "create_time")?);
-        self.update_time.push(time(&t.update_time, "update_time")?);
-        self.complete_time
-            .push(time(&t.complete_time, "complete_time")?);
-        self.due_time.push(time(&t.due.time, "due.time")?);
+        let create_time = time(&t.create_time, "create_time")?;
+        let update_time = time(&t.update_time, "update_time")?;
+        let complete_time = time(&t.complete_time, "complete_time")?;
+        let due_time = time(&t.due.time, "due.time")?;
+        self.create_time.push(create_time);
+        self.update_time.push(update_time);
+        self.complete_time.push(complete_time);
+        self.due_time.push(due_time);
         self.due_timezone.push(non_empty(t.due.timezone));
         self.due_is_all_day.push(t.due.is_all_day);
         let platform = t
@@ -157,8 +163,11 @@ impl ColumnBuilder for Columns {
         self.extra.push(t.extra);
         self.custom.push(t.custom);
         self.id.push(t.id);
-        self.raw.push(raw);
         Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
     }
 }
 
@@ -180,17 +189,22 @@ impl PartitionSink for TaskSink {
         &mut self,
         tx: &mut PgConnection,
         data: TaskPage,
-        _raw: Value,
-    ) -> anyhow::Result<u64> {
-        let c = Columns::from_records(data.items, "id")?;
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = Columns::from_records(data.items, "id");
         self.seen.extend(c.id.iter().cloned());
         let newest = c.create_time.iter().flatten().max().copied();
         self.newest_create_time = self.newest_create_time.max(newest);
-        c.write(tx).await
+        let written = c.write(tx).await?;
+        Ok(PageWrite { written, rejected })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        let retired = sql::retire_unseen(tx, self.window_start, &self.seen).await?;
+    /// A resumed pass retires nothing; its watermark, the newest `create_time` of the
+    /// pages this run read, can only be lower than the whole pass's, so it re-reads more.
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+        let retired = match pass.resumed {
+            false => sql::retire_unseen(tx, self.window_start, &self.seen).await?,
+            true => 0,
+        };
         db::set_watermark(tx, Endpoint::Tasks.name(), "", self.newest_create_time).await?;
         Ok(retired)
     }
@@ -199,7 +213,9 @@ impl PartitionSink for TaskSink {
 /// The write path of one page of task records alone (mapping, task upsert, member
 /// replacement), in the caller's transaction; the benchmark measures it.
 pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyhow::Result<u64> {
-    Columns::from_records(records, "id")?.write(tx).await
+    let (columns, rejected) = Columns::from_records(records, "id");
+    anyhow::ensure!(rejected.is_empty(), "malformed task records: {rejected:?}");
+    columns.write(tx).await
 }
 
 /// Reads the tasks created since the watermark (minus the lookback), or all of them.

@@ -82,10 +82,8 @@ const DOC_EXAMPLE: &str = r#"{
 fn columns() -> Columns {
     let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
     let page = TaskPage::deserialize(&envelope["data"]).unwrap();
-    let mut c = Columns::default();
-    for item in page.items {
-        c.push(item).unwrap();
-    }
+    let (c, rejected) = Columns::from_records(page.items, "id");
+assert_eq!(rejected, []);
     c
 }
 
@@ -150,6 +148,42 @@ fn document_example_lists_collaborators_and_followers() {
             .iter()
             .all(|u| u == "ou_842f5b9b4b8faa60570e9008acc9af1f")
     );
+}
+
+#[test]
+fn a_malformed_record_is_rejected_and_the_rest_of_the_page_stays_aligned() {
+    let good = |id: &str| {
+        serde_json::json!({"id": id, "create_time": "1637045612",
+        "collaborators": [{"id": "ou_1"}]})
+    };
+    let late_bad_time = serde_json::json!({"id": "t2", "create_time": "1637045612",
+        "due": {"time": "next week"}, "collaborators": [{"id": "ou_2"}]});
+    let wrong_type = serde_json::json!({"id": 3, "summary": "id is a number"});
+
+    let (c, rejected) = Columns::from_records(
+        vec![good("t1"), late_bad_time, wrong_type.clone(), good("t4"), wrong_type],
+        "id",
+    );
+
+    assert_eq!(c.id, ["t1", "t4"]);
+    for len in [
+        c.raw.len(),
+        c.create_time.len(),
+        c.due_time.len(),
+        c.summary.len(),
+    ] {
+        assert_eq!(len, 2, "every column holds the two good rows");
+    }
+    assert_eq!(c.member_task, ["t1", "t4"]);
+    assert_eq!(rejected.len(), 3, "two keyless records are not duplicates");
+    assert_eq!(rejected[0].key.as_deref(), Some("t2"));
+    assert!(
+        rejected[0].reason.contains("due.time"),
+        "{}",
+        rejected[0].reason
+    );
+    assert_eq!(rejected[1].key, None, "a numeric id is no key");
+    assert_eq!(rejected[1].raw["summary"], "id is a number");
 }
 
 proptest::proptest! {

@@ -1,0 +1,262 @@
+//! Reading partitions: the page loop every stream shares. One transaction per page holds
+//! the page's rows, its malformed records and the cursor to the next page; the last page of
+//! a clean pass also retires what was not seen and moves the watermark.
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use sqlx::PgConnection;
+
+use super::pass_state::{self, Cursor, Pass, RejectedRecord};
+use super::{StreamOutcome, SyncContext};
+use crate::db::RunCounts;
+use crate::feishu::{ApiError, ApiRequest, Page, Pager, PagingEnd};
+use crate::shutdown::{Interrupted, Shutdown};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+/// One partition of a stream: its `sync_state` key (`""` for single-partition streams),
+/// its request and the sink that writes it.
+pub struct Partition<S> {
+    pub key: String,
+    pub request: ApiRequest,
+    pub sink: S,
+}
+
+/// What a sink made of one page.
+#[derive(Debug, Default)]
+pub struct PageWrite {
+    /// Rows inserted or changed.
+    pub written: u64,
+    /// Records that could not be mapped; the rest of the page was written.
+    pub rejected: Vec<RejectedRecord>,
+}
+
+/// A stream's side of reading one partition: write each page's rows, then, after the
+/// last page of a clean pass, retire what was not seen and move the watermark.
+/// Both run inside the page's transaction.
+pub trait PartitionSink {
+    /// The typed `data` object of one page.
+    type Data: DeserializeOwned + Send;
+
+    /// Upserts one page.
+    fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: Self::Data,
+    ) -> impl Future<Output = anyhow::Result<PageWrite>> + Send;
+
+    /// Called once after the last page of a pass that met no malformed record; returns
+    /// rows retired. A `resumed` pass must not retire: it did not see the first pages.
+    fn complete(
+        &mut self,
+        tx: &mut PgConnection,
+        pass: &Pass,
+    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
+}
+
+/// How a pass over a partition ended, when it reached its last page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PassEnd {
+    Completed,
+    /// Malformed records were skipped: nothing was retired and the watermark held.
+    Rejected(i32),
+}
+
+/// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
+/// endpoint's budget, so running a few at once only hides latency: while one waits for a
+/// response or writes a page, another's request can leave on time.
+pub async fn read_partitions<S: PartitionSink + Send>(
+    ctx: &SyncContext,
+    partitions: impl IntoIterator<Item = Partition<S>>,
+    in_flight: usize,
+) -> StreamOutcome {
+    let mut outcome = StreamOutcome::default();
+    let mut pending = partitions.into_iter();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < in_flight.max(1) {
+            match pending.next() {
+                Some(partition) => running.push(read_one(ctx, partition)),
+                None => break,
+            }
+        }
+        let Some((key, counts, result)) = running.next().await else {
+            break;
+        };
+        let result = result.map(|end| match end {
+            PassEnd::Completed => None,
+            PassEnd::Rejected(n) => Some(format!(
+                "{n} malformed records skipped (see feishu.sync_errors); nothing retired, watermark held"
+            )),
+        });
+        outcome.fold(&key, counts, result);
+    }
+    outcome
+}
+
+/// One partition read, with what it committed whether or not it finished. It resumes an
+/// unfinished pass of the same request at its next page. A page token the server rejects
+/// (expired, say) restarts the partition from its beginning, once: what was written is
+/// written again unchanged, and nothing is lost.
+async fn read_one<S: PartitionSink + Send>(
+    ctx: &SyncContext,
+    mut partition: Partition<S>,
+) -> (String, RunCounts, anyhow::Result<PassEnd>) {
+    let stream = partition.request.endpoint.name();
+    let mut counts = RunCounts::default();
+    let cursor = match pass_state::load_cursor(
+        &ctx.pool,
+        stream,
+        &partition.key,
+        &partition.request,
+    )
+    .await
+    {
+        Ok(cursor) => cursor,
+        Err(error) => return (partition.key, counts, Err(error)),
+    };
+    if let Some(cursor) = &cursor {
+        tracing::info!(
+            stream,
+            partition = partition.key,
+            pages_done = cursor.pass.pages,
+            "resuming an unfinished pass at its next page"
+        );
+    }
+    let mut result = read_partition(ctx, &mut partition, cursor, &mut counts).await;
+    let token_rejected = |r: &anyhow::Result<PassEnd>| {
+        r.as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<ApiError>())
+            .is_some_and(ApiError::is_bad_page_token)
+    };
+    if token_rejected(&result) {
+        tracing::warn!(
+            stream,
+            partition = partition.key,
+            "page token rejected; reading the partition again from its beginning"
+        );
+        result = read_partition(ctx, &mut partition, None, &mut counts).await;
+    }
+    (partition.key, counts, result)
+}
+
+/// Pages through the partition from `cursor` (or its first page), adding what it commits
+/// to `counts`. The next page is fetched while the current one is written. A shutdown
+/// stops it between pages (a fetch in flight is abandoned: nothing of it was written)
+/// with [`Interrupted`].
+async fn read_partition<S: PartitionSink>(
+    ctx: &SyncContext,
+    partition: &mut Partition<S>,
+    cursor: Option<Cursor>,
+    counts: &mut RunCounts,
+) -> anyhow::Result<PassEnd> {
+    let request = partition.request.clone();
+    let (mut pager, mut pass) = match cursor {
+        Some(c) => (Pager::resume(&ctx.client, request, c.page_token), c.pass),
+        None => (Pager::new(&ctx.client, request), Pass::fresh()),
+    };
+    let mut shutdown = ctx.shutdown.clone();
+    let mut next = fetch(&mut pager, &mut shutdown).await?;
+    while let Some(page) = next {
+        if page.last {
+            return write_page(ctx, partition, &mut pass, page, counts).await;
+        }
+        let (written, fetched) = tokio::join!(
+            write_page(ctx, partition, &mut pass, page, counts),
+            fetch(&mut pager, &mut shutdown)
+        );
+        written?;
+        next = fetched?;
+    }
+    if pager.end() == PagingEnd::Truncated {
+        anyhow::bail!(
+            "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
+        );
+    }
+    Ok(PassEnd::Completed)
+}
+
+/// The next page, unless a shutdown comes first.
+async fn fetch<T: DeserializeOwned>(
+    pager: &mut Pager<'_>,
+    shutdown: &mut Shutdown,
+) -> anyhow::Result<Option<Page<T>>> {
+    tokio::select! {
+        biased;
+        _ = shutdown.wait() => Err(Interrupted.into()),
+        page = pager.next_page::<T>() => Ok(page?),
+    }
+}
+
+/// Writes one page in its own transaction, with its malformed records and the cursor to
+/// the next page. The last page ends the pass: a clean pass completes (retires, moves the
+/// watermark, resolves old errors); one with malformed records leaves all three alone.
+async fn write_page<S: PartitionSink>(
+    ctx: &SyncContext,
+    partition: &mut Partition<S>,
+    pass: &mut Pass,
+    page: Page<S::Data>,
+    counts: &mut RunCounts,
+) -> anyhow::Result<PassEnd> {
+    let stream = partition.request.endpoint.name();
+    let key = partition.key.as_str();
+    let mut tx = ctx
+        .pool
+        .begin()
+        .await
+        .context("starting a page transaction")?;
+    let write = partition.sink.write_page(&mut tx, page.data).await?;
+    if !write.rejected.is_empty() {
+        pass_state::record_rejects(&mut tx, stream, key, &write.rejected).await?;
+        for reject in &write.rejected {
+            tracing::warn!(
+                stream,
+                partition = key,
+                record = reject.key.as_deref().unwrap_or("?"),
+                reason = reject.reason,
+                log_id = page.log_id.as_str(),
+                "malformed record skipped"
+            );
+        }
+    }
+    let mut next_pass = pass.clone();
+    next_pass.pages += 1;
+    next_pass.rejected += write.rejected.len() as i32;
+    let (end, retired) = match (page.last, &page.next_token, next_pass.rejected) {
+        (false, Some(token), _) => {
+            let cursor = Cursor {
+                page_token: token.clone(),
+                pass: next_pass.clone(),
+            };
+            pass_state::save_cursor(&mut tx, stream, key, &partition.request, &cursor).await?;
+            (PassEnd::Completed, 0)
+        }
+        // Paging stopped early (reported by the caller): nothing to resume, nothing complete.
+        (false, None, _) => {
+            pass_state::end_pass(&mut tx, stream, key).await?;
+            (PassEnd::Completed, 0)
+        }
+        (true, _, 0) => {
+            pass_state::end_pass(&mut tx, stream, key).await?;
+            let retired = partition.sink.complete(&mut tx, &next_pass).await?;
+            pass_state::resolve_rejects(&mut tx, stream, key).await?;
+            (PassEnd::Completed, retired)
+        }
+        (true, _, rejected) => {
+            pass_state::end_pass(&mut tx, stream, key).await?;
+            (PassEnd::Rejected(rejected), 0)
+        }
+    };
+    tx.commit().await.context("committing a page")?;
+    *pass = next_pass;
+    ctx.metrics
+        .page_committed(partition.request.endpoint, write.written);
+    counts.add(RunCounts {
+        pages: 1,
+        rows_written: write.written,
+        rows_retired: retired,
+        rows_rejected: write.rejected.len() as u64,
+    });
+    Ok(end)
+}
