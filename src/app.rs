@@ -148,25 +148,27 @@ pub fn exit_code(reports: &[StreamReport]) -> ExitCode {
 /// One line per stream run on stdout, then each error in full.
 pub fn print_reports(reports: &[StreamReport]) {
     println!(
-        "{:<15} {:<10} {:>6} {:>9} {:>8} {:>9} {:>9}",
-        "stream", "status", "pages", "written", "retired", "requests", "seconds"
+        "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "stream", "status", "pages", "written", "retired", "rejected", "requests", "seconds"
     );
     for r in reports {
         println!(
-            "{:<15} {:<10} {:>6} {:>9} {:>8} {:>9} {:>9.1}",
+            "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9.1}",
             r.stream.name(),
             r.status.as_str(),
             r.counts.pages,
             r.counts.rows_written,
             r.counts.rows_retired,
+            r.counts.rows_rejected,
             r.requests,
             r.duration.as_secs_f64()
         );
     }
     for r in reports.iter().filter(|r| r.error.is_some()) {
         println!(
-            "\n{} failed: {}",
+            "\n{} {}: {}",
             r.stream.name(),
+            r.status.as_str(),
             r.error.as_deref().unwrap_or_default()
         );
     }

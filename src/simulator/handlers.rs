@@ -328,7 +328,18 @@ fn approval_tasks(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
         size,
         |t| t.task_id.clone(),
     );
-    let items: Vec<Value> = page.items.into_iter().map(wire::approval).collect();
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|t| {
+            corrupted(
+                shared,
+                Endpoint::ApprovalTasks,
+                &t.task_id,
+                wire::approval(t),
+            )
+        })
+        .collect();
     let mut data = json!({ "tasks": items });
     put_paging(&mut data, Endpoint::ApprovalTasks, &scope, page.next_after);
     if token.is_none() {
@@ -377,10 +388,31 @@ fn tasks(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
     items.sort_by_key(key);
     let render = |t: &&Task| format!("{}:{}", t.create_time_s, t.id);
     let page = paging::page(items, key, after, size, render);
-    let items: Vec<Value> = page.items.into_iter().map(wire::task).collect();
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|t| corrupted(shared, Endpoint::Tasks, &t.id, wire::task(t)))
+        .collect();
     let mut data = json!({ "items": items });
     put_paging(&mut data, Endpoint::Tasks, &scope, page.next_after);
     Ok(success(data))
+}
+
+/// `record` with the patch [`super::SimHandle::corrupt`] set for it, if any.
+fn corrupted(shared: &Shared, endpoint: Endpoint, key: &str, mut record: Value) -> Value {
+    let corruptions = lock(&shared.corruptions);
+    let Some(Value::Object(patch)) = corruptions.get(&(endpoint, key.to_string())) else {
+        return record;
+    };
+    if let Value::Object(fields) = &mut record {
+        for (name, value) in patch {
+            match value {
+                Value::Null => fields.remove(name),
+                value => fields.insert(name.clone(), value.clone()),
+            };
+        }
+    }
+    record
 }
 
 /// The `(create_time_s, id)` key inside a task-v1 page token.

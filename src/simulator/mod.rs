@@ -152,6 +152,8 @@ pub(crate) struct Shared {
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) stats: Mutex<HashMap<Endpoint, EndpointStats>>,
     pub(crate) token_requests: AtomicUsize,
+    /// Fields merged into one record's wire JSON: `(endpoint, record key) -> object`.
+    pub(crate) corruptions: Mutex<HashMap<(Endpoint, String), serde_json::Value>>,
 }
 
 /// Locks `m`, ignoring poisoning (a panicking test must not wedge the server).
@@ -176,6 +178,7 @@ impl Simulator {
             requests: Mutex::default(),
             stats: Mutex::default(),
             token_requests: AtomicUsize::new(0),
+            corruptions: Mutex::default(),
         });
         let app = routes::router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -239,6 +242,32 @@ impl SimHandle {
     /// after any faults already queued for it.
     pub fn inject(&self, endpoint: Option<Endpoint>, fault: Fault, times: usize) {
         lock(&self.inner.shared.faults).push(endpoint, fault, times);
+    }
+
+    /// Serves the record `key` of `endpoint` (a task id, an approval `task_id`) with the
+    /// fields of `patch` merged into its JSON, a `null` removing the field, until
+    /// [`SimHandle::repair`]: a malformed record that stays malformed, as upstream bugs do.
+    /// Tasks and approval tasks only.
+    pub fn corrupt(&self, endpoint: Endpoint, key: &str, patch: serde_json::Value) {
+        lock(&self.inner.shared.corruptions).insert((endpoint, key.to_string()), patch);
+    }
+
+    /// Serves the record `key` as it is again.
+    pub fn repair(&self, endpoint: Endpoint, key: &str) {
+        lock(&self.inner.shared.corruptions).remove(&(endpoint, key.to_string()));
+    }
+
+    /// From now on `rate` (0..=1) of the data requests fail at random, reproducibly for a
+    /// `seed`: HTML gateway pages, JSON 500s, and answers delayed by `slow` (set it past
+    /// the client's timeout). Queued faults still come first.
+    pub fn make_flaky(&self, rate: f64, slow: Duration, seed: u64) {
+        lock(&self.inner.shared.faults).set_random(rate, slow, seed);
+    }
+
+    /// Random faults served so far: `[html_502, json_500, slow]`. A slow answer the client
+    /// gave up on is never recorded as a request, so this is where it shows.
+    pub fn random_faults(&self) -> [u64; 3] {
+        lock(&self.inner.shared.faults).drawn
     }
 
     /// Every token issued so far becomes invalid (code 99991663).

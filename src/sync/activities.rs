@@ -226,7 +226,7 @@ mod tests {
         let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
         let list = ActivityList::deserialize(&envelope["data"]).unwrap();
         let (c, rejected) = Columns::from_records(list.activities, "id");
-assert_eq!(rejected, []);
+        assert_eq!(rejected, []);
         assert_eq!(c.id, ["7343513161666707459"]);
         assert_eq!(c.semester_id, ["7343513161666707459"]);
         assert_eq!(c.name_zh[0].as_deref(), Some("项目一"));

@@ -51,7 +51,7 @@ fn document_example_maps_to_typed_columns() {
     let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
     let page = ApprovalPage::deserialize(&envelope["data"]).unwrap();
     let (c, rejected) = Columns::from_records(page.tasks, "task_id");
-assert_eq!(rejected, []);
+    assert_eq!(rejected, []);
 
     assert_eq!(c.task_id, ["1212564555454"]);
     assert_eq!(c.title[0].as_deref(), Some("任务题目示例"));

@@ -227,7 +227,7 @@ mod tests {
         let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
         let list = SemesterList::deserialize(&envelope["data"]).unwrap();
         let (c, rejected) = Columns::from_records(list.items, "id");
-assert_eq!(rejected, []);
+        assert_eq!(rejected, []);
         assert_eq!(c.id, ["6992035450862224940"]);
         assert_eq!(c.year, [Some(2024)]);
         assert_eq!(c.r#type[0].as_deref(), Some("Q1"));

@@ -83,7 +83,7 @@ fn columns() -> Columns {
     let envelope: Value = serde_json::from_str(DOC_EXAMPLE).unwrap();
     let page = TaskPage::deserialize(&envelope["data"]).unwrap();
     let (c, rejected) = Columns::from_records(page.items, "id");
-assert_eq!(rejected, []);
+    assert_eq!(rejected, []);
     c
 }
 
@@ -161,7 +161,13 @@ fn a_malformed_record_is_rejected_and_the_rest_of_the_page_stays_aligned() {
     let wrong_type = serde_json::json!({"id": 3, "summary": "id is a number"});
 
     let (c, rejected) = Columns::from_records(
-        vec![good("t1"), late_bad_time, wrong_type.clone(), good("t4"), wrong_type],
+        vec![
+            good("t1"),
+            late_bad_time,
+            wrong_type.clone(),
+            good("t4"),
+            wrong_type,
+        ],
         "id",
     );
 

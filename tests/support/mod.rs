@@ -124,15 +124,30 @@ pub async fn json_rows(pool: &PgPool, sql: &'static str) -> Vec<Value> {
 
 /// Asserts that every table holds exactly the simulator's current data, values included.
 pub async fn assert_tables_match(pool: &PgPool, sim: &SimHandle) {
-    let users = approval_users(sim);
+    assert_tables_match_for(pool, sim, &approval_users(sim)).await;
+}
+
+/// [`assert_tables_match`] when the approvals of `approval_users` were read.
+pub async fn assert_tables_match_for(pool: &PgPool, sim: &SimHandle, approval_users: &[String]) {
     let tenant = sim.with_tenant(|t| t.clone());
-    for (table, sql, expected) in expected::tables(&tenant, &users) {
+    for (table, sql, expected) in expected::tables(&tenant, approval_users) {
         let actual = json_rows(pool, sql).await;
         assert_eq!(actual.len(), expected.len(), "row count of {table}");
         for (a, e) in actual.iter().zip(&expected) {
             assert_eq!(a, e, "a row of {table} differs");
         }
     }
+}
+
+/// Asserts one table holds exactly the simulator's current data (the others may not).
+pub async fn assert_table_matches(pool: &PgPool, sim: &SimHandle, name: &str) {
+    let tenant = sim.with_tenant(|t| t.clone());
+    let checks = expected::tables(&tenant, &approval_users(sim));
+    let (_, sql, expected) = checks
+        .into_iter()
+        .find(|c| c.0 == name)
+        .expect("a known table");
+    assert_eq!(json_rows(pool, sql).await, expected, "rows of {name}");
 }
 
 /// Asserts the stage-task counts equal the simulator's, as after a whole-semester read.
