@@ -174,20 +174,33 @@ pub async fn failed_runs_since(pool: &PgPool, after: i64) -> anyhow::Result<Vec<
     Ok(failed)
 }
 
+/// The write path's speed: task records per second, and table rows (tasks, collaborators,
+/// followers) per second.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WritePath {
+    pub records_per_sec: f64,
+    pub rows_per_sec: f64,
+}
+
 /// Upserts `records` (task-v1 wire JSON) in pages of 100, one transaction each, as the
-/// sync does, and returns rows per second.
+/// sync does.
 pub async fn upsert_rows_per_sec(
     pool: &PgPool,
     records: Vec<serde_json::Value>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<WritePath> {
     let total = records.len();
     let started = Instant::now();
+    let mut rows = 0;
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
         let page: Vec<_> = records.by_ref().take(100).collect();
         let mut tx = pool.begin().await?;
-        crate::sync::tasks::upsert_records(&mut tx, page).await?;
+        rows += crate::sync::tasks::upsert_records(&mut tx, page).await?;
         tx.commit().await?;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    let secs = started.elapsed().as_secs_f64();
+    Ok(WritePath {
+        records_per_sec: total as f64 / secs,
+        rows_per_sec: rows as f64 / secs,
+    })
 }

@@ -113,7 +113,9 @@ fn non_empty(value: Option<String>) -> Option<String> {
 impl Columns {
     /// Upserts the tasks and replaces their members; returns rows changed.
     async fn write(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        Ok(sql::upsert_tasks(tx, self).await? + sql::replace_members(tx, self).await?)
+        let written = sql::upsert_tasks(tx, self).await?;
+        let members = sql::replace_members(tx, self, &written).await?;
+        Ok((written.inserted.len() + written.updated.len()) as u64 + members)
     }
 }
 

@@ -1,14 +1,24 @@
 //! The statements of the task-v1 stream, kept apart from its wire mapping.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::Columns;
 
-/// Upserts a page of tasks; an unchanged record (same `raw`) is not rewritten.
-pub(super) async fn upsert_tasks(tx: &mut PgConnection, c: &Columns) -> anyhow::Result<u64> {
-    let written = sqlx::query!(
+/// The tasks a page upsert wrote: those new to the table, and those whose record changed.
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    pub inserted: Vec<String>,
+    pub updated: Vec<String>,
+}
+
+/// Upserts a page of tasks; an unchanged record (same `raw`) is not rewritten. Says which
+/// tasks were inserted (`xmax = 0`: no earlier version) and which updated.
+pub(super) async fn upsert_tasks(tx: &mut PgConnection, c: &Columns) -> anyhow::Result<Written> {
+    let rows = sqlx::query!(
         r#"INSERT INTO feishu.tasks AS t
                (id, summary, description, creator_id, create_time, update_time, complete_time, due_time,
                 due_timezone, due_is_all_day, can_edit, source, repeat_rule, extra, custom,
@@ -27,51 +37,98 @@ pub(super) async fn upsert_tasks(tx: &mut PgConnection, c: &Columns) -> anyhow::
                 origin_platform_zh = EXCLUDED.origin_platform_zh, origin_platform_en = EXCLUDED.origin_platform_en,
                 origin_href_title = EXCLUDED.origin_href_title, origin_href_url = EXCLUDED.origin_href_url,
                 raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
-           WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+           WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL
+           RETURNING t.id, (t.xmax = 0) AS "inserted!""#,
         &c.id, &c.summary as _, &c.description as _, &c.creator_id as _, &c.create_time as _,
         &c.update_time as _, &c.complete_time as _, &c.due_time as _, &c.due_timezone as _,
         &c.due_is_all_day as _, &c.can_edit as _, &c.source as _, &c.repeat_rule as _, &c.extra as _,
         &c.custom as _, &c.origin_platform_zh as _, &c.origin_platform_en as _,
         &c.origin_href_title as _, &c.origin_href_url as _, &c.raw
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await
     .context("upserting feishu.tasks")?;
-    Ok(written.rows_affected())
+    let mut written = Written::default();
+    for row in rows {
+        match row.inserted {
+            true => written.inserted.push(row.id),
+            false => written.updated.push(row.id),
+        }
+    }
+    Ok(written)
 }
 
-/// Makes the collaborators and followers of the page's tasks exactly what the page says,
-/// in one statement, touching only pairs that appeared or disappeared.
-pub(super) async fn replace_members(tx: &mut PgConnection, c: &Columns) -> anyhow::Result<u64> {
-    let changed = sqlx::query_scalar!(
-        r#"WITH incoming AS (
-                SELECT * FROM UNNEST($2::text[], $3::text[], $4::text[]) AS n(role, task_id, user_id)),
-            gone_c AS (
-                DELETE FROM feishu.task_collaborators m WHERE m.task_id = ANY($1::text[])
-                   AND NOT EXISTS (SELECT 1 FROM incoming n
-                                    WHERE n.role = 'c' AND n.task_id = m.task_id AND n.user_id = m.user_id)
-                RETURNING 1),
-            gone_f AS (
-                DELETE FROM feishu.task_followers m WHERE m.task_id = ANY($1::text[])
-                   AND NOT EXISTS (SELECT 1 FROM incoming n
-                                    WHERE n.role = 'f' AND n.task_id = m.task_id AND n.user_id = m.user_id)
-                RETURNING 1),
-            new_c AS (
-                INSERT INTO feishu.task_collaborators (task_id, user_id)
-                SELECT task_id, user_id FROM incoming WHERE role = 'c' ON CONFLICT DO NOTHING RETURNING 1),
-            new_f AS (
-                INSERT INTO feishu.task_followers (task_id, user_id)
-                SELECT task_id, user_id FROM incoming WHERE role = 'f' ON CONFLICT DO NOTHING RETURNING 1)
-           SELECT (SELECT count(*) FROM gone_c) + (SELECT count(*) FROM gone_f)
-                + (SELECT count(*) FROM new_c) + (SELECT count(*) FROM new_f) AS "changed!""#,
-        &c.id,
-        &c.member_role,
-        &c.member_task,
-        &c.member_user
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .context("replacing task collaborators and followers")?;
+/// Makes the collaborators and followers of the written tasks exactly what the page says,
+/// touching only pairs that appeared or disappeared. Unchanged tasks are skipped (their
+/// members live in their unchanged `raw`), and a new task has no members to remove, so a
+/// first load only inserts and a no-change page sends nothing.
+pub(super) async fn replace_members(
+    tx: &mut PgConnection,
+    c: &Columns,
+    written: &Written,
+) -> anyhow::Result<u64> {
+    let touched: HashSet<&str> = written
+        .inserted
+        .iter()
+        .chain(&written.updated)
+        .map(String::as_str)
+        .collect();
+    let keep = |i: &usize| touched.contains(c.member_task[*i].as_str());
+    let picked: Vec<usize> = (0..c.member_task.len()).filter(keep).collect();
+    let column = |values: &Vec<String>| -> Vec<String> {
+        picked.iter().map(|&i| values[i].clone()).collect()
+    };
+    let (role, task, user) = (
+        column(&c.member_role),
+        column(&c.member_task),
+        column(&c.member_user),
+    );
+    let mut changed = 0;
+    if !written.updated.is_empty() {
+        changed += sqlx::query_scalar!(
+            r#"WITH incoming AS (
+                    SELECT * FROM UNNEST($2::text[], $3::text[], $4::text[]) AS n(role, task_id, user_id)),
+                gone_c AS (
+                    DELETE FROM feishu.task_collaborators m USING UNNEST($1::text[]) AS u(id)
+                     WHERE m.task_id = u.id
+                       AND NOT EXISTS (SELECT 1 FROM incoming n
+                                        WHERE n.role = 'c' AND n.task_id = m.task_id AND n.user_id = m.user_id)
+                    RETURNING 1),
+                gone_f AS (
+                    DELETE FROM feishu.task_followers m USING UNNEST($1::text[]) AS u(id)
+                     WHERE m.task_id = u.id
+                       AND NOT EXISTS (SELECT 1 FROM incoming n
+                                        WHERE n.role = 'f' AND n.task_id = m.task_id AND n.user_id = m.user_id)
+                    RETURNING 1)
+               SELECT (SELECT count(*) FROM gone_c) + (SELECT count(*) FROM gone_f) AS "removed!""#,
+            &written.updated,
+            &role,
+            &task,
+            &user
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .context("removing task collaborators and followers")?;
+    }
+    if !task.is_empty() {
+        changed += sqlx::query_scalar!(
+            r#"WITH incoming AS (
+                    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) AS n(role, task_id, user_id)),
+                new_c AS (
+                    INSERT INTO feishu.task_collaborators (task_id, user_id)
+                    SELECT task_id, user_id FROM incoming WHERE role = 'c' ON CONFLICT DO NOTHING RETURNING 1),
+                new_f AS (
+                    INSERT INTO feishu.task_followers (task_id, user_id)
+                    SELECT task_id, user_id FROM incoming WHERE role = 'f' ON CONFLICT DO NOTHING RETURNING 1)
+               SELECT (SELECT count(*) FROM new_c) + (SELECT count(*) FROM new_f) AS "added!""#,
+            &role,
+            &task,
+            &user
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .context("adding task collaborators and followers")?;
+    }
     Ok(changed as u64)
 }
 
