@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -44,22 +43,6 @@ async fn slow_simulator() -> SimHandle {
         .expect("simulator starts")
 }
 
-/// Successful first-pass requests (no incremental filter) of `endpoint` asked again:
-/// pages read twice.
-fn first_pass_pages_read_again(sim: &SimHandle, endpoint: Endpoint, filter: &str) -> usize {
-    let mut seen = HashSet::new();
-    sim.requests()
-        .into_iter()
-        .filter(|r| r.endpoint == endpoint && r.status == 200 && r.code == 0)
-        .filter(|r| {
-            let in_query = r.query.iter().any(|(k, _)| k == filter);
-            let in_body = r.body.as_ref().is_some_and(|b| b.get(filter).is_some());
-            !in_query && !in_body
-        })
-        .filter(|r| !seen.insert(format!("{:?} {:?}", r.query, r.body)))
-        .count()
-}
-
 #[sqlx::test]
 async fn sigkill_at_random_points_then_a_new_sync_loses_nothing_and_redoes_little(pool: PgPool) {
     let sim = slow_simulator().await;
@@ -88,8 +71,8 @@ async fn sigkill_at_random_points_then_a_new_sync_loses_nothing_and_redoes_littl
     assert_tables_match(&pool, &sim).await;
     assert_counts_match(&pool, &sim).await;
     // At a kill, a partition has at most two pages in hand: one being written, one fetched.
-    let tasks_again = first_pass_pages_read_again(&sim, Endpoint::Tasks, "start_create_time");
-    let stage_again = first_pass_pages_read_again(&sim, Endpoint::StageTasks, "after_time");
+    let tasks_again = pages_read_again(&sim, Endpoint::Tasks, "start_create_time");
+    let stage_again = pages_read_again(&sim, Endpoint::StageTasks, "after_time");
     println!("pages read twice: {tasks_again} of tasks, {stage_again} of stage tasks");
     assert!(
         tasks_again <= 2 * kills,

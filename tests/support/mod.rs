@@ -156,3 +156,19 @@ pub async fn assert_counts_match(pool: &PgPool, sim: &SimHandle) {
     let actual = json_rows(pool, expected::STAGE_TASK_COUNTS_SQL).await;
     assert_eq!(actual, expected, "stage_task_counts");
 }
+
+/// Successful requests of `endpoint` without the incremental `filter` parameter (first
+/// passes and backfills) that repeat an earlier one exactly: pages read twice.
+pub fn pages_read_again(sim: &SimHandle, endpoint: Endpoint, filter: &str) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.endpoint == endpoint && r.status == 200 && r.code == 0)
+        .filter(|r| {
+            let in_query = r.query.iter().any(|(k, _)| k == filter);
+            let in_body = r.body.as_ref().is_some_and(|b| b.get(filter).is_some());
+            !in_query && !in_body
+        })
+        .filter(|r| !seen.insert(format!("{:?} {:?}", r.query, r.body)))
+        .count()
+}
