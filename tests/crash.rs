@@ -96,6 +96,8 @@ struct PrivateCluster {
     dir: tempfile::TempDir,
     bin: std::path::PathBuf,
     port: u16,
+    /// Root may not run PostgreSQL: the tools then run as the `postgres` user.
+    as_root: bool,
 }
 
 impl PrivateCluster {
@@ -117,8 +119,12 @@ impl PrivateCluster {
             dir,
             bin: bin.into(),
             port,
+            as_root: std::process::Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| o.stdout.trim_ascii() == b"0"),
         };
-        if cluster.as_root() {
+        if cluster.as_root {
             let status = std::process::Command::new("chown")
                 .args(["-R", "postgres"])
                 .arg(cluster.dir.path())
@@ -133,13 +139,6 @@ impl PrivateCluster {
         );
         cluster.pg_ctl(&["start"]);
         cluster
-    }
-
-    fn as_root(&self) -> bool {
-        std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
     }
 
     fn data(&self) -> String {
@@ -166,7 +165,7 @@ impl PrivateCluster {
 
     fn run(&self, program: &str, args: &[&str]) {
         let program = self.bin.join(program);
-        let mut command = if self.as_root() {
+        let mut command = if self.as_root {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&program);
             c
