@@ -1,4 +1,5 @@
-//! The command line: `sync`, `migrate` and `demo`.
+//! The command line: `sync`, `run`, `status`, `migrate`, `healthcheck` and `grant-reader`,
+//! plus `demo` and `bench` when built with the `simulator` feature (the default).
 
 use std::path::PathBuf;
 
@@ -46,13 +47,27 @@ pub enum Command {
     /// Ask a running service's /healthz (for container health checks); exit 0 if healthy.
     Healthcheck,
     /// Benchmark a whole sync against the simulator with scaled-down rate windows.
+    #[cfg(feature = "simulator")]
     Bench(crate::bench::BenchArgs),
     /// Create (or update) a read-only role for BI tools: SELECT on the feishu tables and
     /// nothing else. With FEISHU_SYNC_READER_PASSWORD set it can log in.
     GrantReader(GrantReaderArgs),
     /// Start a built-in Feishu simulator, sync it into a local database and print a summary.
     /// Needs no configuration file and no credentials.
+    #[cfg(feature = "simulator")]
     Demo(DemoArgs),
+}
+
+impl Command {
+    /// `sync` and `demo` draw progress lines on a terminal; the others only log.
+    pub fn draws_progress(&self) -> bool {
+        match self {
+            Command::Sync(_) => true,
+            #[cfg(feature = "simulator")]
+            Command::Demo(_) => true,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

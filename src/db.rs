@@ -1,8 +1,7 @@
-//! The database side shared by every stream: the pool, migrations, the `sync_runs` journal
-//! and the `sync_state` watermarks.
+//! The database side shared by every stream: the pool, migrations and the `sync_runs`
+//! journal. Watermarks and resume cursors live in [`crate::sync_state`].
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::str::FromStr;
 
@@ -140,47 +139,6 @@ pub async fn finish_run(
     .execute(pool)
     .await
     .context("recording the end of a run in feishu.sync_runs")?;
-    Ok(())
-}
-
-/// The watermark of one stream partition, if a complete pass ever set one.
-pub async fn watermark(
-    pool: &PgPool,
-    stream: &str,
-    partition: &str,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let row = sqlx::query_scalar!(
-        "SELECT watermark FROM feishu.sync_state WHERE stream = $1 AND partition_key = $2",
-        stream,
-        partition
-    )
-    .fetch_optional(pool)
-    .await
-    .context("reading feishu.sync_state")?;
-    Ok(row.flatten())
-}
-
-/// Records a complete pass of a partition and moves its watermark, inside the caller's
-/// transaction so it commits together with the pass's last page.
-pub async fn set_watermark(
-    tx: &mut sqlx::PgConnection,
-    stream: &str,
-    partition: &str,
-    watermark: Option<DateTime<Utc>>,
-) -> anyhow::Result<()> {
-    sqlx::query!(
-        "INSERT INTO feishu.sync_state (stream, partition_key, watermark, last_complete_at, updated_at)
-         VALUES ($1, $2, $3, now(), now())
-         ON CONFLICT (stream, partition_key) DO UPDATE
-            SET watermark = COALESCE(EXCLUDED.watermark, feishu.sync_state.watermark),
-                last_complete_at = now(), updated_at = now()",
-        stream,
-        partition,
-        watermark
-    )
-    .execute(tx)
-    .await
-    .context("writing feishu.sync_state")?;
     Ok(())
 }
 

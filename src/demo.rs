@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use secrecy::SecretString;
 
-use crate::app::{exit_code, print_reports, sync_with_config};
 use crate::cli::{DemoArgs, SyncArgs};
 use crate::config::Config;
 use crate::feishu::ClientSettings;
-use crate::simulator::{SimConfig, Simulator, Tenant, TenantSpec};
-use crate::{db, scratch};
+use crate::{db, one_pass, scratch_database};
+use feishu_sim::{SimConfig, Simulator, Tenant, TenantSpec};
 
 /// The comment the demo puts on the `feishu` schema it fills.
 const DEMO_MARKER: &str = "feishu-sync demo data";
@@ -33,8 +32,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .database_url
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-    scratch::create_database_if_missing(&url).await?;
-    scratch::refuse_real_data(&url, DEMO_MARKER).await?;
+    scratch_database::create_database_if_missing(&url).await?;
+    scratch_database::refuse_real_data(&url, DEMO_MARKER).await?;
     let sim_config = SimConfig::default().with_window(DEMO_WINDOW);
     let sim = Simulator::start(Tenant::generate(&TenantSpec::demo()), sim_config.clone())
         .await
@@ -59,10 +58,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         backfill: false,
         since: None,
     };
-    let reports = sync_with_config(&config, settings, &args).await?;
+    let reports = one_pass::run(&config, settings, &args).await?;
     let elapsed = started.elapsed();
-    print_reports(&reports);
-    scratch::mark(&url, DEMO_MARKER).await?;
+    one_pass::print_reports(&reports);
+    scratch_database::mark(&url, DEMO_MARKER).await?;
     print_tables(&config).await?;
     println!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
@@ -71,7 +70,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     print_sample_sql(&db::redact_url(&url));
     sim.shutdown().await;
-    Ok(exit_code(&reports))
+    Ok(one_pass::exit_code(&reports))
 }
 
 async fn print_tables(config: &Config) -> anyhow::Result<()> {

@@ -1,27 +1,54 @@
 //! feishu-sync: copies Feishu Open Platform data into typed PostgreSQL tables,
 //! incrementally.
 //!
-//! - [`config`]: layered configuration and its validation.
-//! - [`feishu`]: the one client every stream shares (tokens, budgets, retries, paging).
-//! - [`sync`]: one module per upstream stream, and the pass that drives them.
-//! - [`db`]: pool, migrations, run journal and watermarks.
-//! - [`simulator`]: the project's own fake Feishu, for tests, the benchmark and `demo`.
-//! - [`app`], [`cli`], [`demo`], [`telemetry`]: the commands behind the thin `main`.
+//! # Who owns what
+//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation.
+//! - [`feishu`]: the one client every stream shares. It alone sends HTTP: tokens, budgets,
+//!   retries, rate-limit waits, the `code`/`msg` envelope and pagination.
+//! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
+//!   tables), and the partition reader that drives pages through transactions.
+//! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
+//!   partition passes, resume cursors).
+//! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal.
+//! - [`one_pass`], [`service`], [`status`], [`grant`]: what the commands do; [`app`] picks
+//!   one for the parsed [`cli`]. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
+//!   serve them.
+//! - With the `simulator` feature (default): [`demo`] and [`bench`], which start the
+//!   `feishu-sim` crate's simulator in-process, and [`scratch_database`] for their databases.
+//!
+//! # How one page travels
+//! 1. A stream module builds an [`feishu::ApiRequest`] per partition (one semester, one
+//!    user × topic, …) and hands it with its sink to `sync::read_partitions`.
+//! 2. [`feishu::Pager`] asks [`feishu::FeishuClient::call`] for each page: a budget slot,
+//!    a token, the HTTP exchange, retries; the `data` object comes back typed.
+//! 3. The partition reader opens one transaction per page. The stream's sink maps the
+//!    records to rows and upserts them in batches (UNNEST arrays, `IS DISTINCT FROM`);
+//!    malformed records go to `feishu.sync_errors`; [`sync_state`] saves the next page's
+//!    cursor. The page commits as a whole.
+//! 4. After the last page of a clean pass the sink retires rows not seen and returns the
+//!    partition's new watermark; [`sync_state`] records it in the same transaction.
+//! 5. [`sync::run_journaled`] closes the run's `feishu.sync_runs` row with its counts.
 
 pub mod app;
+#[cfg(feature = "simulator")]
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;
+#[cfg(feature = "simulator")]
 pub mod demo;
 pub mod feishu;
 pub mod grant;
 pub mod metrics;
+pub mod one_pass;
 pub mod progress;
-pub mod scratch;
+#[cfg(test)]
+mod property_test_json;
+#[cfg(feature = "simulator")]
+pub mod scratch_database;
 pub mod service;
 pub mod shutdown;
-pub mod simulator;
 pub mod status;
 pub mod sync;
+pub mod sync_state;
 pub mod telemetry;

@@ -3,13 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use feishu_sync::cli::{Cli, Command};
+use feishu_sync::cli::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let progress = matches!(cli.command, Command::Sync(_) | Command::Demo(_))
-        && feishu_sync::progress::enabled();
+    let progress = cli.command.draws_progress() && feishu_sync::progress::enabled();
     feishu_sync::telemetry::init(cli.log_format, progress);
     match feishu_sync::app::run(cli).await {
         Ok(code) => code,

@@ -60,13 +60,7 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
     .fetch_all(pool)
     .await
     .context("reading feishu.sync_runs (has `feishu-sync migrate` or `sync` run against this database?)")?;
-    let marks = sqlx::query!(
-        r#"SELECT stream, count(*) AS "partitions!", min(watermark) AS oldest, max(watermark) AS newest
-             FROM feishu.sync_state WHERE watermark IS NOT NULL GROUP BY stream"#
-    )
-    .fetch_all(pool)
-    .await
-    .context("reading feishu.sync_state")?;
+    let marks = crate::sync_state::watermark_summaries(pool).await?;
     let now = Utc::now();
     Ok(Endpoint::ALL
         .into_iter()

@@ -9,7 +9,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::feishu::Endpoint;
-use crate::simulator::SimHandle;
+use feishu_sim::SimHandle;
 
 /// One `feishu-sync sync` child process.
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::scratch;
-use crate::simulator::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
+use crate::scratch_database;
+use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 use measure::{ChildRun, EndpointFigures};
 
 /// The benchmark's database unless `--database-url` says otherwise.
@@ -109,8 +109,8 @@ pub struct WorkloadResult {
 
 /// Runs the benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    scratch::create_database_if_missing(&args.database_url).await?;
-    scratch::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
+    scratch_database::create_database_if_missing(&args.database_url).await?;
+    scratch_database::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
     if args.write_path_only {
         let write = measure_upserts(&args.database_url, args.scale).await?;
         println!(
@@ -221,7 +221,7 @@ async fn fresh_schema(url: &str) -> anyhow::Result<PgPool> {
         .execute(&pool)
         .await?;
     crate::db::migrate(&pool).await?;
-    scratch::mark(url, BENCH_MARKER).await?;
+    scratch_database::mark(url, BENCH_MARKER).await?;
     Ok(pool)
 }
 
@@ -266,7 +266,7 @@ async fn measure_upserts(url: &str, scale: Scale) -> anyhow::Result<measure::Wri
     let records = Tenant::generate(&spec)
         .tasks
         .iter()
-        .map(|t| t.to_wire())
+        .map(feishu_sim::task_json)
         .collect();
     measure::upsert_rows_per_sec(&pool, records).await
 }

@@ -8,16 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::FeishuConfig;
+use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
-use crate::feishu::error::{ApiError, CODE_RATE_LIMITED, LogId, TOKEN_CODES};
-use crate::feishu::token::{TokenCache, describe_reqwest_error};
-use crate::feishu::{Endpoint, Method};
-use crate::metrics::{Metrics, RequestOutcome};
+use crate::feishu::error::{ApiError, LogId};
+use crate::feishu::token::{Cached, TokenCache};
+use crate::feishu::{Endpoint, Method, TOKEN_PATH};
+use crate::metrics::Metrics;
+
+pub use crate::feishu::answer::ApiReply;
 
 /// Everything the client needs; built from [`FeishuConfig`] or by tests.
 #[derive(Debug, Clone)]
@@ -69,42 +71,6 @@ pub struct ApiRequest {
     pub body: Option<Value>,
 }
 
-/// A successful (`code == 0`) answer.
-#[derive(Debug)]
-pub struct ApiReply {
-    /// The `data` object.
-    pub data: Value,
-    /// Top-level fields besides `code`, `msg` and `data` (stage tasks put paging there).
-    pub beside_data: Map<String, Value>,
-    pub log_id: LogId,
-}
-
-/// Outcome of one HTTP exchange, before the retry policy decides what to do.
-enum Attempt {
-    Done(ApiReply),
-    Transient(String, LogId),
-    /// The server's wait and, if it sent `x-ogw-ratelimit-limit`, its limit.
-    RateLimited(Duration, Option<u32>, LogId),
-    TokenRejected {
-        code: i64,
-        msg: String,
-        log_id: LogId,
-    },
-    Failed(ApiError),
-}
-
-impl Attempt {
-    fn outcome(&self) -> RequestOutcome {
-        match self {
-            Attempt::Done(_) => RequestOutcome::Ok,
-            Attempt::Transient(..) => RequestOutcome::Transient,
-            Attempt::RateLimited(..) => RequestOutcome::RateLimited,
-            Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
-            Attempt::Failed(_) => RequestOutcome::ApiError,
-        }
-    }
-}
-
 /// The shared Feishu client.
 pub struct FeishuClient {
     http: reqwest::Client,
@@ -127,12 +93,7 @@ impl FeishuClient {
             .timeout(settings.timeout)
             .user_agent(concat!("feishu-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let tokens = TokenCache::new(
-            &settings.base_url,
-            settings.app_id.clone(),
-            settings.app_secret.clone(),
-            settings.retry,
-        );
+        let tokens = TokenCache::default();
         let budgets = Budgets::new(&settings.rate_limits, settings.rate_window);
         let requests = Endpoint::ALL
             .into_iter()
@@ -164,33 +125,72 @@ impl FeishuClient {
     }
 
     /// Sends `request`, retrying what can be retried, and returns the `data` of the answer.
+    /// The budget slot comes first, then the token: a token never ages while queued.
     pub async fn call(&self, request: &ApiRequest) -> Result<ApiReply, ApiError> {
-        let endpoint = request.endpoint;
+        self.exchange(Target::Api(request.endpoint), || async {
+            let token = self.tokens.get(|| self.fetch_token()).await?;
+            let attempt = self.attempt(request, &token).await;
+            Ok((attempt, Some(token)))
+        })
+        .await
+    }
+
+    /// Asks the token endpoint for a `tenant_access_token`, through the same loop.
+    async fn fetch_token(&self) -> Result<Cached, ApiError> {
+        let reply = self
+            .exchange(Target::Token, || async {
+                let body = serde_json::json!({
+                    "app_id": self.settings.app_id,
+                    "app_secret": self.settings.app_secret.expose_secret(),
+                });
+                let url = format!("{}{TOKEN_PATH}", self.settings.base_url);
+                Ok((self.send(self.http.post(url).json(&body)).await, None))
+            })
+            .await?;
+        Cached::from_answer(&reply.beside_data, reply.log_id)
+    }
+
+    /// The one retry loop of the code base. Each round takes the endpoint's budget slot,
+    /// lets `send` make one exchange, and decides: done, fail, fetch a new token once,
+    /// wait out a frequency limit (the whole endpoint pauses), or back off and retry.
+    async fn exchange<F, Fut>(&self, target: Target, mut send: F) -> Result<ApiReply, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Attempt, Option<SecretString>), ApiError>>,
+    {
         let mut backoff = self.settings.retry.build();
         let (mut attempts, mut rate_waits, mut token_retried) = (0u32, 0u32, false);
         loop {
-            // The budget first, then the token: a token never ages while queued.
-            self.budgets.acquire(endpoint).await;
-            let token = self.tokens.get(&self.http).await?;
+            if let Target::Api(endpoint) = target {
+                self.budgets.acquire(endpoint).await;
+            }
             attempts += 1;
             let sent_at = Instant::now();
-            let attempt = self.attempt(request, &token).await;
-            self.metrics.request(endpoint, attempt.outcome());
+            let (attempt, token) = send().await?;
+            if let Target::Api(endpoint) = target {
+                self.metrics.request(endpoint, attempt.outcome());
+            }
             match attempt {
                 Attempt::Done(reply) => {
-                    self.budgets.succeeded(endpoint);
+                    if let Target::Api(endpoint) = target {
+                        self.budgets.succeeded(endpoint);
+                    }
                     return Ok(reply);
                 }
-                Attempt::Failed(error) => return Err(error),
+                Attempt::Failed {
+                    http_status,
+                    code,
+                    msg,
+                    log_id,
+                } => {
+                    return Err(target.failed(http_status, code, msg, log_id));
+                }
                 Attempt::TokenRejected { code, msg, log_id } => {
-                    if token_retried {
-                        return Err(ApiError::TokenRejected {
-                            endpoint,
-                            code,
-                            msg,
-                            log_id,
-                        });
-                    }
+                    let (Target::Api(endpoint), Some(token), false) =
+                        (target, token, token_retried)
+                    else {
+                        return Err(target.token_rejected(code, msg, log_id));
+                    };
                     tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
                     self.tokens.invalidate(&token).await;
                     token_retried = true;
@@ -198,25 +198,26 @@ impl FeishuClient {
                 Attempt::RateLimited(wait, server_limit, log_id) => {
                     rate_waits += 1;
                     if rate_waits > self.settings.max_rate_limit_waits {
-                        return Err(ApiError::RateLimited {
-                            endpoint,
-                            waits: rate_waits - 1,
-                            log_id,
-                        });
+                        return Err(target.still_rate_limited(rate_waits - 1, log_id));
                     }
-                    tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64, log_id = log_id.as_str(), "frequency limit hit; waiting");
-                    // Every request of the endpoint waits, not just this one; the next
-                    // attempt's `acquire` sleeps out the pause.
-                    self.budgets
-                        .throttled(endpoint, sent_at, wait, server_limit);
+                    tracing::warn!(target = %target, wait_ms = wait.as_millis() as u64, log_id = log_id.as_str(), "frequency limit hit; waiting");
+                    match target {
+                        // Every request of the endpoint waits, not just this one; the next
+                        // round's `acquire` sleeps out the pause.
+                        Target::Api(endpoint) => {
+                            self.budgets
+                                .throttled(endpoint, sent_at, wait, server_limit)
+                        }
+                        Target::Token => tokio::time::sleep(wait).await,
+                    }
                 }
                 Attempt::Transient(last, log_id) => match backoff.next() {
                     Some(delay) => {
-                        tracing::warn!(%endpoint, attempts, error = %last, log_id = log_id.as_str(), "transient failure; retrying");
+                        tracing::warn!(target = %target, attempts, error = %last, log_id = log_id.as_str(), "transient failure; retrying");
                         tokio::time::sleep(delay).await;
                     }
                     None => {
-                        let endpoint = endpoint.to_string();
+                        let endpoint = target.to_string();
                         return Err(ApiError::Unavailable {
                             endpoint,
                             attempts,
@@ -229,6 +230,7 @@ impl FeishuClient {
         }
     }
 
+    /// One exchange with a data endpoint.
     async fn attempt(&self, request: &ApiRequest, token: &SecretString) -> Attempt {
         let endpoint = request.endpoint;
         self.requests[&endpoint].fetch_add(1, Ordering::Relaxed);
@@ -244,6 +246,11 @@ impl FeishuClient {
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }
+        self.send(builder).await
+    }
+
+    /// Sends one HTTP request and classifies the answer.
+    async fn send(&self, builder: reqwest::RequestBuilder) -> Attempt {
         let response = match builder.send().await {
             Ok(response) => response,
             Err(e) => return Attempt::Transient(describe_reqwest_error(&e), LogId(None)),
@@ -251,199 +258,90 @@ impl FeishuClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let log_id = log_id(&headers);
-        let bytes = match response.bytes().await {
-            Ok(bytes) => bytes,
-            Err(e) => return Attempt::Transient(describe_reqwest_error(&e), log_id),
-        };
-        classify(endpoint, status, &headers, &bytes, log_id)
+        match response.bytes().await {
+            Ok(bytes) => classify(status, &headers, &bytes, log_id),
+            Err(e) => Attempt::Transient(describe_reqwest_error(&e), log_id),
+        }
     }
 }
 
-/// Decides what one HTTP answer means.
-fn classify(
-    endpoint: Endpoint,
-    status: u16,
-    headers: &HeaderMap,
-    bytes: &[u8],
-    log_id: LogId,
-) -> Attempt {
-    let envelope = serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| match v {
-            Value::Object(map) => Some(map),
-            _ => None,
-        });
-    let Some(envelope) = envelope else {
-        if status == 429 {
-            return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
+/// Where an exchange goes: a data endpoint (budgeted, with a token) or the token endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Api(Endpoint),
+    Token,
+}
+
+impl Target {
+    /// A `code != 0` answer as an error of this target.
+    fn failed(self, http_status: u16, code: i64, msg: String, log_id: LogId) -> ApiError {
+        match self {
+            Target::Api(endpoint) => ApiError::Api {
+                endpoint,
+                http_status,
+                code,
+                msg,
+                log_id,
+            },
+            Target::Token => ApiError::Token { code, msg, log_id },
         }
-        return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
+    }
+
+    /// A token refused again after a fresh fetch (or by the token endpoint itself).
+    fn token_rejected(self, code: i64, msg: String, log_id: LogId) -> ApiError {
+        match self {
+            Target::Api(endpoint) => ApiError::TokenRejected {
+                endpoint,
+                code,
+                msg,
+                log_id,
+            },
+            Target::Token => ApiError::Token { code, msg, log_id },
+        }
+    }
+
+    /// Frequency limits outlasted every allowed wait.
+    fn still_rate_limited(self, waits: u32, log_id: LogId) -> ApiError {
+        match self {
+            Target::Api(endpoint) => ApiError::RateLimited {
+                endpoint,
+                waits,
+                log_id,
+            },
+            Target::Token => ApiError::Unavailable {
+                endpoint: self.to_string(),
+                attempts: waits + 1,
+                last: "still rate limited".to_string(),
+                log_id,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Api(endpoint) => endpoint.fmt(f),
+            Target::Token => f.write_str("tenant_access_token"),
+        }
+    }
+}
+
+/// A reqwest error without its URL (URLs can carry query values) and with its cause chain.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
     };
-    let code = envelope.get("code").and_then(Value::as_i64);
-    let msg = envelope
-        .get("msg")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if status == 429 || code == Some(CODE_RATE_LIMITED) {
-        return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
+    let mut text = kind.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-    let Some(code) = code else {
-        return Attempt::Transient(format!("HTTP {status} with no `code` in the body"), log_id);
-    };
-    if TOKEN_CODES.contains(&code) {
-        return Attempt::TokenRejected { code, msg, log_id };
-    }
-    if status >= 500 {
-        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
-    }
-    if code != 0 {
-        return Attempt::Failed(ApiError::Api {
-            endpoint,
-            http_status: status,
-            code,
-            msg,
-            log_id,
-        });
-    }
-    Attempt::Done(ApiReply::from_envelope(envelope, log_id))
-}
-
-impl ApiReply {
-    /// Splits a `code == 0` envelope into `data` and the fields beside it.
-    pub fn from_envelope(mut envelope: Map<String, Value>, log_id: LogId) -> ApiReply {
-        let data = envelope.remove("data").unwrap_or(Value::Null);
-        envelope.remove("code");
-        envelope.remove("msg");
-        ApiReply {
-            data,
-            beside_data: envelope,
-            log_id,
-        }
-    }
-
-    /// `has_more` and `page_token`, read inside `data` as the SDKs do, else beside it as
-    /// the stage-task document's example shows.
-    pub fn paging(&self) -> (bool, &str) {
-        let field = |name: &str| {
-            self.data
-                .get(name)
-                .filter(|v| !v.is_null())
-                .or_else(|| self.beside_data.get(name))
-        };
-        let has_more = field("has_more").and_then(Value::as_bool).unwrap_or(false);
-        let token = field("page_token")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        (has_more, token)
-    }
-}
-
-/// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds, else one second.
-pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
-    let seconds = headers
-        .get("x-ogw-ratelimit-reset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(1.0);
-    Duration::from_secs_f64(seconds.clamp(0.05, 300.0))
-}
-
-/// `x-ogw-ratelimit-limit`: the server's own limit, when it says.
-fn server_limit(headers: &HeaderMap) -> Option<u32> {
-    headers
-        .get("x-ogw-ratelimit-limit")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The `X-Tt-Logid` header, which Feishu support asks for.
-pub(crate) fn log_id(headers: &HeaderMap) -> LogId {
-    LogId(
-        headers
-            .get("x-tt-logid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(status: u16, body: &str) -> Attempt {
-        classify(
-            Endpoint::Tasks,
-            status,
-            &HeaderMap::new(),
-            body.as_bytes(),
-            LogId(None),
-        )
-    }
-
-    #[test]
-    fn answers_are_classified_as_the_sdks_do() {
-        let ok = r#"{"code":0,"msg":"","data":{"items":[]}}"#;
-        let limited = r#"{"code":99991400,"msg":"request trigger frequency limit"}"#;
-        assert!(matches!(answer(200, ok), Attempt::Done(_)));
-        assert!(matches!(answer(429, limited), Attempt::RateLimited(..)));
-        assert!(
-            matches!(answer(400, limited), Attempt::RateLimited(..)),
-            "older endpoints use 400"
-        );
-        assert!(matches!(
-            answer(429, "<html>slow down</html>"),
-            Attempt::RateLimited(..)
-        ));
-        assert!(matches!(
-            answer(400, r#"{"code":99991663,"msg":"token"}"#),
-            Attempt::TokenRejected { .. }
-        ));
-        assert!(matches!(
-            answer(502, "<html>Bad Gateway</html>"),
-            Attempt::Transient(..)
-        ));
-        assert!(matches!(
-            answer(500, r#"{"code":1580101,"msg":"internal error"}"#),
-            Attempt::Transient(..)
-        ));
-        assert!(matches!(
-            answer(200, r#"{"msg":"no code"}"#),
-            Attempt::Transient(..)
-        ));
-        let Attempt::Failed(ApiError::Api {
-            code, http_status, ..
-        }) = answer(400, r#"{"code":1470422,"msg":"bad"}"#)
-        else {
-            panic!("an API error");
-        };
-        assert_eq!((code, http_status), (1470422, 400));
-    }
-
-    #[test]
-    fn the_reset_header_sets_the_wait() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ogw-ratelimit-reset", "3".parse().unwrap());
-        headers.insert("x-ogw-ratelimit-limit", "20".parse().unwrap());
-
-        assert_eq!(reset_wait(&headers), Duration::from_secs(3));
-        assert_eq!(server_limit(&headers), Some(20));
-        assert_eq!(
-            reset_wait(&HeaderMap::new()),
-            Duration::from_secs(1),
-            "one second when absent"
-        );
-    }
-
-    proptest::proptest! {
-        /// Any status and any bytes are classified, never a panic.
-        #[test]
-        fn any_body_is_classified_without_panicking(status in 100u16..600, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = classify(Endpoint::Tasks, status, &HeaderMap::new(), &body, LogId(None));
-        }
-    }
+    text
 }

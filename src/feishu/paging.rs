@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::feishu::Method;
-use crate::feishu::client::{ApiReply, ApiRequest, FeishuClient};
+use crate::feishu::answer::ApiReply;
+use crate::feishu::client::{ApiRequest, FeishuClient};
 use crate::feishu::error::{ApiError, LogId};
 
 /// How a paged read ended.
@@ -285,7 +286,7 @@ mod tests {
     proptest::proptest! {
         /// Any envelope gives paging fields, never a panic.
         #[test]
-        fn any_envelope_gives_paging_fields(envelope in crate::sync::arbitrary::json()) {
+        fn any_envelope_gives_paging_fields(envelope in crate::property_test_json::json()) {
             let map = envelope.as_object().cloned().unwrap_or_default();
             let reply = ApiReply::from_envelope(map.clone(), LogId(None));
             let (has_more, _) = reply.paging();

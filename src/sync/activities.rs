@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::context::{RunOptions, StreamOutcome, SyncContext};
 use super::convert::{ColumnBuilder, I18nSnake, from_millis};
-use super::{
-    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
-    current_semester_ids, read_partitions,
-};
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::semesters;
 use crate::feishu::{ApiRequest, Endpoint};
+use crate::sync_state::Pass;
 
 /// The documented maximum of `semester_ids` per request.
 const SEMESTERS_PER_REQUEST: usize = 10;
@@ -133,7 +133,7 @@ impl PartitionSink for ActivitySink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
         let retired = sqlx::query!(
             "UPDATE feishu.activities SET deleted_at = now(), synced_at = now()
               WHERE NOT $3 AND deleted_at IS NULL AND semester_id = ANY($1::text[])
@@ -145,17 +145,18 @@ impl PartitionSink for ActivitySink {
         .execute(&mut *tx)
         .await
         .context("retiring activities")?;
-        for semester_id in &self.semester_ids {
-            crate::db::set_watermark(tx, Endpoint::Activities.name(), semester_id, None).await?;
-        }
-        Ok(retired.rows_affected())
+        Ok(Completion {
+            retired: retired.rows_affected(),
+            watermark: None,
+            partitions: Some(self.semester_ids.clone()),
+        })
     }
 }
 
 /// Reads the activities of every current semester.
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let retired = retire_orphans(ctx).await?;
-    let semester_ids = current_semester_ids(&ctx.pool).await?;
+    let semester_ids = semesters::current_ids(&ctx.pool).await?;
     let partitions: Vec<Partition<ActivitySink>> = semester_ids
         .chunks(SEMESTERS_PER_REQUEST)
         .map(|batch| Partition {
@@ -244,7 +245,7 @@ mod tests {
     proptest::proptest! {
         /// Any JSON gives a row or an error, never a panic.
         #[test]
-        fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
+        fn any_record_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
             let _ = ActivityList::deserialize(&record);
             let _ = Columns::default().push(&record);
         }

@@ -7,12 +7,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::context::{RunOptions, StreamOutcome, SyncContext};
 use super::convert::ColumnBuilder;
-use super::{
-    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
-    read_partitions,
-};
-use crate::db;
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync_state::Pass;
+
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// `data` of one page.
@@ -165,7 +164,7 @@ impl PartitionSink for ApprovalSink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
         let retired = sqlx::query!(
             "UPDATE feishu.approval_tasks SET deleted_at = now(), synced_at = now()
               WHERE NOT $4 AND user_id = $1 AND topic = $2 AND deleted_at IS NULL
@@ -178,9 +177,10 @@ impl PartitionSink for ApprovalSink {
         .execute(&mut *tx)
         .await
         .context("retiring approval tasks")?;
-        let partition = partition_key(&self.user_id, &self.topic);
-        db::set_watermark(tx, Endpoint::ApprovalTasks.name(), &partition, None).await?;
-        Ok(retired.rows_affected())
+        Ok(Completion {
+            retired: retired.rows_affected(),
+            ..Completion::default()
+        })
     }
 }
 

@@ -84,7 +84,7 @@ fn a_record_without_task_id_is_rejected() {
 proptest::proptest! {
     /// Any JSON gives rows or an error, never a panic.
     #[test]
-    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+    fn any_json_maps_or_errors_without_panicking(data in crate::property_test_json::json()) {
         let _ = ApprovalPage::deserialize(&data);
         let _ = Columns::default().push(&data);
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::pass_state::RejectedRecord;
+use super::rejects::RejectedRecord;
 
 /// Epoch milliseconds as a decimal string (performance endpoints).
 pub fn from_millis(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {

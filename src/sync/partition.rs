@@ -3,16 +3,18 @@
 //! a clean pass also retires what was not seen and moves the watermark.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
-use super::pass_state::{self, Cursor, Pass, RejectedRecord};
-use super::{StreamOutcome, SyncContext};
+use super::context::{StreamOutcome, SyncContext};
+use super::rejects::{self, RejectedRecord};
 use crate::db::RunCounts;
 use crate::feishu::{ApiError, ApiRequest, Page, Pager, PagingEnd};
 use crate::shutdown::{Interrupted, Shutdown};
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use crate::sync_state::{self, Cursor, Pass};
 
 /// One partition of a stream: its `sync_state` key (`""` for single-partition streams),
 /// its request and the sink that writes it.
@@ -31,8 +33,23 @@ pub struct PageWrite {
     pub rejected: Vec<RejectedRecord>,
 }
 
+/// What a clean pass over a partition leaves behind: the rows it retired and the
+/// watermark the partition reader records (through [`crate::sync_state`]) in the same
+/// transaction. A sink returns its watermark; it never writes one.
+#[derive(Debug, Default)]
+pub struct Completion {
+    /// Rows marked deleted because the pass no longer saw them.
+    pub retired: u64,
+    /// The partition's new watermark; `None` keeps the old one (streams without a time
+    /// filter record only that a pass completed).
+    pub watermark: Option<DateTime<Utc>>,
+    /// The `sync_state` partitions the pass completes, when not just its own key
+    /// (activities read up to ten semesters per request, and keep state per semester).
+    pub partitions: Option<Vec<String>>,
+}
+
 /// A stream's side of reading one partition: write each page's rows, then, after the
-/// last page of a clean pass, retire what was not seen and move the watermark.
+/// last page of a clean pass, retire what was not seen and say where the watermark goes.
 /// Both run inside the page's transaction.
 pub trait PartitionSink {
     /// The typed `data` object of one page.
@@ -45,13 +62,13 @@ pub trait PartitionSink {
         data: Self::Data,
     ) -> impl Future<Output = anyhow::Result<PageWrite>> + Send;
 
-    /// Called once after the last page of a pass that met no malformed record; returns
-    /// rows retired. A `resumed` pass must not retire: it did not see the first pages.
+    /// Called once after the last page of a pass that met no malformed record. A
+    /// `resumed` pass must not retire: it did not see the first pages.
     fn complete(
         &mut self,
         tx: &mut PgConnection,
         pass: &Pass,
-    ) -> impl Future<Output = anyhow::Result<u64>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Completion>> + Send;
 }
 
 /// How a pass over a partition ended, when it reached its last page.
@@ -104,7 +121,7 @@ async fn read_one<S: PartitionSink + Send>(
 ) -> (String, RunCounts, anyhow::Result<PassEnd>) {
     let stream = partition.request.endpoint.name();
     let mut counts = RunCounts::default();
-    let cursor = match pass_state::load_cursor(
+    let cursor = match sync_state::load_cursor(
         &ctx.pool,
         stream,
         &partition.key,
@@ -208,7 +225,7 @@ async fn write_page<S: PartitionSink>(
         .context("starting a page transaction")?;
     let write = partition.sink.write_page(&mut tx, page.data).await?;
     if !write.rejected.is_empty() {
-        pass_state::record_rejects(&mut tx, stream, key, &write.rejected).await?;
+        rejects::record_rejects(&mut tx, stream, key, &write.rejected).await?;
         for reject in &write.rejected {
             tracing::warn!(
                 stream,
@@ -229,22 +246,26 @@ async fn write_page<S: PartitionSink>(
                 page_token: token.clone(),
                 pass: next_pass.clone(),
             };
-            pass_state::save_cursor(&mut tx, stream, key, &partition.request, &cursor).await?;
+            sync_state::save_cursor(&mut tx, stream, key, &partition.request, &cursor).await?;
             (PassEnd::Completed, 0)
         }
         // Paging stopped early (reported by the caller): nothing to resume, nothing complete.
         (false, None, _) => {
-            pass_state::end_pass(&mut tx, stream, key).await?;
+            sync_state::end_pass(&mut tx, stream, key).await?;
             (PassEnd::Completed, 0)
         }
         (true, _, 0) => {
-            pass_state::end_pass(&mut tx, stream, key).await?;
-            let retired = partition.sink.complete(&mut tx, &next_pass).await?;
-            pass_state::resolve_rejects(&mut tx, stream, key).await?;
-            (PassEnd::Completed, retired)
+            sync_state::end_pass(&mut tx, stream, key).await?;
+            let completion = partition.sink.complete(&mut tx, &next_pass).await?;
+            let partitions = completion
+                .partitions
+                .unwrap_or_else(|| vec![key.to_string()]);
+            sync_state::record_complete(&mut tx, stream, &partitions, completion.watermark).await?;
+            rejects::resolve_rejects(&mut tx, stream, key).await?;
+            (PassEnd::Completed, completion.retired)
         }
         (true, _, rejected) => {
-            pass_state::end_pass(&mut tx, stream, key).await?;
+            sync_state::end_pass(&mut tx, stream, key).await?;
             (PassEnd::Rejected(rejected), 0)
         }
     };

@@ -5,14 +5,13 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
+use super::context::{RunOptions, StreamOutcome, SyncContext};
 use super::convert::{ColumnBuilder, I18nDashed, from_millis};
-use super::{
-    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
-    read_partitions,
-};
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::feishu::{ApiRequest, Endpoint};
+use crate::sync_state::{self, Pass};
 
 /// `data` of the semester list.
 #[derive(Debug, Deserialize)]
@@ -136,9 +135,9 @@ impl PartitionSink for SemesterSink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
         if pass.resumed {
-            return Ok(0);
+            return Ok(Completion::default());
         }
         if self.seen.is_empty() {
             let current = sqlx::query_scalar!(
@@ -163,17 +162,21 @@ impl PartitionSink for SemesterSink {
         .context("retiring semesters")?;
         // A retired semester's children forget their watermarks: should it come back, it
         // is read whole again and every child row it still has becomes current.
-        sqlx::query!(
-            "DELETE FROM feishu.sync_state
-              WHERE stream IN ('activities', 'stage_tasks') AND partition_key = ANY($1::text[])",
-            &retired
-        )
-        .execute(&mut *tx)
-        .await
-        .context("resetting watermarks of retired semesters")?;
-        crate::db::set_watermark(tx, Endpoint::Semesters.name(), "", None).await?;
-        Ok(retired.len() as u64)
+        let children = [Endpoint::Activities, Endpoint::StageTasks];
+        sync_state::forget_partitions(tx, &children, &retired).await?;
+        Ok(Completion {
+            retired: retired.len() as u64,
+            ..Completion::default()
+        })
     }
+}
+
+/// Ids of the semesters currently present, for the streams that read per semester.
+pub async fn current_ids(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT id FROM feishu.semesters WHERE deleted_at IS NULL ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .context("listing current semesters")
 }
 
 /// Reads every semester.
@@ -245,7 +248,7 @@ mod tests {
     proptest::proptest! {
         /// Any JSON gives a row or an error, never a panic.
         #[test]
-        fn any_record_maps_or_errors_without_panicking(record in crate::sync::arbitrary::json()) {
+        fn any_record_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
             let _ = SemesterList::deserialize(&record);
             let _ = Columns::default().push(&record);
         }

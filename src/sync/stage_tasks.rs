@@ -12,13 +12,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::context::{RunOptions, StreamOutcome, SyncContext};
 use super::convert::{I18nDashed, from_millis, to_millis_string};
-use super::{
-    PageWrite, Partition, PartitionSink, Pass, RejectedRecord, RunOptions, StreamOutcome,
-    SyncContext, current_semester_ids, read_partitions,
-};
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::rejects::RejectedRecord;
+use super::semesters;
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
+use crate::sync_state::{self, Pass};
 
 /// `data` of one page: users, each with their tasks and per-category counts.
 #[derive(Debug, Deserialize)]
@@ -226,19 +227,16 @@ impl PartitionSink for StageTaskSink {
     /// Retirement needs a read of the whole semester from its first page: a windowed
     /// read cannot tell a deleted task from one whose deadline moved back out of the
     /// window. The watermark is the start of the pass, in whichever run it began.
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
         let retired = match (self.after_time, pass.resumed) {
             (None, false) => self.retire_unseen(tx).await?,
             _ => 0,
         };
-        db::set_watermark(
-            tx,
-            Endpoint::StageTasks.name(),
-            &self.semester_id,
-            Some(pass.started_at),
-        )
-        .await?;
-        Ok(retired)
+        Ok(Completion {
+            retired,
+            watermark: Some(pass.started_at),
+            partitions: None,
+        })
     }
 }
 
@@ -280,11 +278,11 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
     let retired = retire_orphans(ctx).await?;
     let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
     let mut partitions = Vec::new();
-    for semester_id in current_semester_ids(&ctx.pool).await? {
+    for semester_id in semesters::current_ids(&ctx.pool).await? {
         let after_time = if opts.backfill {
             opts.since
         } else {
-            db::watermark(&ctx.pool, Endpoint::StageTasks.name(), &semester_id)
+            sync_state::watermark(&ctx.pool, Endpoint::StageTasks, &semester_id)
                 .await?
                 .map(|w| w - lookback)
         };

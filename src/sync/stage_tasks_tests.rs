@@ -170,7 +170,7 @@ fn a_bad_deadline_rejects_that_task_alone() {
 proptest::proptest! {
     /// Any JSON gives rows or an error, never a panic.
     #[test]
-    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+    fn any_json_maps_or_errors_without_panicking(data in crate::property_test_json::json()) {
         let Ok(page) = StageTaskPage::deserialize(&data) else { return Ok(()) };
         let _ = sink(None).columns(page.items);
     }

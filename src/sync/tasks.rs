@@ -11,12 +11,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::context::{RunOptions, StreamOutcome, SyncContext};
 use super::convert::{ColumnBuilder, I18nSnake, from_seconds};
-use super::{
-    PageWrite, Partition, PartitionSink, Pass, RunOptions, StreamOutcome, SyncContext,
-    read_partitions,
-};
-use crate::db;
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync_state::{self, Pass};
+
 use crate::feishu::{ApiRequest, Endpoint};
 
 /// `data` of one page.
@@ -202,13 +201,16 @@ impl PartitionSink for TaskSink {
 
     /// A resumed pass retires nothing; its watermark, the newest `create_time` of the
     /// pages this run read, can only be lower than the whole pass's, so it re-reads more.
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<u64> {
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
         let retired = match pass.resumed {
             false => sql::retire_unseen(tx, self.window_start, &self.seen).await?,
             true => 0,
         };
-        db::set_watermark(tx, Endpoint::Tasks.name(), "", self.newest_create_time).await?;
-        Ok(retired)
+        Ok(Completion {
+            retired,
+            watermark: self.newest_create_time,
+            partitions: None,
+        })
     }
 }
 
@@ -226,7 +228,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
     let window_start = if opts.backfill {
         opts.since
     } else {
-        db::watermark(&ctx.pool, Endpoint::Tasks.name(), "")
+        sync_state::watermark(&ctx.pool, Endpoint::Tasks, "")
             .await?
             .map(|w| w - lookback)
     };

@@ -195,7 +195,7 @@ fn a_malformed_record_is_rejected_and_the_rest_of_the_page_stays_aligned() {
 proptest::proptest! {
     /// Any JSON gives rows or an error, never a panic.
     #[test]
-    fn any_json_maps_or_errors_without_panicking(data in crate::sync::arbitrary::json()) {
+    fn any_json_maps_or_errors_without_panicking(data in crate::property_test_json::json()) {
         let _ = TaskPage::deserialize(&data);
         let _ = Columns::from_records(vec![data], "id");
     }

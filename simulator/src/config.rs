@@ -1,0 +1,88 @@
+//! The simulator's settings: credentials, token lifetime, rate limits per endpoint, the
+//! wire quirks it imitates, and the faults a test can inject.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use feishu_endpoints::Endpoint;
+
+/// Simulator settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// App id the token endpoint accepts; default `cli_sim_app`.
+    pub app_id: String,
+    /// App secret the token endpoint accepts; default `sim-secret`.
+    pub app_secret: String,
+    /// Lifetime of issued tokens, returned as `expire` (seconds); default 7200 s.
+    pub token_ttl: Duration,
+    /// Sliding-window limit per endpoint; endpoints missing from the map are unlimited.
+    /// Default: each endpoint's documented (or conservative) requests per 60 s.
+    pub rate_limits: HashMap<Endpoint, RateLimit>,
+    /// When true, approval and task v1 answer frequency limits with HTTP 400 (as older
+    /// endpoints do) instead of 429; default false.
+    pub legacy_rate_limit_status: bool,
+    /// Default true: stage tasks put `has_more`/`page_token` at the top level beside
+    /// `data`, as the document's example does; false: inside `data`.
+    pub stage_tasks_paging_beside_data: bool,
+}
+
+/// At most `requests` accepted requests in any `window`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Accepted requests allowed per window.
+    pub requests: u32,
+    /// Length of the sliding window.
+    pub window: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        let rate_limits = Endpoint::ALL
+            .into_iter()
+            .map(|e| {
+                let limit = RateLimit {
+                    requests: e.default_rate_per_minute(),
+                    window: Duration::from_secs(60),
+                };
+                (e, limit)
+            })
+            .collect();
+        SimConfig {
+            app_id: "cli_sim_app".to_string(),
+            app_secret: "sim-secret".to_string(),
+            token_ttl: Duration::from_secs(7200),
+            rate_limits,
+            legacy_rate_limit_status: false,
+            stage_tasks_paging_beside_data: true,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Same limits, every window scaled to `window` (tests use e.g. 1 s windows).
+    pub fn with_window(mut self, window: Duration) -> Self {
+        for limit in self.rate_limits.values_mut() {
+            limit.window = window;
+        }
+        self
+    }
+}
+
+/// A fault to inject into upcoming requests of one endpoint (or the token endpoint: `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// HTTP 502 with a `text/html` gateway page.
+    ServerErrorHtml,
+    /// HTTP 500, `{"code":1580101,"msg":"internal error"}`.
+    ServerErrorJson,
+    /// The frequency-limit answer (429, or 400 when legacy for that endpoint), reset 1 s.
+    RateLimited,
+    /// HTTP 400, code 99991663, even if the token is fine.
+    TokenInvalid,
+    /// Sleep, then answer normally.
+    Delay(Duration),
+    /// Answer as if the request's page token were unparseable (the endpoint's own code).
+    BadPageToken,
+    /// HTTP 200 with a truncated JSON body.
+    MalformedJson,
+}

@@ -1,0 +1,35 @@
+//! An in-process fake of the Feishu Open Platform: the token endpoint and the list
+//! endpoints feishu-sync reads, served over real HTTP (axum) from a synthetic [`Tenant`],
+//! with documented rate limits, page tokens and injectable faults. feishu-sync's tests, its
+//! benchmark and `feishu-sync demo` use it instead of the real Feishu; the `feishu-sim`
+//! binary serves it on a port for anyone to point a `sync.toml` at.
+//!
+//! Modules depend one way only, from the wire up:
+//! `random` → `names` → `generate` → `tenant` (the data); `wire` renders it;
+//! `config` → `limits` → `state` → `paging`/`handlers` → `routes` → `server`.
+
+mod config;
+mod generate;
+mod handlers;
+mod limits;
+mod names;
+mod paging;
+mod random;
+mod routes;
+mod server;
+mod state;
+mod tenant;
+mod wire;
+
+#[cfg(test)]
+mod generate_tests;
+#[cfg(test)]
+mod tests;
+
+pub use config::{Fault, RateLimit, SimConfig};
+pub use generate::TOPICS;
+pub use server::{SimHandle, Simulator};
+pub use state::{EndpointStats, RecordedRequest};
+pub use tenant::*;
+/// A task as task v1 sends it on the wire (the benchmark's write path feeds on it).
+pub use wire::task as task_json;

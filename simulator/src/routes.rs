@@ -1,0 +1,283 @@
+//! HTTP plumbing: the router, the per-request pipeline (fault queue, auth, rate limit,
+//! parameters), the token endpoint, fault answers and the `X-Tt-Logid` header.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::config::Fault;
+use super::handlers::{self, ApiError};
+use super::state::{RecordedRequest, Shared, lock};
+use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
+
+/// Code and message of an invalid or missing access token.
+const TOKEN_INVALID: (i64, &str) = (99991663, "Invalid access token for authorization");
+/// Code and message of a frequency-limit answer.
+const RATE_LIMITED: (i64, &str) = (99991400, "request trigger frequency limit");
+
+/// An answer before it becomes an HTTP response.
+pub(crate) struct Reply {
+    status: u16,
+    body: Result<Value, (&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub(crate) fn json(status: u16, body: Value) -> Self {
+        Reply {
+            status,
+            body: Ok(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn text(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
+        Reply {
+            status,
+            body: Err((content_type, body.into())),
+            headers: Vec::new(),
+        }
+    }
+
+    fn code(&self) -> i64 {
+        match &self.body {
+            Ok(v) => v.get("code").and_then(Value::as_i64).unwrap_or(-1),
+            Err(_) => -1,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (content_type, body) = match self.body {
+            Ok(v) => ("application/json; charset=utf-8", v.to_string()),
+            Err(pair) => pair,
+        };
+        let mut response = (status, Body::from(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        Reply::json(e.status, json!({ "code": e.code, "msg": e.msg }))
+    }
+}
+
+/// The simulator's router: the token endpoint plus every [`Endpoint`].
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new().route(TOKEN_PATH, post(token));
+    for endpoint in Endpoint::ALL {
+        let handler =
+            move |State(shared): State<Arc<Shared>>,
+                  headers: HeaderMap,
+                  RawQuery(query): RawQuery,
+                  body: Bytes| { data_request(shared, endpoint, headers, query, body) };
+        let route = match endpoint.method() {
+            Method::Get => get(handler),
+            Method::Post => post(handler),
+        };
+        router = router.route(endpoint.path(), route);
+    }
+    router
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
+        .layer(middleware::from_fn(add_logid))
+        .with_state(shared)
+}
+
+/// Adds a unique `X-Tt-Logid` to every response.
+async fn add_logid(request: Request, next: Next) -> Response {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let mut response = next.run(request).await;
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff;
+    let random: u64 = rand::rng().random::<u64>() & 0xffff_ffff_ffff;
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+    let logid = format!("{stamp}{seq:08X}{random:012X}");
+    if let Ok(value) = HeaderValue::from_str(&logid) {
+        response.headers_mut().insert("x-tt-logid", value);
+    }
+    response
+}
+
+async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.token_requests.fetch_add(1, Ordering::SeqCst);
+    let fault = lock(&shared.faults).pop(None);
+    match fault {
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(fault) => return fault_reply(&shared, None, &fault).into_response(),
+        None => {}
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let field = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let reply = match (field("app_id"), field("app_secret")) {
+        (Some(id), Some(secret)) => {
+            if id == shared.config.app_id && secret == shared.config.app_secret {
+                let ttl = shared.config.token_ttl;
+                let token = lock(&shared.tokens).issue(ttl);
+                let body = json!({
+                    "code": 0,
+                    "msg": "ok",
+                    "tenant_access_token": token,
+                    "expire": ttl.as_secs(),
+                });
+                Reply::json(200, body)
+            } else {
+                ApiError::new(400, 10014, "app secret invalid").into()
+            }
+        }
+        _ => ApiError::new(400, 10003, "invalid param").into(),
+    };
+    reply.into_response()
+}
+
+/// Parsed pieces of a data-endpoint request.
+pub(crate) struct Incoming {
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Option<Value>,
+    bad_json: bool,
+}
+
+async fn data_request(
+    shared: Arc<Shared>,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
+    let at = Instant::now();
+    let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let parsed = (!body.iter().all(u8::is_ascii_whitespace)).then(|| serde_json::from_slice(&body));
+    let incoming = Incoming {
+        query,
+        bad_json: matches!(parsed, Some(Err(_))) && endpoint.method() == Method::Post,
+        body: parsed
+            .and_then(Result::ok)
+            .filter(|_| endpoint.method() == Method::Post),
+    };
+    let (reply, faulted) = answer(&shared, endpoint, &headers, &incoming).await;
+    let (status, code) = (reply.status, reply.code());
+    {
+        let mut stats = lock(&shared.stats);
+        let s = stats.entry(endpoint).or_default();
+        s.requests += 1;
+        s.ok += u64::from(status == 200 && code == 0);
+        s.rate_limited += u64::from(code == RATE_LIMITED.0);
+        s.faults += u64::from(faulted);
+    }
+    lock(&shared.requests).push(RecordedRequest {
+        endpoint,
+        query: incoming.query,
+        body: incoming.body,
+        status,
+        code,
+        at,
+    });
+    reply.into_response()
+}
+
+/// Runs the checks in order: fault queue, auth, rate limit, parameters. Also says
+/// whether a fault was consumed.
+async fn answer(
+    shared: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    req: &Incoming,
+) -> (Reply, bool) {
+    let fault = lock(&shared.faults).pop(Some(endpoint));
+    let faulted = fault.is_some();
+    match fault {
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(fault) => return (fault_reply(shared, Some(endpoint), &fault), true),
+        None => {}
+    }
+    if !authorized(shared, headers) {
+        return (
+            ApiError::new(400, TOKEN_INVALID.0, TOKEN_INVALID.1).into(),
+            faulted,
+        );
+    }
+    if let Some(limit) = shared.config.rate_limits.get(&endpoint) {
+        let admitted = lock(&shared.windows).admit(endpoint, *limit, Instant::now());
+        if let Err(reset) = admitted {
+            return (rate_limited(shared, Some(endpoint), reset), faulted);
+        }
+    }
+    if req.bad_json {
+        return (handlers::param_error(Some(endpoint)).into(), faulted);
+    }
+    let reply = match handlers::handle(shared, endpoint, &req.query, req.body.as_ref()) {
+        Ok(body) => Reply::json(200, body),
+        Err(e) => e.into(),
+    };
+    (reply, faulted)
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    token.is_some_and(|t| lock(&shared.tokens).is_valid(t))
+}
+
+/// The frequency-limit answer, with its `x-ogw-ratelimit-*` headers.
+fn rate_limited(shared: &Shared, endpoint: Option<Endpoint>, reset: u64) -> Reply {
+    let legacy = shared.config.legacy_rate_limit_status
+        && matches!(endpoint, Some(Endpoint::ApprovalTasks | Endpoint::Tasks));
+    let limit = endpoint
+        .and_then(|e| shared.config.rate_limits.get(&e))
+        .map_or(1000, |l| l.requests);
+    let body = json!({ "code": RATE_LIMITED.0, "msg": RATE_LIMITED.1 });
+    let mut reply = Reply::json(if legacy { 400 } else { 429 }, body);
+    reply
+        .headers
+        .push(("x-ogw-ratelimit-limit", limit.to_string()));
+    reply
+        .headers
+        .push(("x-ogw-ratelimit-reset", reset.max(1).to_string()));
+    reply
+}
+
+/// The answer an injected fault (other than `Delay`) replaces the real one with.
+fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Reply {
+    match fault {
+        Fault::ServerErrorHtml => Reply::text(502, "text/html", GATEWAY_PAGE),
+        Fault::ServerErrorJson => ApiError::new(500, 1580101, "internal error").into(),
+        Fault::RateLimited => rate_limited(shared, endpoint, 1),
+        Fault::TokenInvalid => ApiError::new(400, TOKEN_INVALID.0, TOKEN_INVALID.1).into(),
+        Fault::BadPageToken => handlers::bad_page_token(endpoint).into(),
+        Fault::MalformedJson => Reply::text(
+            200,
+            "application/json; charset=utf-8",
+            r#"{"code":0,"msg":"success","data":{"items":[{"id":"70"#,
+        ),
+        Fault::Delay(_) => Reply::json(200, json!({ "code": 0, "msg": "success", "data": {} })),
+    }
+}
+
+const GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n\
+<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n\
+</body>\r\n</html>\r\n";

@@ -1,0 +1,412 @@
+//! End-to-end tests of the simulator over real HTTP.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::*;
+use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
+
+struct Sim {
+    handle: SimHandle,
+    client: reqwest::Client,
+    token: String,
+}
+
+/// A JSON answer: HTTP status, headers and body (`Null` when not JSON).
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> i64 {
+        self.body["code"].as_i64().unwrap_or(-1)
+    }
+}
+
+impl Sim {
+    async fn start(config: SimConfig) -> Sim {
+        let tenant = Tenant::generate(&TenantSpec::small());
+        let handle = Simulator::start(tenant, config).await.expect("start");
+        let client = reqwest::Client::new();
+        let mut sim = Sim {
+            handle,
+            client,
+            token: String::new(),
+        };
+        sim.token = sim.fetch_token().await;
+        sim
+    }
+
+    async fn fetch_token(&self) -> String {
+        let body = json!({ "app_id": "cli_sim_app", "app_secret": "sim-secret" });
+        let a = self.post_token(body).await;
+        assert_eq!((a.status, a.code()), (200, 0), "{}", a.body);
+        assert_eq!(a.body["expire"], 7200);
+        a.body["tenant_access_token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+
+    async fn post_token(&self, body: Value) -> Answer {
+        let url = format!("{}{TOKEN_PATH}", self.handle.base_url());
+        let response = self
+            .client
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        Self::read(response).await
+    }
+
+    async fn call(&self, endpoint: Endpoint, query: &[(&str, &str)], body: Value) -> Answer {
+        let url = format!("{}{}", self.handle.base_url(), endpoint.path());
+        let request = match endpoint.method() {
+            Method::Get => self.client.get(url),
+            Method::Post => self.client.post(url).json(&body),
+        };
+        let request = request.query(query).bearer_auth(&self.token);
+        Self::read(request.send().await.expect("send")).await
+    }
+
+    async fn get(&self, endpoint: Endpoint, query: &[(&str, &str)]) -> Answer {
+        self.call(endpoint, query, Value::Null).await
+    }
+
+    async fn read(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert!(
+            headers.contains_key("x-tt-logid"),
+            "every answer has a logid"
+        );
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Every task-v1 id, page by page at `size`; also returns the number of pages.
+    async fn walk_tasks(&self, size: &str) -> (Vec<String>, usize) {
+        let (mut ids, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+        loop {
+            let mut query = vec![("page_size", size)];
+            if let Some(t) = token.as_deref() {
+                query.push(("page_token", t));
+            }
+            let a = self.call(Endpoint::Tasks, &query, Value::Null).await;
+            assert_eq!((a.status, a.code()), (200, 0), "{}", a.body);
+            pages += 1;
+            let items = a.body["data"]["items"].as_array().expect("items");
+            ids.extend(
+                items
+                    .iter()
+                    .map(|t| t["id"].as_str().expect("id").to_string()),
+            );
+            if !a.body["data"]["has_more"].as_bool().expect("has_more") {
+                assert!(a.body["data"].get("page_token").is_none());
+                return (ids, pages);
+            }
+            token = Some(a.body["data"]["page_token"].as_str().expect("token").into());
+        }
+    }
+}
+
+/// Ids of `data[list]`.
+fn ids(a: &Answer, list: &str, key: &str) -> Vec<String> {
+    let items = a.body["data"][list].as_array().expect("list");
+    items
+        .iter()
+        .map(|x| x[key].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn sorted_task_ids(t: &Tenant) -> Vec<String> {
+    let mut v: Vec<_> = t
+        .tasks
+        .iter()
+        .map(|x| (x.create_time_s, x.id.clone()))
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, id)| id).collect()
+}
+
+#[tokio::test]
+async fn task_tokens_walk_every_row_once() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let (ids, pages) = sim.walk_tasks("100").await;
+    assert_eq!(pages, 3);
+    assert_eq!(ids, sim.handle.with_tenant(|t| sorted_task_ids(t)));
+    let (ids, pages) = sim.walk_tasks("7").await;
+    assert_eq!((ids.len(), pages), (250, 36));
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn task_tokens_survive_edits_between_pages() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let first = sim.get(Endpoint::Tasks, &[("page_size", "100")]).await;
+    let token = first.body["data"]["page_token"].as_str().expect("token");
+    let mut expected = sim.handle.with_tenant(|t| sorted_task_ids(t));
+    assert_eq!(ids(&first, "items", "id"), expected[..100]);
+    // Delete the first row of page 2 and insert a row in the middle of page 2.
+    let removed = expected.remove(100);
+    let inserted = sim.handle.with_tenant(|t| {
+        let original = t.tasks.iter().find(|x| x.id == expected[150]).expect("row");
+        let mut copy = original.clone();
+        copy.id = format!("{}z", copy.id);
+        t.tasks.retain(|x| x.id != removed);
+        t.tasks.push(copy.clone());
+        copy.id
+    });
+    let second = sim
+        .get(
+            Endpoint::Tasks,
+            &[("page_size", "100"), ("page_token", token)],
+        )
+        .await;
+    let got = ids(&second, "items", "id");
+    assert_eq!(got[0], expected[100], "no skip after a delete");
+    assert!(got.contains(&inserted), "inserted row served");
+    assert_eq!(got.len(), 100);
+}
+
+#[tokio::test]
+async fn task_tokens_reject_garbage_and_other_filters() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let first = sim.get(Endpoint::Tasks, &[("page_size", "50")]).await;
+    let token = first.body["data"]["page_token"].as_str().expect("token");
+    let truncated = &token[..token.len() - 4];
+    for garbage in ["not-a-token", "W10=", "MTYzMTg3ODUxNQ==", truncated] {
+        let a = sim.get(Endpoint::Tasks, &[("page_token", garbage)]).await;
+        assert_eq!((a.status, a.code()), (400, 1470422), "{garbage}");
+    }
+    let other_filter = [("page_token", token), ("task_completed", "true")];
+    let a = sim.get(Endpoint::Tasks, &other_filter).await;
+    assert_eq!((a.status, a.code()), (400, 1470422));
+    let a = sim
+        .get(
+            Endpoint::Tasks,
+            &[("page_token", token), ("end_create_time", "false")],
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (200, 0),
+        "non-integer bounds are ignored"
+    );
+    let a = sim.get(Endpoint::Tasks, &[("page_size", "101")]).await;
+    assert_eq!((a.status, a.code()), (400, 1470421));
+}
+
+#[tokio::test]
+async fn stage_tasks_page_by_user_beside_data() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let (semester, users) = sim
+        .handle
+        .with_tenant(|t| (t.semesters[0].id.clone(), t.users.len()));
+    let body = json!({ "semester_id": semester, "page_size": 50 });
+    let first = sim.call(Endpoint::StageTasks, &[], body).await;
+    assert_eq!(ids(&first, "items", "user_id").len(), 50);
+    assert_eq!(
+        first.body["has_more"], true,
+        "paging beside data by default"
+    );
+    assert_eq!(first.body["data"]["base"]["semester_id"], semester);
+    let token = first.body["page_token"].as_str().expect("token");
+    let body = json!({ "semester_id": semester, "page_size": 50, "page_token": token });
+    let second = sim.call(Endpoint::StageTasks, &[], body).await;
+    assert_eq!(ids(&second, "items", "user_id").len(), users - 50);
+    assert_eq!(second.body["has_more"], false);
+    assert!(second.body.get("page_token").is_none());
+    let item = &second.body["data"]["items"][0];
+    assert_eq!(item["stage_num_lists"].as_array().expect("nums").len(), 3);
+    assert_eq!(
+        item["stage_task_info_lists"]
+            .as_array()
+            .expect("infos")
+            .len(),
+        4
+    );
+    let wrong = json!({ "semester_id": "1", "page_token": token });
+    let a = sim.call(Endpoint::StageTasks, &[], wrong).await;
+    assert_eq!((a.status, a.code()), (400, 1580102));
+    let too_big = json!({ "semester_id": semester, "page_size": 51 });
+    assert_eq!(
+        sim.call(Endpoint::StageTasks, &[], too_big).await.code(),
+        1580102
+    );
+}
+
+#[tokio::test]
+async fn approvals_page_per_user_and_topic() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let users = sim.handle.with_tenant(|t| t.users.clone());
+    let heavy = [
+        ("user_id", users[0].as_str()),
+        ("topic", "2"),
+        ("page_size", "200"),
+    ];
+    let a = sim.get(Endpoint::ApprovalTasks, &heavy).await;
+    assert_eq!(ids(&a, "tasks", "task_id").len(), 200);
+    assert!(a.body["data"]["count"]["total"].as_u64().expect("total") > 200);
+    let token = a.body["data"]["page_token"].as_str().expect("token");
+    let mut next = heavy.to_vec();
+    next.push(("page_token", token));
+    let b = sim.get(Endpoint::ApprovalTasks, &next).await;
+    assert_eq!(b.body["data"]["has_more"], false);
+    assert!(
+        b.body["data"].get("count").is_none(),
+        "count only on the first page"
+    );
+    next[0].1 = users[1].as_str();
+    let c = sim.get(Endpoint::ApprovalTasks, &next).await;
+    assert_eq!(
+        (c.status, c.code()),
+        (400, 1390001),
+        "token of another partition"
+    );
+    let bad_topic = [("user_id", users[0].as_str()), ("topic", "4")];
+    let d = sim.get(Endpoint::ApprovalTasks, &bad_topic).await;
+    assert_eq!((d.status, d.code()), (400, 1390001));
+}
+
+#[tokio::test]
+async fn sliding_window_rejects_the_extra_request_then_recovers() {
+    let mut config = SimConfig::default().with_window(Duration::from_secs(1));
+    config.rate_limits.insert(
+        Endpoint::Semesters,
+        RateLimit {
+            requests: 3,
+            window: Duration::from_secs(1),
+        },
+    );
+    let sim = Sim::start(config).await;
+    for _ in 0..3 {
+        assert_eq!(
+            sim.call(Endpoint::Semesters, &[], Value::Null).await.code(),
+            0
+        );
+    }
+    let limited = sim.call(Endpoint::Semesters, &[], Value::Null).await;
+    assert_eq!((limited.status, limited.code()), (429, 99991400));
+    assert_eq!(limited.headers["x-ogw-ratelimit-limit"], "3");
+    assert_eq!(limited.headers["x-ogw-ratelimit-reset"], "1");
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    let again = sim.call(Endpoint::Semesters, &[], Value::Null).await;
+    assert_eq!((again.status, again.code()), (200, 0));
+    let stats = sim.handle.stats(Endpoint::Semesters);
+    assert_eq!(
+        stats,
+        EndpointStats {
+            requests: 5,
+            ok: 4,
+            rate_limited: 1,
+            faults: 0
+        }
+    );
+    // The token endpoint is never limited.
+    for _ in 0..5 {
+        sim.fetch_token().await;
+    }
+    assert_eq!(sim.handle.token_requests(), 6);
+}
+
+#[tokio::test]
+async fn faults_are_served_fifo_then_service_resumes() {
+    let config = SimConfig {
+        legacy_rate_limit_status: true,
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config).await;
+    sim.handle
+        .inject(Some(Endpoint::Tasks), Fault::ServerErrorHtml, 1);
+    sim.handle
+        .inject(Some(Endpoint::Tasks), Fault::RateLimited, 2);
+    sim.handle
+        .inject(Some(Endpoint::Tasks), Fault::MalformedJson, 1);
+    sim.handle
+        .inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.handle.inject(None, Fault::ServerErrorJson, 1);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let a = sim.call(Endpoint::Tasks, &[], Value::Null).await;
+        seen.push((a.status, a.code()));
+    }
+    let expected = [
+        (502, -1),
+        (400, 99991400),
+        (400, 99991400),
+        (200, -1),
+        (400, 1470422),
+        (200, 0),
+    ];
+    assert_eq!(seen, expected);
+    let stats = sim.handle.stats(Endpoint::Tasks);
+    assert_eq!((stats.faults, stats.rate_limited, stats.ok), (5, 2, 1));
+    let recorded: Vec<u16> = sim.handle.requests().iter().map(|r| r.status).collect();
+    assert_eq!(recorded, [502, 400, 400, 200, 400, 200]);
+
+    let body = json!({ "app_id": "cli_sim_app", "app_secret": "sim-secret" });
+    assert_eq!(sim.post_token(body.clone()).await.code(), 1580101);
+    assert_eq!(sim.post_token(body).await.code(), 0);
+    sim.handle.clear_requests();
+    assert!(sim.handle.requests().is_empty());
+}
+
+#[tokio::test]
+async fn auth_checks_secret_token_and_revocation() {
+    let mut sim = Sim::start(SimConfig::default()).await;
+    let wrong = sim
+        .post_token(json!({ "app_id": "cli_sim_app", "app_secret": "nope" }))
+        .await;
+    assert_eq!((wrong.status, wrong.code()), (400, 10014));
+    let missing = sim.post_token(json!({ "app_id": "cli_sim_app" })).await;
+    assert_eq!((missing.status, missing.code()), (400, 10003));
+    assert_eq!(
+        sim.call(Endpoint::Semesters, &[], Value::Null).await.code(),
+        0
+    );
+    sim.handle.revoke_tokens();
+    let revoked = sim.call(Endpoint::Semesters, &[], Value::Null).await;
+    assert_eq!((revoked.status, revoked.code()), (400, 99991663));
+    sim.token = sim.fetch_token().await;
+    sim.handle
+        .inject(Some(Endpoint::Semesters), Fault::TokenInvalid, 1);
+    assert_eq!(
+        sim.call(Endpoint::Semesters, &[], Value::Null).await.code(),
+        99991663
+    );
+    let a = sim
+        .call(
+            Endpoint::Semesters,
+            &[("user_id_type", "open_id")],
+            Value::Null,
+        )
+        .await;
+    let items = a.body["data"]["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert!(items[0]["name"]["zh-CN"].is_string() && items[0]["start_time"].is_string());
+    let acts = sim
+        .call(
+            Endpoint::Activities,
+            &[],
+            json!({ "semester_ids": [items[0]["id"]] }),
+        )
+        .await;
+    assert_eq!(
+        acts.body["data"]["activities"]
+            .as_array()
+            .expect("activities")
+            .len(),
+        2
+    );
+    assert!(acts.body["data"]["activities"][0]["name"]["zh_cn"].is_string());
+}

@@ -1,0 +1,228 @@
+//! Reading one HTTP answer from Feishu: the `code`/`msg` envelope, the frequency-limit
+//! headers and the log id, classified into what the client's retry loop should do.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::feishu::error::{CODE_RATE_LIMITED, LogId, TOKEN_CODES};
+use crate::metrics::RequestOutcome;
+
+/// A successful (`code == 0`) answer.
+#[derive(Debug)]
+pub struct ApiReply {
+    /// The `data` object.
+    pub data: Value,
+    /// Top-level fields besides `code`, `msg` and `data` (stage tasks put paging there).
+    pub beside_data: Map<String, Value>,
+    pub log_id: LogId,
+}
+
+/// Outcome of one HTTP exchange, before the retry policy decides what to do.
+pub(crate) enum Attempt {
+    Done(ApiReply),
+    Transient(String, LogId),
+    /// The server's wait and, if it sent `x-ogw-ratelimit-limit`, its limit.
+    RateLimited(Duration, Option<u32>, LogId),
+    TokenRejected {
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+    /// A `code != 0` answer that no retry can fix.
+    Failed {
+        http_status: u16,
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    },
+}
+
+impl Attempt {
+    pub(crate) fn outcome(&self) -> RequestOutcome {
+        match self {
+            Attempt::Done(_) => RequestOutcome::Ok,
+            Attempt::Transient(..) => RequestOutcome::Transient,
+            Attempt::RateLimited(..) => RequestOutcome::RateLimited,
+            Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
+            Attempt::Failed { .. } => RequestOutcome::ApiError,
+        }
+    }
+}
+
+/// Decides what one HTTP answer means.
+pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: LogId) -> Attempt {
+    let envelope = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        });
+    let Some(envelope) = envelope else {
+        if status == 429 {
+            return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
+        }
+        return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
+    };
+    let code = envelope.get("code").and_then(Value::as_i64);
+    let msg = envelope
+        .get("msg")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if status == 429 || code == Some(CODE_RATE_LIMITED) {
+        return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
+    }
+    let Some(code) = code else {
+        return Attempt::Transient(format!("HTTP {status} with no `code` in the body"), log_id);
+    };
+    if TOKEN_CODES.contains(&code) {
+        return Attempt::TokenRejected { code, msg, log_id };
+    }
+    if status >= 500 {
+        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
+    }
+    if code != 0 {
+        return Attempt::Failed {
+            http_status: status,
+            code,
+            msg,
+            log_id,
+        };
+    }
+    Attempt::Done(ApiReply::from_envelope(envelope, log_id))
+}
+
+impl ApiReply {
+    /// Splits a `code == 0` envelope into `data` and the fields beside it.
+    pub fn from_envelope(mut envelope: Map<String, Value>, log_id: LogId) -> ApiReply {
+        let data = envelope.remove("data").unwrap_or(Value::Null);
+        envelope.remove("code");
+        envelope.remove("msg");
+        ApiReply {
+            data,
+            beside_data: envelope,
+            log_id,
+        }
+    }
+
+    /// `has_more` and `page_token`, read inside `data` as the SDKs do, else beside it as
+    /// the stage-task document's example shows.
+    pub fn paging(&self) -> (bool, &str) {
+        let field = |name: &str| {
+            self.data
+                .get(name)
+                .filter(|v| !v.is_null())
+                .or_else(|| self.beside_data.get(name))
+        };
+        let has_more = field("has_more").and_then(Value::as_bool).unwrap_or(false);
+        let token = field("page_token")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        (has_more, token)
+    }
+}
+
+/// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds, else one second.
+pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
+    let seconds = headers
+        .get("x-ogw-ratelimit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Duration::from_secs_f64(seconds.clamp(0.05, 300.0))
+}
+
+/// `x-ogw-ratelimit-limit`: the server's own limit, when it says.
+pub(crate) fn server_limit(headers: &HeaderMap) -> Option<u32> {
+    headers
+        .get("x-ogw-ratelimit-limit")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The `X-Tt-Logid` header, which Feishu support asks for.
+pub(crate) fn log_id(headers: &HeaderMap) -> LogId {
+    LogId(
+        headers
+            .get("x-tt-logid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Attempt {
+        classify(status, &HeaderMap::new(), body.as_bytes(), LogId(None))
+    }
+
+    #[test]
+    fn answers_are_classified_as_the_sdks_do() {
+        let ok = r#"{"code":0,"msg":"","data":{"items":[]}}"#;
+        let limited = r#"{"code":99991400,"msg":"request trigger frequency limit"}"#;
+        assert!(matches!(answer(200, ok), Attempt::Done(_)));
+        assert!(matches!(answer(429, limited), Attempt::RateLimited(..)));
+        assert!(
+            matches!(answer(400, limited), Attempt::RateLimited(..)),
+            "older endpoints use 400"
+        );
+        assert!(matches!(
+            answer(429, "<html>slow down</html>"),
+            Attempt::RateLimited(..)
+        ));
+        assert!(matches!(
+            answer(400, r#"{"code":99991663,"msg":"token"}"#),
+            Attempt::TokenRejected { .. }
+        ));
+        assert!(matches!(
+            answer(502, "<html>Bad Gateway</html>"),
+            Attempt::Transient(..)
+        ));
+        assert!(matches!(
+            answer(500, r#"{"code":1580101,"msg":"internal error"}"#),
+            Attempt::Transient(..)
+        ));
+        assert!(matches!(
+            answer(200, r#"{"msg":"no code"}"#),
+            Attempt::Transient(..)
+        ));
+        let Attempt::Failed {
+            code, http_status, ..
+        } = answer(400, r#"{"code":1470422,"msg":"bad"}"#)
+        else {
+            panic!("an API error");
+        };
+        assert_eq!((code, http_status), (1470422, 400));
+    }
+
+    #[test]
+    fn the_reset_header_sets_the_wait() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ogw-ratelimit-reset", "3".parse().unwrap());
+        headers.insert("x-ogw-ratelimit-limit", "20".parse().unwrap());
+
+        assert_eq!(reset_wait(&headers), Duration::from_secs(3));
+        assert_eq!(server_limit(&headers), Some(20));
+        assert_eq!(
+            reset_wait(&HeaderMap::new()),
+            Duration::from_secs(1),
+            "one second when absent"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any status and any bytes are classified, never a panic.
+        #[test]
+        fn any_body_is_classified_without_panicking(status in 100u16..600, body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = classify(status, &HeaderMap::new(), &body, LogId(None));
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What every stream run shares (the pool, the client, the stream settings, the shutdown
+//! signal), how a pass reads (incremental or backfill), and what a run hands back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::config::StreamsConfig;
+use crate::db::{RunCounts, RunStatus};
+use crate::feishu::{Endpoint, FeishuClient};
+use crate::metrics::Metrics;
+use crate::shutdown::{Interrupted, Shutdown};
+
+/// What every stream run needs.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub pool: PgPool,
+    pub client: Arc<FeishuClient>,
+    pub streams: StreamsConfig,
+    /// Shared with the client, so runs and requests land in one registry.
+    pub metrics: Arc<Metrics>,
+    /// Runs stop between pages once this fires.
+    pub shutdown: Shutdown,
+}
+
+impl SyncContext {
+    /// A context for one-off passes: the client's metrics, no shutdown signal.
+    pub fn new(pool: PgPool, client: Arc<FeishuClient>, streams: StreamsConfig) -> Self {
+        let metrics = client.metrics();
+        SyncContext {
+            pool,
+            client,
+            streams,
+            metrics,
+            shutdown: Shutdown::never(),
+        }
+    }
+}
+
+/// How a pass reads: incrementally from the watermarks, or as a backfill.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Ignore watermarks and re-read everything (from `since`, if given).
+    pub backfill: bool,
+    /// With `backfill`: the earliest deadline / create time to re-read.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The result of one stream run.
+#[derive(Debug)]
+pub struct StreamReport {
+    pub stream: Endpoint,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub requests: u64,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+/// What a stream module hands back: its counts and the partitions that failed.
+#[derive(Debug, Default)]
+pub struct StreamOutcome {
+    pub counts: RunCounts,
+    /// `partition: error` for each failed partition (`error` alone for single-partition
+    /// streams).
+    pub failed_partitions: Vec<String>,
+    /// `partition: why` for each partition whose pass skipped malformed records.
+    pub partial_partitions: Vec<String>,
+    /// The run stopped early because of a shutdown.
+    pub interrupted: bool,
+}
+
+impl StreamOutcome {
+    /// Folds one partition's result in (`Ok(Some(why))`: the pass skipped records): its
+    /// committed pages count even when a later page failed, and a failed partition does
+    /// not stop the others.
+    pub(super) fn fold(
+        &mut self,
+        partition: &str,
+        counts: RunCounts,
+        result: anyhow::Result<Option<String>>,
+    ) {
+        self.counts.add(counts);
+        match result {
+            Ok(None) => {}
+            Ok(Some(why)) => self.partial_partitions.push(labelled(partition, why)),
+            Err(error) if error.is::<Interrupted>() => self.interrupted = true,
+            Err(error) if partition.is_empty() => self.failed_partitions.push(format!("{error:#}")),
+            Err(error) => {
+                tracing::error!(partition, error = format!("{error:#}"), "partition failed");
+                self.failed_partitions
+                    .push(format!("{partition}: {error:#}"));
+            }
+        }
+    }
+
+    /// The run's final status and error text: interrupted, else failed if a partition
+    /// failed, else partial if one skipped malformed records.
+    pub(super) fn verdict(&self) -> (RunStatus, Option<String>) {
+        if self.interrupted {
+            return (RunStatus::Interrupted, None);
+        }
+        let summary = |list: &[String], what: &str| match list {
+            [one] => one.clone(),
+            many => format!("{} partitions {what}: {}", many.len(), many.join("; ")),
+        };
+        match (
+            self.failed_partitions.as_slice(),
+            self.partial_partitions.as_slice(),
+        ) {
+            ([], []) => (RunStatus::Succeeded, None),
+            ([], partial) => (
+                RunStatus::Partial,
+                Some(summary(partial, "skipped records")),
+            ),
+            (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
+        }
+    }
+}
+
+fn labelled(partition: &str, text: String) -> String {
+    if partition.is_empty() {
+        text
+    } else {
+        format!("{partition}: {text}")
+    }
+}

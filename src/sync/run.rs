@@ -1,0 +1,112 @@
+//! Running streams: one stream once, or a pass over several with parents first, each run
+//! journaled in `feishu.sync_runs`.
+
+use std::time::Instant;
+
+use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
+use super::{activities, approval_tasks, semesters, stage_tasks, tasks};
+use crate::db::{self, RunCounts, RunStatus};
+use crate::feishu::Endpoint;
+
+/// Runs one stream once, without journaling; tests and the scheduler call this.
+pub async fn run_once(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<StreamOutcome> {
+    match stream {
+        Endpoint::Semesters => semesters::run_once(ctx, opts).await,
+        Endpoint::Activities => activities::run_once(ctx, opts).await,
+        Endpoint::StageTasks => stage_tasks::run_once(ctx, opts).await,
+        Endpoint::ApprovalTasks => approval_tasks::run_once(ctx, opts).await,
+        Endpoint::Tasks => tasks::run_once(ctx, opts).await,
+    }
+}
+
+/// Runs `streams` and journals each run in `sync_runs`. Semesters run first, then
+/// activities and stage tasks (which read the semesters) side by side; approval tasks and
+/// tasks depend on nothing and run alongside from the start. Each endpoint keeps its own
+/// budget, so running them together costs no rate. Reports come in stream order.
+pub async fn sync(
+    ctx: &SyncContext,
+    streams: &[Endpoint],
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<StreamReport>> {
+    let performance = async {
+        let semesters = run_if_selected(ctx, streams, Endpoint::Semesters, opts).await;
+        let (activities, stage_tasks) = tokio::join!(
+            run_if_selected(ctx, streams, Endpoint::Activities, opts),
+            run_if_selected(ctx, streams, Endpoint::StageTasks, opts)
+        );
+        [semesters, activities, stage_tasks]
+    };
+    let (performance, approval_tasks, tasks) = tokio::join!(
+        performance,
+        run_if_selected(ctx, streams, Endpoint::ApprovalTasks, opts),
+        run_if_selected(ctx, streams, Endpoint::Tasks, opts)
+    );
+    let mut reports = Vec::new();
+    for report in performance.into_iter().chain([approval_tasks, tasks]) {
+        reports.extend(report?);
+    }
+    Ok(reports)
+}
+
+async fn run_if_selected(
+    ctx: &SyncContext,
+    streams: &[Endpoint],
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<Option<StreamReport>> {
+    if streams.contains(&stream) {
+        run_journaled(ctx, stream, opts).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// One stream run with its `sync_runs` row.
+pub async fn run_journaled(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+) -> anyhow::Result<StreamReport> {
+    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill).await?;
+    let requests_before = ctx.client.requests_sent(stream);
+    let started = Instant::now();
+    tracing::info!(%stream, backfill = opts.backfill, "stream run started");
+    let result = run_once(ctx, stream, opts).await;
+    let requests = ctx.client.requests_sent(stream) - requests_before;
+    let (status, counts, error) = match result {
+        Ok(outcome) => {
+            let (status, error) = outcome.verdict();
+            (status, outcome.counts, error)
+        }
+        Err(error) => (
+            RunStatus::Failed,
+            RunCounts::default(),
+            Some(format!("{error:#}")),
+        ),
+    };
+    db::finish_run(
+        &ctx.pool,
+        run_id,
+        status,
+        counts,
+        requests,
+        error.as_deref(),
+    )
+    .await?;
+    let duration = started.elapsed();
+    ctx.metrics.run_finished(stream, status.as_str(), duration);
+    tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
+        rows_retired = counts.rows_retired, requests, duration_ms = duration.as_millis() as u64, "stream run finished");
+    Ok(StreamReport {
+        stream,
+        status,
+        counts,
+        requests,
+        duration,
+        error,
+    })
+}

@@ -1,0 +1,19 @@
+//! feishu-sync's integration tests: one binary, one module per concern. Every test gets a
+//! fresh database of its own (`#[sqlx::test]`, which needs `DATABASE_URL` naming a role
+//! that may create databases) and, where it talks to Feishu, a `feishu-sim` simulator on a
+//! free port. Unit tests live beside their code in `src/`.
+
+mod helpers;
+
+/// The binary as an operator runs it: configuration, exit codes, messages, secrets.
+mod cli;
+/// The shared client against a misbehaving server: rate limits, tokens, faults.
+mod client_resilience;
+/// Processes killed at random points, and Postgres restarted under a running sync.
+mod crash;
+/// Malformed records, random failures and slow answers, resumed passes.
+mod faults;
+/// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
+mod service;
+/// Each stream against the simulator's tenant: first sync, increments, retirement.
+mod streams;

@@ -1,0 +1,311 @@
+//! `feishu-sync run` as a process: every stream on a one-second schedule, overlapping
+//! firings skipped, health and metrics served, SIGTERM ending it cleanly; and two replicas
+//! never running one stream at the same time.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::helpers::binary::{Spawned, sim_env, spawn_binary};
+use crate::helpers::*;
+use feishu_sim::{Fault, SimHandle};
+use feishu_sync::feishu::Endpoint;
+
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The environment of a service on `port` firing every stream every second.
+fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
+    let mut env = sim_env(sim, pool);
+    env.push((
+        "FEISHU_SYNC__SERVER__LISTEN".into(),
+        format!("127.0.0.1:{port}"),
+    ));
+    env.push((
+        "FEISHU_SYNC__SERVER__SHUTDOWN_TIMEOUT_SECS".into(),
+        SHUTDOWN_TIMEOUT_SECS.to_string(),
+    ));
+    for endpoint in Endpoint::ALL {
+        let key = format!(
+            "FEISHU_SYNC__STREAMS__{}__SCHEDULE",
+            endpoint.name().to_uppercase()
+        );
+        env.push((key, "* * * * * *".into()));
+    }
+    env
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let response = reqwest::get(url).await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.ok()?))
+}
+
+/// Polls `check` every 200 ms until it holds or `limit` passes.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// Streams with fewer than `n` succeeded runs.
+async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
+    let mut short = Vec::new();
+    for endpoint in Endpoint::ALL {
+        let runs: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM feishu.sync_runs WHERE stream = $1 AND status = 'succeeded'",
+        )
+        .bind(endpoint.name())
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0);
+        if runs < n {
+            short.push(endpoint.name().to_string());
+        }
+    }
+    short
+}
+
+/// Sends SIGTERM and waits for the exit code, failing if the shutdown takes too long.
+async fn terminate(spawned: Spawned) -> (Option<i32>, Duration, String) {
+    let mut child = spawned.child;
+    let started = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM");
+    let limit = Duration::from_secs(SHUTDOWN_TIMEOUT_SECS + 5);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = started.elapsed();
+    child.wait().unwrap();
+    (
+        code,
+        took,
+        std::fs::read_to_string(spawned.log.path()).unwrap_or_default(),
+    )
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_schedules_every_stream_skips_overlaps_serves_health_and_stops_on_sigterm(
+    pool: PgPool,
+) {
+    let sim = simulator().await;
+    // Semesters' first runs take 2.5 s each, longer than their one-second schedule.
+    sim.inject(
+        Some(Endpoint::Semesters),
+        Fault::Delay(Duration::from_millis(2500)),
+        2,
+    );
+    let port = free_port();
+    let child = spawn_binary(&["run"], service_env(&sim, &pool, port));
+    let base = format!("http://127.0.0.1:{port}");
+
+    let healthy = eventually(Duration::from_secs(30), || async {
+        get(&format!("{base}/healthz"))
+            .await
+            .is_some_and(|(s, _)| s == 200)
+    })
+    .await;
+    let twice = eventually(Duration::from_secs(60), || async {
+        streams_below(&pool, 2).await.is_empty()
+    })
+    .await;
+    let metrics = get(&format!("{base}/metrics"))
+        .await
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    let (code, took, stderr) = terminate(child).await;
+
+    assert!(healthy, "/healthz never answered 200:\n{stderr}");
+    assert!(
+        twice,
+        "streams with fewer than two runs: {:?}\n{stderr}",
+        streams_below(&pool, 2).await
+    );
+    assert!(
+        metrics.contains(r#"feishu_sync_runs_total{stream="tasks",outcome="succeeded"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"feishu_sync_requests_total{endpoint="stage_tasks",outcome="ok"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"feishu_sync_skipped_overlaps_total{stream="semesters"}"#),
+        "no overlap skipped:\n{metrics}"
+    );
+    assert!(stderr.contains("skipping this firing"), "{stderr}");
+    assert_eq!(code, Some(0), "exit code after SIGTERM; stderr:\n{stderr}");
+    assert!(
+        took < Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
+        "shutdown took {took:?}"
+    );
+    let unfinished: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM feishu.sync_runs WHERE status = 'running' OR finished_at IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unfinished, 0, "no run row left unfinished");
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
+    let sim = simulator().await;
+    // Slow task pages make each tasks run outlast a firing interval.
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Delay(Duration::from_millis(700)),
+        12,
+    );
+    let first = spawn_binary(&["run"], service_env(&sim, &pool, free_port()));
+    let second = spawn_binary(&["run"], service_env(&sim, &pool, free_port()));
+
+    let ran = eventually(Duration::from_secs(60), || async {
+        streams_below(&pool, 3).await.is_empty()
+    })
+    .await;
+    let (code_a, _, stderr_a) = terminate(first).await;
+    let (code_b, _, stderr_b) = terminate(second).await;
+
+    assert!(
+        ran,
+        "streams short of runs: {:?}\n{stderr_a}\n{stderr_b}",
+        streams_below(&pool, 3).await
+    );
+    assert_eq!(
+        (code_a, code_b),
+        (Some(0), Some(0)),
+        "{stderr_a}\n{stderr_b}"
+    );
+    let runs: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT stream, started_at, finished_at FROM feishu.sync_runs ORDER BY stream, started_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for pair in runs.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.0 == b.0 {
+            let a_end = a.2.expect("finished");
+            assert!(b.1 >= a_end, "{} ran twice at once: {a:?} and {b:?}", a.0);
+        }
+    }
+    let skipped = stderr_a.contains("another replica is running")
+        || stderr_b.contains("another replica is running");
+    assert!(skipped, "the replicas never met at a lock");
+}
+
+/// Environment with every schedule far away, so only what the test starts runs.
+fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
+    let mut env = service_env(sim, pool, port);
+    env.retain(|(k, _)| !k.ends_with("__SCHEDULE"));
+    env
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_with_backfill_backfills_every_stream_first(pool: PgPool) {
+    let sim = simulator().await;
+    let child = spawn_binary(
+        &["run", "--backfill", "--since", "2020-01-01"],
+        quiet_env(&sim, &pool, free_port()),
+    );
+    let backfilled = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(DISTINCT stream) FROM feishu.sync_runs WHERE backfill AND status = 'succeeded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+            == 5
+    };
+
+    let done = eventually(Duration::from_secs(60), backfilled).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(done, "not every stream was backfilled:\n{log}");
+    assert_eq!(code, Some(0), "{log}");
+    let since_sent = sim.requests().iter().any(|r| {
+        r.endpoint == Endpoint::Tasks
+            && r.query
+                .iter()
+                .any(|(k, v)| k == "start_create_time" && v == "1577836800")
+    });
+    assert!(since_sent, "the backfill started at --since");
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn sigterm_mid_run_commits_the_page_in_hand_and_records_the_run_as_interrupted(pool: PgPool) {
+    let sim = simulator().await;
+    // Every approval page takes 300 ms: the first run lasts about 8 s.
+    sim.inject(
+        Some(Endpoint::ApprovalTasks),
+        Fault::Delay(Duration::from_millis(300)),
+        1000,
+    );
+    let mut env = quiet_env(&sim, &pool, free_port());
+    env.push((
+        "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__SCHEDULE".into(),
+        "* * * * * *".into(),
+    ));
+    let child = spawn_binary(&["run"], env);
+    let some_pages = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.approval_tasks")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+            > 0
+    };
+
+    let started = eventually(Duration::from_secs(30), some_pages).await;
+    let (code, took, log) = terminate(child).await;
+
+    assert!(started, "{log}");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        took < Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
+        "{took:?}"
+    );
+    let runs: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT status, pages FROM feishu.sync_runs WHERE stream = 'approval_tasks'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].0, "interrupted");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.approval_tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        runs[0].1 > 0 && rows > 0,
+        "committed pages stay: {runs:?}, {rows} rows"
+    );
+}

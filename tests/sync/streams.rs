@@ -1,0 +1,506 @@
+//! End-to-end passes of every stream through the simulator into a fresh database:
+//! completeness, incremental re-runs, changes, retirement and backfill.
+
+use chrono::{Duration, Utc};
+use sqlx::PgPool;
+
+use crate::helpers::*;
+use feishu_sim::{Fault, Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec};
+use feishu_sync::db::RunStatus;
+use feishu_sync::feishu::Endpoint;
+use feishu_sync::sync::{self, RunOptions};
+
+#[sqlx::test]
+async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    assert_counts_match(&pool, &sim).await;
+    assert!(
+        report(&reports, Endpoint::Tasks).counts.pages >= 3,
+        "tasks need several pages"
+    );
+    assert!(
+        report(&reports, Endpoint::StageTasks).counts.pages >= 6,
+        "2+ pages per semester"
+    );
+    let runs: Vec<(String, String, i32)> =
+        sqlx::query_as("SELECT stream, status, pages FROM feishu.sync_runs ORDER BY stream")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let streams: Vec<&str> = runs.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        streams,
+        [
+            "activities",
+            "approval_tasks",
+            "semesters",
+            "stage_tasks",
+            "tasks"
+        ]
+    );
+    assert!(
+        runs.iter().all(|r| r.1 == "succeeded" && r.2 >= 1),
+        "{runs:?}"
+    );
+    let children_after_parent: bool = sqlx::query_scalar(
+        "SELECT bool_and(c.started_at >= p.finished_at) FROM feishu.sync_runs c, feishu.sync_runs p
+          WHERE p.stream = 'semesters' AND c.stream IN ('activities', 'stage_tasks')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        children_after_parent,
+        "activities and stage tasks start after semesters finished"
+    );
+}
+
+#[sqlx::test]
+async fn second_run_without_changes_writes_nothing_and_sends_watermarks(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    sim.clear_requests();
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    for r in &reports {
+        assert_eq!(
+            (r.stream, r.counts.rows_written, r.counts.rows_retired),
+            (r.stream, 0, 0)
+        );
+    }
+    let requests = sim.requests();
+    let stage: Vec<_> = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::StageTasks)
+        .collect();
+    assert!(!stage.is_empty());
+    for r in &stage {
+        let body = r.body.as_ref().unwrap();
+        assert!(
+            body["after_time"].as_str().is_some(),
+            "stage task request without after_time: {body}"
+        );
+    }
+    let tasks: Vec<_> = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::Tasks)
+        .collect();
+    assert!(
+        tasks
+            .iter()
+            .all(|r| r.query.iter().any(|(k, _)| k == "start_create_time"))
+    );
+    assert!(
+        tasks.len() <= 2,
+        "a no-change run read {} task pages",
+        tasks.len()
+    );
+    assert_tables_match(&pool, &sim).await;
+}
+
+/// A stage task of the tenant whose deadline is recent, so a watermark can see it change.
+fn recent_stage_task(tasks: &mut [StageTask]) -> &mut StageTask {
+    let now = Utc::now().timestamp_millis();
+    tasks
+        .iter_mut()
+        .find(|t| (t.deadline_ms - now).abs() < 7 * 24 * 3_600_000)
+        .expect("a recent deadline")
+}
+
+#[sqlx::test]
+async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let heavy_user = approval_users(&sim)[0].clone();
+    let moved = sim.with_tenant(|t| {
+        // A new task, a finished stage, an approval moving topic, a new semester.
+        let mut task: Task = t.tasks[0].clone();
+        task.id = "aaaaaaaa-0000-4000-8000-000000000001".into();
+        task.create_time_s = Utc::now().timestamp();
+        t.tasks.push(task);
+        let stage = recent_stage_task(&mut t.stage_tasks);
+        stage.stage_task_status = "all_done".into();
+        stage.task_option_id = 2;
+        stage.need_todo_count = 0;
+        let approval = t
+            .approval_tasks
+            .iter_mut()
+            .find(|a| a.user_id == heavy_user && a.topic == "1")
+            .unwrap();
+        approval.topic = "2".into();
+        let mut semester: Semester = t.semesters[0].clone();
+        semester.id = "7999999999999999999".into();
+        t.semesters.push(semester);
+        approval.task_id.clone()
+    });
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    let topics: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT topic, deleted_at IS NOT NULL FROM feishu.approval_tasks WHERE task_id = $1 ORDER BY topic",
+    )
+    .bind(&moved)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        topics,
+        [("1".to_string(), true), ("2".to_string(), false)],
+        "retired in 1, current in 2"
+    );
+}
+
+#[sqlx::test]
+async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let old_id = sim.with_tenant(|t| {
+        let cutoff = Utc::now().timestamp() - 30 * 86_400;
+        let task = t
+            .tasks
+            .iter_mut()
+            .find(|k| k.complete_time_s == 0 && k.create_time_s < cutoff)
+            .unwrap();
+        task.complete_time_s = Utc::now().timestamp();
+        task.id.clone()
+    });
+    let completed = |pool: PgPool, id: String| async move {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+
+    sync_all(&ctx, RunOptions::default()).await;
+    let after_incremental = completed(pool.clone(), old_id.clone()).await;
+    let reports = sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: None,
+        },
+    )
+    .await;
+    let after_backfill = completed(pool.clone(), old_id).await;
+
+    assert!(
+        !after_incremental,
+        "a create-time watermark cannot see an old task complete"
+    );
+    assert!(after_backfill, "a backfill re-reads everything");
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    assert_counts_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let since = Utc::now() - Duration::days(10);
+    let before: Vec<(String, chrono::DateTime<Utc>)> = sqlx::query_as(
+        "SELECT partition_key, watermark FROM feishu.sync_state WHERE stream = 'stage_tasks'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    sim.clear_requests();
+
+    let reports = sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: Some(since),
+        },
+    )
+    .await;
+
+    assert_all_succeeded(&reports);
+    let requests = sim.requests();
+    let first_task_request = requests
+        .iter()
+        .find(|r| r.endpoint == Endpoint::Tasks)
+        .unwrap();
+    let sent: Vec<&str> = first_task_request
+        .query
+        .iter()
+        .filter(|(k, _)| k == "start_create_time")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(sent, [since.timestamp().to_string()]);
+    let stage = requests
+        .iter()
+        .find(|r| r.endpoint == Endpoint::StageTasks)
+        .unwrap();
+    assert_eq!(
+        stage.body.as_ref().unwrap()["after_time"],
+        since.timestamp_millis().to_string()
+    );
+    for (partition, old) in before {
+        let new: chrono::DateTime<Utc> = sqlx::query_scalar(
+            "SELECT watermark FROM feishu.sync_state WHERE stream = 'stage_tasks' AND partition_key = $1",
+        )
+        .bind(&partition)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(new > old, "watermark of {partition} moved on");
+    }
+}
+
+#[sqlx::test]
+async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappear(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let (semester, removed_task) = sim.with_tenant(|t| {
+        // A semester deleted upstream takes its activities and stage tasks along.
+        let semester = t.semesters.pop().unwrap();
+        t.activities.retain(|a| a.semester_id != semester.id);
+        t.stage_tasks.retain(|s| s.semester_id != semester.id);
+        let newest = t.tasks.iter().map(|k| k.create_time_s).max().unwrap();
+        let recent = t
+            .tasks
+            .iter()
+            .position(|k| k.create_time_s == newest)
+            .unwrap();
+        (semester, t.tasks.remove(recent))
+    });
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    let retired_children: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM feishu.stage_tasks WHERE semester_id = $1 AND deleted_at IS NULL",
+    )
+    .bind(&semester.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        retired_children, 0,
+        "stage tasks of a retired semester are retired"
+    );
+    sim.with_tenant(|t| t.tasks.push(removed_task.clone()));
+    sync_all(&ctx, RunOptions::default()).await;
+    let back: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT deleted_at FROM feishu.tasks WHERE id = $1")
+            .bind(&removed_task.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(back, None, "a task that reappears is current again");
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM feishu.sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, RunStatus::Succeeded.as_str());
+}
+
+#[sqlx::test]
+async fn activities_are_asked_for_at_most_ten_semesters_at_a_time(pool: PgPool) {
+    let spec = TenantSpec {
+        semesters: 12,
+        users: 8,
+        tasks: 20,
+        ..TenantSpec::small()
+    };
+    let sim = Simulator::start(
+        Tenant::generate(&spec),
+        SimConfig::default().with_window(WINDOW),
+    )
+    .await
+    .unwrap();
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    let mut sizes: Vec<usize> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::Activities)
+        .map(|r| {
+            r.body.as_ref().unwrap()["semester_ids"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, [2, 10]);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn stage_task_paging_inside_data_is_followed_too(pool: PgPool) {
+    let sim = simulator_with(SimConfig {
+        stage_tasks_paging_beside_data: false,
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert!(report(&reports, Endpoint::StageTasks).counts.pages >= 6);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whole_read(
+    pool: PgPool,
+) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let (activity, stage) = sim.with_tenant(|t| {
+        (
+            t.activities.remove(0),
+            recent_stage_task(&mut t.stage_tasks).clone(),
+        )
+    });
+    sim.with_tenant(|t| {
+        t.stage_tasks.retain(|s| {
+            (&s.user_id, &s.stage_id, &s.semester_id)
+                != (&stage.user_id, &stage.stage_id, &stage.semester_id)
+        })
+    });
+    let retired = |pool: PgPool, sql: &'static str, key: String| async move {
+        sqlx::query_scalar::<_, bool>(sql)
+            .bind(key)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let stage_sql = "SELECT deleted_at IS NOT NULL FROM feishu.stage_tasks WHERE user_id || '/' || stage_id = $1";
+    let stage_key = format!("{}/{}", stage.user_id, stage.stage_id);
+
+    sync_all(&ctx, RunOptions::default()).await;
+    let activity_retired = retired(
+        pool.clone(),
+        "SELECT deleted_at IS NOT NULL FROM feishu.activities WHERE id = $1",
+        activity.id.clone(),
+    )
+    .await;
+    let stage_after_incremental = retired(pool.clone(), stage_sql, stage_key.clone()).await;
+    sync_all(
+        &ctx,
+        RunOptions {
+            backfill: true,
+            since: None,
+        },
+    )
+    .await;
+    let stage_after_backfill = retired(pool.clone(), stage_sql, stage_key).await;
+
+    assert!(
+        activity_retired,
+        "a complete activity read retires what is gone"
+    );
+    assert!(
+        !stage_after_incremental,
+        "a windowed read cannot tell deleted from moved back, so it retires nothing"
+    );
+    assert!(stage_after_backfill, "a whole-semester read retires it");
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_semester_that_disappears_and_returns_is_whole_again(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let semester = sim.with_tenant(|t| t.semesters.remove(0));
+    sync_all(&ctx, RunOptions::default()).await;
+    sim.with_tenant(|t| t.semesters.insert(0, semester.clone()));
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    assert_tables_match(&pool, &sim).await;
+    assert_counts_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn an_empty_semester_list_does_not_retire_every_semester(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, RunOptions::default()).await;
+    let saved = sim.with_tenant(|t| std::mem::take(&mut t.semesters));
+
+    let reports = sync::sync(&ctx, &[Endpoint::Semesters], &RunOptions::default())
+        .await
+        .unwrap();
+
+    let semesters = report(&reports, Endpoint::Semesters);
+    assert_eq!(semesters.status, RunStatus::Failed);
+    assert!(
+        semesters
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("refusing to retire"),
+        "{:?}",
+        semesters.error
+    );
+    sim.with_tenant(|t| t.semesters = saved);
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_rejected_page_token_restarts_the_partition_and_loses_nothing(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    // The first task page goes through; the request carrying its token is rejected.
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
+    sim.inject(
+        Some(Endpoint::ApprovalTasks),
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    sim.inject(Some(Endpoint::ApprovalTasks), Fault::BadPageToken, 1);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    assert_all_succeeded(&reports);
+    let rejected = sim.requests().iter().filter(|r| r.code == 1470422).count();
+    assert_eq!(rejected, 1);
+    let first_pages = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.endpoint == Endpoint::Tasks && !r.query.iter().any(|(k, _)| k == "page_token")
+        })
+        .count();
+    assert_eq!(
+        first_pages, 2,
+        "the partition was read again from its first page"
+    );
+    assert_tables_match(&pool, &sim).await;
+}
