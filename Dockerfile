@@ -1,13 +1,18 @@
 # Multi-stage build of feishu-sync. The query macros check against the committed .sqlx
-# data, so the build needs no database.
+# data, so the build needs no database. The service is built without the default
+# `simulator` feature: the image has no `demo`/`bench` and no simulator code. The
+# workspace's other crates are copied only because Cargo reads every member's manifest.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY .sqlx .sqlx
 COPY migrations migrations
 COPY src src
+COPY endpoints endpoints
+COPY simulator simulator
 ENV SQLX_OFFLINE=true
-RUN cargo build --release --locked && strip target/release/feishu-sync
+RUN cargo build --release --locked -p feishu-sync --no-default-features \
+ && strip target/release/feishu-sync
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -12,6 +12,6 @@ for f in migrations/*.sql; do psql -q -v ON_ERROR_STOP=1 "$url" -f "$f"; done
 rm -rf .sqlx && mkdir .sqlx
 # Touch the sources so every query macro expands again and writes its data.
 find src tests -name '*.rs' -exec touch {} +
-SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" DATABASE_URL="$url" cargo check --all-targets --quiet
+SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" DATABASE_URL="$url" cargo check --workspace --all-targets --quiet
 psql -q "$admin" -c "DROP DATABASE $db"
 echo "wrote $(ls .sqlx | wc -l) query files to .sqlx"

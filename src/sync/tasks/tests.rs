@@ -1,5 +1,8 @@
 //! Unit tests of the task-v1 mapping on the document's own example.
 
+use serde::Deserialize;
+use serde_json::Value;
+
 use super::*;
 
 /// The response example of the task-v1 document, verbatim.

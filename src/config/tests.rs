@@ -2,6 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use crate::feishu::Endpoint;
 
 use super::*;
 

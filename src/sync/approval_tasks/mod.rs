@@ -225,5 +225,4 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
 }
 
 #[cfg(test)]
-#[path = "approval_tasks_tests.rs"]
 mod tests;

@@ -1,12 +1,112 @@
-//! The statements of the task-v1 stream, kept apart from its wire mapping.
+//! Task v1's rows: a page's records mapped to column arrays, and the statements that
+//! write them (the task upsert, member replacement, retirement).
 
 use std::collections::HashSet;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::Columns;
+use super::wire::WireTask;
+use crate::sync::convert::{ColumnBuilder, I18nSnake, from_seconds};
+
+#[derive(Default)]
+pub(super) struct Columns {
+    pub(super) id: Vec<String>,
+    pub(super) summary: Vec<Option<String>>,
+    pub(super) description: Vec<Option<String>>,
+    pub(super) creator_id: Vec<Option<String>>,
+    pub(super) create_time: Vec<Option<DateTime<Utc>>>,
+    pub(super) update_time: Vec<Option<DateTime<Utc>>>,
+    pub(super) complete_time: Vec<Option<DateTime<Utc>>>,
+    pub(super) due_time: Vec<Option<DateTime<Utc>>>,
+    pub(super) due_timezone: Vec<Option<String>>,
+    pub(super) due_is_all_day: Vec<Option<bool>>,
+    pub(super) can_edit: Vec<Option<bool>>,
+    pub(super) source: Vec<Option<i32>>,
+    pub(super) repeat_rule: Vec<Option<String>>,
+    pub(super) extra: Vec<Option<String>>,
+    pub(super) custom: Vec<Option<String>>,
+    pub(super) origin_platform_zh: Vec<Option<String>>,
+    pub(super) origin_platform_en: Vec<Option<String>>,
+    pub(super) origin_href_title: Vec<Option<String>>,
+    pub(super) origin_href_url: Vec<Option<String>>,
+    pub(super) raw: Vec<Value>,
+    /// One entry per (task, member): role `c`ollaborator or `f`ollower.
+    pub(super) member_role: Vec<String>,
+    pub(super) member_task: Vec<String>,
+    pub(super) member_user: Vec<String>,
+}
+
+/// Empty strings mean "not set" in task v1 (`"timezone": ""`, `"href": {}`).
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+impl Columns {
+    /// Upserts the tasks and replaces their members; returns rows changed.
+    pub(super) async fn write(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let written = upsert_tasks(tx, self).await?;
+        let members = replace_members(tx, self, &written).await?;
+        Ok((written.inserted.len() + written.updated.len()) as u64 + members)
+    }
+}
+
+impl ColumnBuilder for Columns {
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let t = WireTask::deserialize(record).context("task record")?;
+        let time = |v: &Option<String>, field: &str| {
+            from_seconds(v.as_deref()).map_err(|e| anyhow::anyhow!("task {}: {field}: {e}", t.id))
+        };
+        let create_time = time(&t.create_time, "create_time")?;
+        let update_time = time(&t.update_time, "update_time")?;
+        let complete_time = time(&t.complete_time, "complete_time")?;
+        let due_time = time(&t.due.time, "due.time")?;
+        self.create_time.push(create_time);
+        self.update_time.push(update_time);
+        self.complete_time.push(complete_time);
+        self.due_time.push(due_time);
+        self.due_timezone.push(non_empty(t.due.timezone));
+        self.due_is_all_day.push(t.due.is_all_day);
+        let platform = t
+            .origin
+            .platform_i18n_name
+            .as_deref()
+            .and_then(|text| {
+                serde_json::from_str::<Option<I18nSnake>>(text)
+                    .ok()
+                    .flatten()
+            })
+            .unwrap_or_default();
+        self.origin_platform_zh.push(non_empty(platform.zh));
+        self.origin_platform_en.push(non_empty(platform.en));
+        self.origin_href_title.push(non_empty(t.origin.href.title));
+        self.origin_href_url.push(non_empty(t.origin.href.url));
+        for (role, members) in [("c", &t.collaborators), ("f", &t.followers)] {
+            for member in members.iter().map(|m| &m.id).collect::<HashSet<_>>() {
+                self.member_role.push(role.into());
+                self.member_task.push(t.id.clone());
+                self.member_user.push(member.clone());
+            }
+        }
+        self.summary.push(t.summary);
+        self.description.push(t.description);
+        self.creator_id.push(t.creator_id);
+        self.can_edit.push(t.can_edit);
+        self.source.push(t.source);
+        self.repeat_rule.push(t.repeat_rule);
+        self.extra.push(t.extra);
+        self.custom.push(t.custom);
+        self.id.push(t.id);
+        Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
+    }
+}
 
 /// The tasks a page upsert wrote: those new to the table, and those whose record changed.
 #[derive(Debug, Default)]

@@ -331,5 +331,4 @@ async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
 }
 
 #[cfg(test)]
-#[path = "stage_tasks_tests.rs"]
 mod tests;

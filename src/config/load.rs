@@ -1,0 +1,242 @@
+//! Loading: built-in defaults, then the TOML file, then `FEISHU_SYNC__SECTION__KEY`
+//! environment variables (and `DATABASE_URL`); unknown keys and unreadable values are
+//! problems like any other.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::types::*;
+use super::validate::ConfigError;
+
+impl Config {
+    /// Loads defaults, then the file at `path` (required only if `required`), then the
+    /// environment, and validates the result.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Config::load_from(path, required, &env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment, so tests need not touch the
+    /// process environment.
+    pub fn load_from(
+        path: &Path,
+        required: bool,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::load_with_problems(path, required, env)?;
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// For commands that only read the database (`status`, `healthcheck`): missing Feishu
+    /// credentials and approval users do not matter there; every other problem does.
+    pub fn load_for_database(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let (config, problems) = Config::load_with_problems(path, required, &env)?;
+        let problems: Vec<String> = problems
+            .into_iter()
+            .filter(|p| {
+                !p.starts_with("feishu.app_") && !p.starts_with("streams.approval_tasks.user_ids")
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// The layered configuration and its validation problems; unknown keys and values
+    /// that cannot be read at all are errors straight away.
+    pub(super) fn load_with_problems(
+        path: &Path,
+        required: bool,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(Config, Vec<String>), ConfigError> {
+        if required && !path.exists() {
+            return Err(ConfigError::one(format!(
+                "config file {} not found: create it (see sync.toml in the repository) or pass --config",
+                path.display()
+            )));
+        }
+        let layered = layered_source(path, env)?;
+        let mut problems = unknown_keys(&layered);
+        let (mut config, unreadable) = read_sections(&layered);
+        problems.extend(unreadable.iter().map(|(_, e)| e.clone()));
+        config.apply_database_url_fallback(env);
+        // A section that could not be read is checked no further: its defaults would only
+        // produce misleading complaints.
+        let unreadable: Vec<&str> = unreadable.iter().map(|(section, _)| *section).collect();
+        problems.extend(config.problems().into_iter().filter(|p| {
+            !unreadable
+                .iter()
+                .any(|section| p.starts_with(&format!("{section}.")))
+        }));
+        Ok((config, problems))
+    }
+
+    /// `DATABASE_URL` fills `database.url` unless `FEISHU_SYNC__DATABASE__URL` was given.
+    fn apply_database_url_fallback(&mut self, env: &BTreeMap<String, String>) {
+        let explicit = env.contains_key(&format!("{ENV_PREFIX}__DATABASE__URL"));
+        if let (false, Some(url)) = (explicit, env.get("DATABASE_URL")) {
+            self.database.url = url.clone();
+        }
+    }
+}
+
+/// Reads each top-level section on its own, so a wrongly typed value in one section does
+/// not hide the problems of the others. Returns the config (defaults for unreadable
+/// sections) and `(section, message)` for each section that could not be read.
+fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String)>) {
+    fn section<T: serde::de::DeserializeOwned + Default>(
+        layered: &config::Config,
+        name: &'static str,
+        errors: &mut Vec<(&'static str, String)>,
+    ) -> T {
+        match layered.get::<Option<T>>(name) {
+            Ok(value) => value.unwrap_or_default(),
+            Err(config::ConfigError::NotFound(_)) => T::default(),
+            Err(e) => {
+                errors.push((name, e.to_string()));
+                T::default()
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    let config = Config {
+        feishu: section(layered, "feishu", &mut errors),
+        database: section(layered, "database", &mut errors),
+        streams: section(layered, "streams", &mut errors),
+        server: section(layered, "server", &mut errors),
+    };
+    // The crate names only the section; name every offending key instead.
+    let known = serde_json::to_value(Config::default()).expect("defaults serialize");
+    let given: serde_json::Value = layered.clone().try_deserialize().unwrap_or_default();
+    let errors = errors
+        .into_iter()
+        .flat_map(|(name, message)| {
+            let mut precise = Vec::new();
+            leaf_type_errors(layered, name, &given[name], &known[name], &mut precise);
+            if precise.is_empty() {
+                precise.push(message);
+            }
+            precise.into_iter().map(move |m| (name, m))
+        })
+        .collect();
+    (config, errors)
+}
+
+/// Checks each given leaf under `path` against the type of its default.
+fn leaf_type_errors(
+    layered: &config::Config,
+    path: &str,
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let result = match (given, known) {
+        (Value::Object(given), Value::Object(known)) => {
+            for (key, value) in given {
+                if let Some(default) = known.get(key) {
+                    leaf_type_errors(layered, &format!("{path}.{key}"), value, default, out);
+                }
+            }
+            return;
+        }
+        (_, Value::Number(_)) => layered.get::<u64>(path).map(drop),
+        (_, Value::Bool(_)) => layered.get::<bool>(path).map(drop),
+        (_, Value::Array(_)) => layered.get::<Vec<String>>(path).map(drop),
+        (_, _) => layered.get::<String>(path).map(drop),
+    };
+    if let Err(e) = result {
+        out.push(e.to_string());
+    }
+}
+
+/// Keys whose environment variable holds a comma-separated list.
+const LIST_KEYS: [&str; 2] = [
+    "streams.approval_tasks.user_ids",
+    "streams.approval_tasks.topics",
+];
+
+/// The file and environment layered by the `config` crate; defaults come from serde.
+/// Values stay strings (no guessing that `007` is a number); the crate converts them to
+/// each field's type, and list variables are split on commas here.
+fn layered_source(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<config::Config, ConfigError> {
+    let env_key = |key: &str| format!("{ENV_PREFIX}__{}", key.to_uppercase().replace('.', "__"));
+    let scalars: config::Map<String, String> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .filter(|(k, _)| !LIST_KEYS.iter().any(|list| env_key(list) == **k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from(path).required(false))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(scalars)),
+        );
+    for key in LIST_KEYS {
+        if let Some(value) = env.get(&env_key(key)) {
+            let items: Vec<String> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_string)
+                .collect();
+            builder = builder
+                .set_override(key, items)
+                .map_err(|e| ConfigError::one(e.to_string()))?;
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))
+}
+
+/// Every key the user gave that the configuration does not have, found by comparing the
+/// user's tree with the tree of the defaults.
+fn unknown_keys(layered: &config::Config) -> Vec<String> {
+    let known = serde_json::to_value(Config::default()).expect("defaults serialize");
+    let given: serde_json::Value = match layered.clone().try_deserialize() {
+        Ok(value) => value,
+        Err(_) => return Vec::new(),
+    };
+    let mut unknown = Vec::new();
+    collect_unknown("", &given, &known, &mut unknown);
+    unknown
+        .into_iter()
+        .map(|key| format!("unknown key `{key}` (check the spelling against sync.toml)"))
+        .collect()
+}
+
+fn collect_unknown(
+    prefix: &str,
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
+        return;
+    };
+    for (key, value) in given {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match known.get(key) {
+            Some(known_value) => collect_unknown(&path, value, known_value, out),
+            None => out.push(path),
+        }
+    }
+}

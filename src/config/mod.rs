@@ -1,0 +1,16 @@
+//! Configuration: built-in defaults, then `sync.toml`, then `FEISHU_SYNC__SECTION__KEY`
+//! environment variables (and `DATABASE_URL`). Unknown keys and bad values are all reported
+//! together at start-up, before anything is written.
+//!
+//! [`types`] holds the sections and their defaults, `load` layers the sources, `validate`
+//! collects every problem.
+
+mod load;
+pub mod types;
+mod validate;
+
+pub use types::*;
+pub use validate::ConfigError;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! The configuration's shape and its defaults: one struct per section of `sync.toml`,
+//! each key documented in the README's configuration reference.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::feishu::Endpoint;
+
+/// Prefix of the environment variables that override the file, e.g.
+/// `FEISHU_SYNC__FEISHU__APP_SECRET` for `feishu.app_secret`.
+pub const ENV_PREFIX: &str = "FEISHU_SYNC";
+
+/// Every approval topic the API knows: to-do, done, initiated, unread CC, read CC.
+pub const APPROVAL_TOPICS: [&str; 5] = ["1", "2", "3", "17", "18"];
+
+/// The whole configuration of feishu-sync.
+///
+/// Unknown keys are found by [`unknown_keys`] (comparing the given tree with the defaults)
+/// rather than by serde's `deny_unknown_fields`, which stops at the first one: this way a
+/// misspelt key and a missing secret are reported in the same message.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    pub feishu: FeishuConfig,
+    pub database: DatabaseConfig,
+    pub streams: StreamsConfig,
+    pub server: ServerConfig,
+}
+
+/// The long-lived `run` service: where health and metrics are served, how long a
+/// shutdown may take.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address of `/healthz` and `/metrics`.
+    pub listen: String,
+    /// Seconds in-flight runs get to finish their page after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9187".into(),
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// How to reach the Feishu Open Platform and as which app.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct FeishuConfig {
+    /// `https://open.feishu.cn`, or `https://open.larksuite.com` for Lark.
+    pub base_url: String,
+    pub app_id: String,
+    /// Never logged; serialized as an empty string.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub app_secret: SecretString,
+    /// `open_id`, `union_id` or `user_id`: which id every user column holds.
+    pub user_id_type: String,
+    /// Seconds before one HTTP request is abandoned and retried.
+    pub request_timeout_secs: u64,
+    /// Requests per `rate_limit_window_secs`, per endpoint.
+    pub rate_limits: RateLimits,
+    /// The window the rate limits count in: Feishu's is 60 s. Only a simulator with
+    /// scaled-down windows (the benchmark) changes it.
+    pub rate_limit_window_secs: u64,
+}
+
+/// Client-side request budget per endpoint, in requests per minute.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RateLimits {
+    pub semesters: u32,
+    pub activities: u32,
+    pub stage_tasks: u32,
+    pub approval_tasks: u32,
+    pub tasks: u32,
+}
+
+/// Where the tables live.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// Per-stream switches and settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct StreamsConfig {
+    pub semesters: StreamToggle,
+    pub activities: StreamToggle,
+    pub stage_tasks: StageTasksConfig,
+    pub approval_tasks: ApprovalTasksConfig,
+    pub tasks: TasksConfig,
+}
+
+/// A stream with nothing to set but whether and when it runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct StreamToggle {
+    pub enabled: bool,
+    /// 6-field cron (with seconds), UTC; `None` means the stream's default.
+    pub schedule: Option<String>,
+}
+
+/// Stage tasks: how far back a deadline may lie and the task still change.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct StageTasksConfig {
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// An incremental pass re-reads every task whose deadline is later than the previous
+    /// pass's start minus this many hours.
+    pub lookback_hours: u32,
+}
+
+/// Approval tasks are listed per user and topic, so the users must be named.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ApprovalTasksConfig {
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// Ids of `feishu.user_id_type` whose approval tasks are copied.
+    pub user_ids: Vec<String>,
+    /// Topics to copy; default all five.
+    pub topics: Vec<String>,
+}
+
+/// Task v1: how late a task may show up after its create time.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TasksConfig {
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// An incremental pass asks for tasks created after the newest create time seen
+    /// minus this many hours.
+    pub lookback_hours: u32,
+}
+
+impl Default for FeishuConfig {
+    fn default() -> Self {
+        FeishuConfig {
+            base_url: "https://open.feishu.cn".into(),
+            app_id: String::new(),
+            app_secret: SecretString::from(String::new()),
+            user_id_type: "open_id".into(),
+            request_timeout_secs: 30,
+            rate_limits: RateLimits::default(),
+            rate_limit_window_secs: 60,
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            semesters: Endpoint::Semesters.default_rate_per_minute(),
+            activities: Endpoint::Activities.default_rate_per_minute(),
+            stage_tasks: Endpoint::StageTasks.default_rate_per_minute(),
+            approval_tasks: Endpoint::ApprovalTasks.default_rate_per_minute(),
+            tasks: Endpoint::Tasks.default_rate_per_minute(),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The budget of one endpoint.
+    pub fn for_endpoint(&self, endpoint: Endpoint) -> u32 {
+        match endpoint {
+            Endpoint::Semesters => self.semesters,
+            Endpoint::Activities => self.activities,
+            Endpoint::StageTasks => self.stage_tasks,
+            Endpoint::ApprovalTasks => self.approval_tasks,
+            Endpoint::Tasks => self.tasks,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for StreamToggle {
+    fn default() -> Self {
+        StreamToggle {
+            enabled: true,
+            schedule: None,
+        }
+    }
+}
+
+impl Default for StageTasksConfig {
+    fn default() -> Self {
+        StageTasksConfig {
+            enabled: true,
+            schedule: None,
+            lookback_hours: 30 * 24,
+        }
+    }
+}
+
+impl Default for ApprovalTasksConfig {
+    fn default() -> Self {
+        ApprovalTasksConfig {
+            enabled: true,
+            schedule: None,
+            user_ids: Vec::new(),
+            topics: APPROVAL_TOPICS.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        TasksConfig {
+            enabled: true,
+            schedule: None,
+            lookback_hours: 24,
+        }
+    }
+}
+
+impl StreamsConfig {
+    /// When a stream runs under `run`: its `schedule`, or the stream's default.
+    pub fn schedule(&self, endpoint: Endpoint) -> String {
+        let configured = match endpoint {
+            Endpoint::Semesters => &self.semesters.schedule,
+            Endpoint::Activities => &self.activities.schedule,
+            Endpoint::StageTasks => &self.stage_tasks.schedule,
+            Endpoint::ApprovalTasks => &self.approval_tasks.schedule,
+            Endpoint::Tasks => &self.tasks.schedule,
+        };
+        configured
+            .clone()
+            .unwrap_or_else(|| default_schedule(endpoint).to_string())
+    }
+
+    /// Whether a stream is switched on.
+    pub fn enabled(&self, endpoint: Endpoint) -> bool {
+        match endpoint {
+            Endpoint::Semesters => self.semesters.enabled,
+            Endpoint::Activities => self.activities.enabled,
+            Endpoint::StageTasks => self.stage_tasks.enabled,
+            Endpoint::ApprovalTasks => self.approval_tasks.enabled,
+            Endpoint::Tasks => self.tasks.enabled,
+        }
+    }
+}
+
+/// Default schedules (UTC, with seconds): the performance configuration hourly, stage
+/// tasks every half hour, approvals every 15 minutes, tasks every 10 minutes. Staggered
+/// so streams that share nothing do not all start in the same second.
+pub fn default_schedule(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Semesters => "0 0 * * * *",
+        Endpoint::Activities => "0 5 * * * *",
+        Endpoint::StageTasks => "0 10/30 * * * *",
+        Endpoint::ApprovalTasks => "0 2/15 * * * *",
+        Endpoint::Tasks => "0 */10 * * * *",
+    }
+}
+
+/// Parses a 6-field cron expression (seconds first) exactly as the scheduler does.
+pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(text)
+        .map_err(|e| format!("{e}"))
+}
+
+fn serialize_redacted<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("")
+}

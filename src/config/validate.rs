@@ -1,0 +1,140 @@
+//! Validation: every problem of a loaded configuration, reported together, so an
+//! operator fixes them in one go.
+
+use secrecy::ExposeSecret;
+
+use super::types::*;
+use crate::feishu::Endpoint;
+
+/// Start-up problems, every one of them, so an operator fixes them in one go.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    pub(super) fn one(problem: String) -> Self {
+        ConfigError {
+            problems: vec![problem],
+        }
+    }
+}
+
+impl Config {
+    /// Validates the whole configuration and returns every problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    pub(super) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let feishu = &self.feishu;
+        if url::Url::parse(&feishu.base_url).is_err() {
+            problems.push(format!(
+                "feishu.base_url {:?} is not a URL (e.g. https://open.feishu.cn)",
+                feishu.base_url
+            ));
+        }
+        if feishu.app_id.trim().is_empty() {
+            problems.push(
+                "feishu.app_id is missing: set it in the file or FEISHU_SYNC__FEISHU__APP_ID"
+                    .into(),
+            );
+        }
+        if feishu.app_secret.expose_secret().trim().is_empty() {
+            problems
+                .push("feishu.app_secret is missing: set FEISHU_SYNC__FEISHU__APP_SECRET".into());
+        }
+        if !["open_id", "union_id", "user_id"].contains(&feishu.user_id_type.as_str()) {
+            problems.push(format!(
+                "feishu.user_id_type {:?} must be open_id, union_id or user_id",
+                feishu.user_id_type
+            ));
+        }
+        if feishu.rate_limit_window_secs == 0 {
+            problems.push("feishu.rate_limit_window_secs must be at least 1".into());
+        }
+        if feishu.request_timeout_secs == 0 {
+            problems.push("feishu.request_timeout_secs must be at least 1".into());
+        }
+        for endpoint in Endpoint::ALL {
+            if feishu.rate_limits.for_endpoint(endpoint) == 0 {
+                problems.push(format!(
+                    "feishu.rate_limits.{endpoint} must be at least 1 request per minute"
+                ));
+            }
+        }
+        problems.extend(self.database_problems());
+        problems.extend(self.stream_problems());
+        problems.extend(self.server_problems());
+        problems
+    }
+
+    fn database_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let url = &self.database.url;
+        if url.is_empty() {
+            problems.push(
+                "database.url is missing: set DATABASE_URL or FEISHU_SYNC__DATABASE__URL".into(),
+            );
+        } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            problems.push("database.url must start with postgres:// or postgresql://".into());
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".into());
+        }
+        problems
+    }
+
+    fn server_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "server.listen {:?} is not an address like 127.0.0.1:9187",
+                self.server.listen
+            ));
+        }
+        if self.server.shutdown_timeout_secs == 0 {
+            problems.push("server.shutdown_timeout_secs must be at least 1".into());
+        }
+        problems
+    }
+
+    fn stream_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for endpoint in Endpoint::ALL {
+            let schedule = self.streams.schedule(endpoint);
+            if let Err(e) = parse_schedule(&schedule) {
+                problems.push(format!(
+                    "streams.{endpoint}.schedule {schedule:?} is not a 6-field cron expression \
+                     (sec min hour day month weekday, e.g. \"0 */10 * * * *\"): {e}"
+                ));
+            }
+        }
+        let approval = &self.streams.approval_tasks;
+        if approval.enabled && approval.user_ids.is_empty() {
+            problems.push(
+                "streams.approval_tasks.user_ids is empty: list the users whose approval tasks \
+                 to copy, or set streams.approval_tasks.enabled = false"
+                    .into(),
+            );
+        }
+        for topic in &approval.topics {
+            if !APPROVAL_TOPICS.contains(&topic.as_str()) {
+                problems.push(format!(
+                    "streams.approval_tasks.topics: {topic:?} is not one of 1, 2, 3, 17, 18"
+                ));
+            }
+        }
+        if approval.enabled && approval.topics.is_empty() {
+            problems.push("streams.approval_tasks.topics is empty".into());
+        }
+        problems
+    }
+}

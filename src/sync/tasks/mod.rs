@@ -1,0 +1,111 @@
+//! Task v1 tasks (with a tenant token: the tasks the app created). The watermark is the
+//! newest `create_time` a complete pass has seen; the next pass sends
+//! `start_create_time` = watermark − lookback (seconds), so it reads only recent tasks.
+//! Collaborators and followers are kept in their own tables, replaced per task.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::convert::ColumnBuilder;
+use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync_state::{self, Pass};
+
+use crate::feishu::{ApiRequest, Endpoint};
+
+/// `data` of one page.
+mod columns;
+mod wire;
+
+use columns::Columns;
+use wire::TaskPage;
+
+/// Writes the pages of one pass.
+struct TaskSink {
+    /// `start_create_time` sent, or `None` for a read of every task.
+    window_start: Option<DateTime<Utc>>,
+    newest_create_time: Option<DateTime<Utc>>,
+    seen: Vec<String>,
+}
+
+impl PartitionSink for TaskSink {
+    type Data = TaskPage;
+
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: TaskPage,
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = Columns::from_records(data.items, "id");
+        self.seen.extend(c.id.iter().cloned());
+        let newest = c.create_time.iter().flatten().max().copied();
+        self.newest_create_time = self.newest_create_time.max(newest);
+        let written = c.write(tx).await?;
+        Ok(PageWrite { written, rejected })
+    }
+
+    /// A resumed pass retires nothing; its watermark, the newest `create_time` of the
+    /// pages this run read, can only be lower than the whole pass's, so it re-reads more.
+    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+        let retired = match pass.resumed {
+            false => columns::retire_unseen(tx, self.window_start, &self.seen).await?,
+            true => 0,
+        };
+        Ok(Completion {
+            retired,
+            watermark: self.newest_create_time,
+            partitions: None,
+        })
+    }
+}
+
+/// The write path of one page of task records alone (mapping, task upsert, member
+/// replacement), in the caller's transaction; the benchmark measures it.
+pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyhow::Result<u64> {
+    let (columns, rejected) = Columns::from_records(records, "id");
+    anyhow::ensure!(rejected.is_empty(), "malformed task records: {rejected:?}");
+    columns.write(tx).await
+}
+
+/// Reads the tasks created since the watermark (minus the lookback), or all of them.
+pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let lookback = Duration::hours(i64::from(ctx.streams.tasks.lookback_hours));
+    let window_start = if opts.backfill {
+        opts.since
+    } else {
+        sync_state::watermark(&ctx.pool, Endpoint::Tasks, "")
+            .await?
+            .map(|w| w - lookback)
+    };
+    let mut query = Vec::new();
+    if let Some(start) = window_start {
+        query.push((
+            "start_create_time".to_string(),
+            start.timestamp().to_string(),
+        ));
+    }
+    let request = ApiRequest {
+        endpoint: Endpoint::Tasks,
+        query,
+        body: None,
+    };
+    let sink = TaskSink {
+        window_start,
+        newest_create_time: None,
+        seen: Vec::new(),
+    };
+    Ok(read_partitions(
+        ctx,
+        [Partition {
+            key: String::new(),
+            request,
+            sink,
+        }],
+        1,
+    )
+    .await)
+}
+
+#[cfg(test)]
+mod tests;
