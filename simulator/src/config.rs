@@ -21,6 +21,11 @@ pub struct SimConfig {
     /// When true, approval and task v1 answer frequency limits with HTTP 400 (as older
     /// endpoints do) instead of 429; default false.
     pub legacy_rate_limit_status: bool,
+    /// When true, `x-ogw-ratelimit-limit` counts per second (the window's limit divided by
+    /// its length, at least 1) while the limit is enforced over the whole window: the
+    /// platform's header does not say its window, and tiers mix "per minute" with "per
+    /// second". Default false: the header counts in the enforced window.
+    pub announce_limit_per_second: bool,
     /// Default true: stage tasks put `has_more`/`page_token` at the top level beside
     /// `data`, as the document's example does; false: inside `data`.
     pub stage_tasks_paging_beside_data: bool,
@@ -53,6 +58,7 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(7200),
             rate_limits,
             legacy_rate_limit_status: false,
+            announce_limit_per_second: false,
             stage_tasks_paging_beside_data: true,
         }
     }

@@ -249,7 +249,10 @@ fn rate_limited(shared: &Shared, endpoint: Option<Endpoint>, reset: u64) -> Repl
         && matches!(endpoint, Some(Endpoint::ApprovalTasks | Endpoint::Tasks));
     let limit = endpoint
         .and_then(|e| shared.config.rate_limits.get(&e))
-        .map_or(1000, |l| l.requests);
+        .map_or(1000, |l| match shared.config.announce_limit_per_second {
+            true => (f64::from(l.requests) / l.window.as_secs_f64().max(1.0)).ceil() as u32,
+            false => l.requests,
+        });
     let body = json!({ "code": RATE_LIMITED.0, "msg": RATE_LIMITED.1 });
     let mut reply = Reply::json(if legacy { 400 } else { 429 }, body);
     reply

@@ -124,7 +124,13 @@ impl ApiReply {
     }
 }
 
-/// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds, else one second.
+/// The longest pause a frequency limit imposes. Feishu's frequency windows are a second
+/// or a minute, so a longer `x-ogw-ratelimit-reset` is a garbled header, not a reason to
+/// stall a stream.
+pub const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds (relative to now),
+/// capped at [`MAX_RATE_LIMIT_PAUSE`]; one second when the header is missing or garbled.
 pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
     let seconds = headers
         .get("x-ogw-ratelimit-reset")
@@ -132,7 +138,7 @@ pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(1.0);
-    Duration::from_secs_f64(seconds.clamp(0.05, 300.0))
+    Duration::from_secs_f64(seconds.clamp(0.05, MAX_RATE_LIMIT_PAUSE.as_secs_f64()))
 }
 
 /// `x-ogw-ratelimit-limit`: the server's own limit, when it says.
@@ -216,6 +222,14 @@ mod tests {
             Duration::from_secs(1),
             "one second when absent"
         );
+        headers.insert("x-ogw-ratelimit-reset", "soon".parse().unwrap());
+        assert_eq!(
+            reset_wait(&headers),
+            Duration::from_secs(1),
+            "and when garbled"
+        );
+        headers.insert("x-ogw-ratelimit-reset", "86400".parse().unwrap());
+        assert_eq!(reset_wait(&headers), MAX_RATE_LIMIT_PAUSE, "capped");
     }
 
     proptest::proptest! {

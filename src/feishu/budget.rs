@@ -1,6 +1,14 @@
 //! Client-side request budgets, one per endpoint, so feishu-sync stays under each
 //! endpoint's frequency limit instead of discovering it through 429s, and adapts when the
 //! server's real limit turns out lower than the configured one.
+//!
+//! Adaptation is AIMD, as in TCP: a frequency-limit answer pauses the endpoint for the
+//! server's `x-ogw-ratelimit-reset` and cuts the budget by a fixed share (never below one
+//! request per window); a window's worth of successes then raises it by a twentieth of
+//! the configured rate, up to that rate. The server's `x-ogw-ratelimit-limit` is logged
+//! but never used as a limit: it does not say which window it counts in (Feishu's tiers
+//! mix per-second and per-minute windows), and reading "50 per second" as "50 per
+//! minute" would make every later request sixty times slower.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -14,6 +22,13 @@ use crate::feishu::Endpoint;
 /// Requests leave this much slower than the limit, so network jitter cannot put one
 /// request too many into a sliding window.
 const SAFETY: f64 = 1.02;
+
+/// A frequency-limit answer leaves this share of the budget (multiplicative decrease).
+const DECREASE: f64 = 0.85;
+
+/// A window's worth of successes adds the configured rate divided by this (at least one
+/// request per window): the additive increase.
+const RECOVERY_STEPS: u32 = 20;
 
 /// One GCRA limiter per endpoint with a burst of one: requests leave evenly spaced
 /// (`window / limit` apart), which a sliding-window server never rejects.
@@ -35,8 +50,6 @@ struct BudgetState {
     paused_until: Option<Instant>,
     /// Successes since the budget was last lowered or raised.
     successes: u32,
-    /// The limit the server announced in `x-ogw-ratelimit-limit`; never probed above.
-    server_cap: Option<u32>,
     /// When the budget was last lowered: answers to requests sent before then say
     /// nothing about the new budget.
     lowered_at: Option<Instant>,
@@ -62,17 +75,14 @@ impl Budgets {
                     current: configured,
                     paused_until: None,
                     successes: 0,
-                    server_cap: None,
                     lowered_at: None,
                 };
-                (
-                    endpoint,
-                    EndpointBudget {
-                        window,
-                        configured,
-                        state: Mutex::new(state),
-                    },
-                )
+                let budget = EndpointBudget {
+                    window,
+                    configured,
+                    state: Mutex::new(state),
+                };
+                (endpoint, budget)
             })
             .collect();
         Budgets { endpoints }
@@ -102,54 +112,51 @@ impl Budgets {
     }
 
     /// The server answered a request sent at `sent_at` with its frequency limit: every
-    /// request of the endpoint waits `wait`, and the budget drops to the server's `limit`
-    /// (if it sent a lower one) or by a tenth, so a server whose real limit is below the
-    /// configured one is learnt. Requests sent before the last lowering only pause.
+    /// request of the endpoint waits `wait` (already capped by the caller), and the budget
+    /// drops to [`DECREASE`] of itself, at least one per window. Answers to requests sent
+    /// within a window of the last cut only pause. `announced` is the server's
+    /// `x-ogw-ratelimit-limit`, logged only.
     pub fn throttled(
         &self,
         endpoint: Endpoint,
         sent_at: Instant,
         wait: Duration,
-        server_limit: Option<u32>,
+        announced: Option<u32>,
     ) {
         let budget = &self.endpoints[&endpoint];
         let mut state = self.state(endpoint);
         let until = Instant::now() + wait;
         state.paused_until = Some(state.paused_until.map_or(until, |u| u.max(until)));
-        if state.lowered_at.is_some_and(|at| sent_at < at) {
+        state.successes = 0;
+        // One cut per window, as TCP cuts once per round trip: for a window after a cut the
+        // server's window still holds requests sent at the old rate, and its answers say
+        // nothing about the new one.
+        if state
+            .lowered_at
+            .is_some_and(|at| sent_at < at + budget.window)
+        {
             return;
         }
-        let lowered = match server_limit {
-            Some(limit) if limit > 0 && limit < state.current => {
-                state.server_cap = Some(limit);
-                limit
-            }
-            // The server announces no lower limit than ours: the answer came from timing
-            // jitter at the window's edge, and the pause is all it takes.
-            Some(_) => state.current,
-            None => (state.current * 9 / 10).max(1),
-        };
+        let lowered = ((f64::from(state.current) * DECREASE) as u32).max(1);
         if lowered < state.current {
-            tracing::info!(%endpoint, from = state.current, to = lowered, "lowering the request budget");
+            tracing::info!(%endpoint, from = state.current, to = lowered, announced_limit = announced,
+                window_secs = budget.window.as_secs_f64(), "lowering the request budget");
             state.current = lowered;
             state.limiter = limiter(lowered, budget.window);
             state.lowered_at = Some(Instant::now());
         }
-        state.successes = 0;
     }
 
-    /// A request went through: after a window's worth of successes a lowered budget
-    /// creeps back up by one, towards the configured rate (or the server's announced
-    /// limit, which it never probes above).
+    /// A request went through: after a window's worth of successes (as many as the
+    /// budget allows per window) a lowered budget climbs back by a twentieth of the
+    /// configured rate, never above it.
     pub fn succeeded(&self, endpoint: Endpoint) {
         let budget = &self.endpoints[&endpoint];
         let mut state = self.state(endpoint);
         state.successes += 1;
-        let ceiling = state
-            .server_cap
-            .map_or(budget.configured, |cap| cap.min(budget.configured));
-        if state.current < ceiling && state.successes >= state.current {
-            state.current += 1;
+        if state.current < budget.configured && state.successes >= state.current {
+            let step = (budget.configured / RECOVERY_STEPS).max(1);
+            state.current = (state.current + step).min(budget.configured);
             state.successes = 0;
             state.limiter = limiter(state.current, budget.window);
         }
@@ -171,65 +178,66 @@ mod tests {
     }
 
     #[test]
-    fn a_lower_server_limit_is_adopted_and_others_lower_by_a_tenth() {
-        let b = budgets(20);
+    fn a_frequency_limit_cuts_the_budget_by_a_share_whatever_the_server_announces() {
+        let b = budgets(1000);
         let now = Instant::now();
 
-        b.throttled(Endpoint::StageTasks, now, Duration::ZERO, Some(12));
-        b.throttled(Endpoint::Tasks, now, Duration::ZERO, None);
-        b.throttled(Endpoint::Semesters, now, Duration::ZERO, Some(50));
-        b.throttled(Endpoint::Activities, now, Duration::ZERO, Some(20));
+        // "50" counts per second on the server; read per minute it would be 20x too low.
+        b.throttled(Endpoint::Tasks, now, Duration::ZERO, Some(50));
+        b.throttled(Endpoint::StageTasks, now, Duration::ZERO, None);
 
         assert_eq!(
-            b.current(Endpoint::StageTasks),
-            12,
-            "a lower announced limit is adopted"
-        );
-        assert_eq!(
             b.current(Endpoint::Tasks),
-            18,
-            "no announcement: a tenth less"
+            850,
+            "the announcement is not a limit"
         );
-        assert_eq!(
-            b.current(Endpoint::Semesters),
-            20,
-            "a higher announcement keeps the budget"
-        );
-        assert_eq!(
-            b.current(Endpoint::Activities),
-            20,
-            "an equal announcement keeps the budget"
-        );
+        assert_eq!(b.current(Endpoint::StageTasks), 850);
         assert_eq!(
             b.current(Endpoint::ApprovalTasks),
-            20,
+            1000,
             "endpoints are independent"
         );
     }
 
     #[test]
-    fn a_lowered_budget_recovers_slowly_to_the_configured_rate() {
-        let b = budgets(10);
-        b.throttled(Endpoint::Tasks, Instant::now(), Duration::ZERO, None);
+    fn the_budget_never_drops_below_one_per_window() {
+        let b = budgets(3);
+        let start = Instant::now();
+        for i in 0..10 {
+            let sent = start + Duration::from_secs(61 * i);
+            b.throttled(Endpoint::Tasks, sent, Duration::ZERO, Some(1));
+        }
 
-        for _ in 0..9 {
+        assert_eq!(b.current(Endpoint::Tasks), 1);
+    }
+
+    #[test]
+    fn a_lowered_budget_recovers_additively_to_the_configured_rate() {
+        let b = budgets(100);
+        b.throttled(Endpoint::Tasks, Instant::now(), Duration::ZERO, Some(5));
+        assert_eq!(b.current(Endpoint::Tasks), 85);
+
+        for _ in 0..85 {
             b.succeeded(Endpoint::Tasks);
         }
         let after_one_window = b.current(Endpoint::Tasks);
-        for _ in 0..100 {
+        for _ in 0..1000 {
             b.succeeded(Endpoint::Tasks);
         }
 
-        assert_eq!(after_one_window, 10);
+        assert_eq!(
+            after_one_window, 90,
+            "a twentieth of the configured rate per window"
+        );
         assert_eq!(
             b.current(Endpoint::Tasks),
-            10,
+            100,
             "never above the configured rate"
         );
     }
 
     #[test]
-    fn answers_to_requests_sent_before_a_lowering_do_not_lower_again() {
+    fn answers_to_requests_sent_before_a_cut_do_not_cut_again() {
         let b = budgets(20);
         let sent = Instant::now();
 
@@ -237,19 +245,7 @@ mod tests {
         b.throttled(Endpoint::Tasks, sent, Duration::ZERO, Some(12));
         b.throttled(Endpoint::Tasks, sent, Duration::ZERO, None);
 
-        assert_eq!(b.current(Endpoint::Tasks), 12);
-    }
-
-    #[test]
-    fn an_announced_server_limit_is_never_probed_above() {
-        let b = budgets(10);
-        b.throttled(Endpoint::Tasks, Instant::now(), Duration::ZERO, Some(8));
-
-        for _ in 0..100 {
-            b.succeeded(Endpoint::Tasks);
-        }
-
-        assert_eq!(b.current(Endpoint::Tasks), 8);
+        assert_eq!(b.current(Endpoint::Tasks), 17);
     }
 
     #[tokio::test]
