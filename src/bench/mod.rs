@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// wrote nothing. Asserts no timing.
     #[arg(long)]
     pub check: bool,
+    /// The simulator announces `x-ogw-ratelimit-limit` per second while enforcing its
+    /// limits per window, and feishu-sync's budgets are set 5 % above those limits: what a
+    /// user meets whose configured window differs from the header's.
+    #[arg(long, conflicts_with = "write_path_only")]
+    pub header_window_mismatch: bool,
     /// Measure the write path alone and print it; skips the simulator runs.
     #[arg(long, conflicts_with_all = ["check", "output"])]
     pub write_path_only: bool,
@@ -123,7 +128,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     for workload in workloads(args.scale) {
         eprintln!("benchmarking the {} tenant...", workload.name);
-        results.push(measure_workload(&args.database_url, workload, window).await?);
+        let mismatch = args.header_window_mismatch;
+        results.push(measure_workload(&args.database_url, workload, window, mismatch).await?);
     }
     let write_path = measure_upserts(&args.database_url, args.scale).await?;
     let text = report::markdown(&args, window, &results, write_path);
@@ -141,14 +147,16 @@ async fn measure_workload(
     url: &str,
     workload: Workload,
     window: Duration,
+    header_window_mismatch: bool,
 ) -> anyhow::Result<WorkloadResult> {
     let pool = fresh_schema(url).await?;
-    let sim = Simulator::start(
-        Tenant::generate(&workload.spec),
-        SimConfig::default().with_window(window),
-    )
-    .await?;
-    let env = child_env(&sim, url, &workload);
+    let mut config = SimConfig::default().with_window(window);
+    config.announce_limit_per_second = header_window_mismatch;
+    let sim = Simulator::start(Tenant::generate(&workload.spec), config).await?;
+    let mut env = child_env(&sim, url, &workload);
+    if header_window_mismatch {
+        budgets_above_the_ceiling(&mut env);
+    }
     let log = |run: &str| {
         std::env::temp_dir().join(format!("feishu-sync-bench-{}-{run}.log", workload.name))
     };
@@ -245,6 +253,17 @@ fn child_env(sim: &SimHandle, url: &str, workload: &Workload) -> Vec<(String, St
         ("RUST_LOG".to_string(), "info".to_string()),
     ]);
     env
+}
+
+/// Raises every configured budget 5 % above the simulator's limit.
+fn budgets_above_the_ceiling(env: &mut [(String, String)]) {
+    for (key, value) in env.iter_mut() {
+        if key.starts_with("FEISHU_SYNC__FEISHU__RATE_LIMITS__")
+            && let Ok(limit) = value.parse::<f64>()
+        {
+            *value = ((limit * 1.05).ceil() as u64).to_string();
+        }
+    }
 }
 
 /// The write path alone: task records upserted in pages, as many as the largest tenant.
