@@ -51,9 +51,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::status::run(&config, args.json).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Healthcheck => {
+        Command::Healthcheck(args) => {
             let config = load_config_for_database(cli.config.as_deref())?;
-            crate::status::healthcheck(&config).await
+            crate::status::healthcheck(&config, args.probe).await
         }
         #[cfg(feature = "simulator")]
         Command::Demo(args) => crate::demo::run(args).await,

@@ -37,15 +37,15 @@ pub enum Command {
     /// Run one pass over the selected streams (default: every enabled one), parents first.
     /// Exits 0 only if every stream succeeded.
     Sync(SyncArgs),
-    /// Run as a service: schedule every enabled stream (cron, UTC), serve /healthz and
-    /// /metrics, stop gracefully on SIGTERM/SIGINT.
+    /// Run as a service: schedule every enabled stream (cron, UTC), serve /livez, /readyz
+    /// and /metrics, stop gracefully on SIGTERM/SIGINT.
     Run(RunArgs),
     /// Show each stream's last run, watermarks and next scheduled time.
     Status(StatusArgs),
     /// Apply the database migrations and exit.
     Migrate,
-    /// Ask a running service's /healthz (for container health checks); exit 0 if healthy.
-    Healthcheck,
+    /// Ask a running service's probe (for container health checks); exit 0 if it answers 200.
+    Healthcheck(HealthcheckArgs),
     /// Benchmark a whole sync against the simulator with scaled-down rate windows.
     #[cfg(feature = "simulator")]
     Bench(crate::bench::BenchArgs),
@@ -102,6 +102,31 @@ pub struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// `live`: the process and scheduler run (restart only if this fails); `ready`: it can
+    /// work now (database answers, Feishu quota not used up).
+    #[arg(long, value_enum, default_value_t = Probe::Live)]
+    pub probe: Probe,
+}
+
+/// Which of the service's probes to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Probe {
+    Live,
+    Ready,
+}
+
+impl Probe {
+    /// The probe's path on the service.
+    pub fn path(self) -> &'static str {
+        match self {
+            Probe::Live => "/livez",
+            Probe::Ready => "/readyz",
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -100,6 +100,15 @@ impl RunCounts {
     }
 }
 
+/// What a run cost in Feishu API calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiCost {
+    /// HTTP requests sent, retries and waits included.
+    pub requests: u64,
+    /// Of those, answered with the frequency limit.
+    pub rate_limited: u64,
+}
+
 /// Opens a `running` row for a stream run and returns its id.
 pub async fn start_run(pool: &PgPool, stream: &str, backfill: bool) -> anyhow::Result<i64> {
     let id = sqlx::query_scalar!(
@@ -119,22 +128,24 @@ pub async fn finish_run(
     run_id: i64,
     status: RunStatus,
     counts: RunCounts,
-    requests: u64,
+    cost: ApiCost,
     error: Option<&str>,
 ) -> anyhow::Result<()> {
     sqlx::query!(
         "UPDATE feishu.sync_runs
             SET finished_at = now(), status = $2, pages = $3, rows_written = $4,
-                rows_retired = $5, requests = $6, error = $7, rows_rejected = $8
+                rows_retired = $5, requests = $6, error = $7, rows_rejected = $8,
+                rate_limited_requests = $9
           WHERE id = $1",
         run_id,
         status.as_str(),
         i32::try_from(counts.pages).unwrap_or(i32::MAX),
         counts.rows_written as i64,
         counts.rows_retired as i64,
-        requests as i64,
+        cost.requests as i64,
         error,
-        counts.rows_rejected as i64
+        counts.rows_rejected as i64,
+        cost.rate_limited as i64
     )
     .execute(pool)
     .await

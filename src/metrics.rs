@@ -46,6 +46,7 @@ pub enum RequestOutcome {
     ApiError,
     RateLimited,
     TokenRejected,
+    QuotaExhausted,
     Transient,
 }
 
@@ -56,6 +57,7 @@ impl RequestOutcome {
             RequestOutcome::ApiError => "api_error",
             RequestOutcome::RateLimited => "rate_limited",
             RequestOutcome::TokenRejected => "token_rejected",
+            RequestOutcome::QuotaExhausted => "quota_exhausted",
             RequestOutcome::Transient => "transient",
         }
     }
@@ -74,6 +76,10 @@ pub struct Metrics {
     skipped_locked: Family<StreamLabel, Counter>,
     requests: Family<RequestLabel, Counter>,
     rate_limit_waits: Family<EndpointLabel, Counter>,
+    announced_limit: Family<EndpointLabel, Gauge>,
+    quota_exhausted: Gauge,
+    quota_renews_at: Gauge,
+    skipped_quota: Family<StreamLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -106,6 +112,10 @@ impl Metrics {
             skipped_locked: Family::default(),
             requests: Family::default(),
             rate_limit_waits: Family::default(),
+            announced_limit: Family::default(),
+            quota_exhausted: Gauge::default(),
+            quota_renews_at: Gauge::default(),
+            skipped_quota: Family::default(),
         };
         registry.register("runs", "Stream runs by outcome", metrics.runs.clone());
         registry.register(
@@ -143,6 +153,26 @@ impl Metrics {
             "rate_limit_waits",
             "Waits imposed by Feishu's frequency limit (HTTP 429 or code 99991400)",
             metrics.rate_limit_waits.clone(),
+        );
+        registry.register(
+            "announced_rate_limit",
+            "Last x-ogw-ratelimit-limit Feishu sent; its window is unknown, so it is only shown, never obeyed",
+            metrics.announced_limit.clone(),
+        );
+        registry.register(
+            "quota_exhausted",
+            "1 while Feishu's monthly API quota is used up (code 99991403) and no request is sent",
+            metrics.quota_exhausted.clone(),
+        );
+        registry.register(
+            "quota_renews_at_timestamp_seconds",
+            "Unix time the monthly API quota renews (next month, UTC+8) while it is used up, else 0",
+            metrics.quota_renews_at.clone(),
+        );
+        registry.register(
+            "skipped_quota",
+            "Scheduled firings skipped because the monthly API quota is used up",
+            metrics.skipped_quota.clone(),
         );
         Metrics {
             registry,
@@ -190,6 +220,27 @@ impl Metrics {
     /// A firing was skipped because another replica holds the stream's lock.
     pub fn skipped_locked(&self, endpoint: Endpoint) {
         self.skipped_locked.get_or_create(&stream(endpoint)).inc();
+    }
+
+    /// Feishu announced `limit` in `x-ogw-ratelimit-limit` for `endpoint`.
+    pub fn announced_limit(&self, endpoint: Endpoint, limit: u32) {
+        let label = EndpointLabel {
+            endpoint: endpoint.name().to_string(),
+        };
+        self.announced_limit
+            .get_or_create(&label)
+            .set(i64::from(limit));
+    }
+
+    /// The monthly quota is used up until `until`, or (`None`) available.
+    pub fn quota_stopped(&self, until: Option<chrono::DateTime<chrono::Utc>>) {
+        self.quota_exhausted.set(i64::from(until.is_some()));
+        self.quota_renews_at.set(until.map_or(0, |t| t.timestamp()));
+    }
+
+    /// A firing was skipped because the monthly quota is used up.
+    pub fn skipped_quota(&self, endpoint: Endpoint) {
+        self.skipped_quota.get_or_create(&stream(endpoint)).inc();
     }
 
     /// One HTTP exchange finished.

@@ -59,12 +59,20 @@ pub fn exit_code(reports: &[StreamReport]) -> ExitCode {
 /// One line per stream run on stdout, then each error in full.
 pub fn print_reports(reports: &[StreamReport]) {
     println!(
-        "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9}",
-        "stream", "status", "pages", "written", "retired", "rejected", "requests", "seconds"
+        "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>8} {:>9}",
+        "stream",
+        "status",
+        "pages",
+        "written",
+        "retired",
+        "rejected",
+        "requests",
+        "limited",
+        "seconds"
     );
     for r in reports {
         println!(
-            "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>9.1}",
+            "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>8} {:>9.1}",
             r.stream.name(),
             r.status.as_str(),
             r.counts.pages,
@@ -72,6 +80,7 @@ pub fn print_reports(reports: &[StreamReport]) {
             r.counts.rows_retired,
             r.counts.rows_rejected,
             r.requests,
+            r.rate_limited,
             r.duration.as_secs_f64()
         );
     }

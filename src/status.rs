@@ -1,5 +1,6 @@
 //! `feishu-sync status` (each stream's last run, watermarks and next scheduled time, as a
-//! table or JSON) and `feishu-sync healthcheck` (asks a running service's `/healthz`).
+//! table or JSON) and `feishu-sync healthcheck` (asks a running service's `/livez` or
+//! `/readyz`).
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::cli::Probe;
 use crate::config::{Config, parse_schedule};
 use crate::db;
 use crate::feishu::Endpoint;
@@ -34,6 +36,10 @@ pub struct LastRun {
     pub status: String,
     pub rows_written: i64,
     pub rows_retired: i64,
+    /// HTTP requests the run sent to Feishu (retries and waits included).
+    pub api_requests: i64,
+    /// Of those, answered with the frequency limit.
+    pub rate_limited_requests: i64,
     pub duration_seconds: Option<f64>,
     pub error: Option<String>,
 }
@@ -54,6 +60,7 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<()> {
 pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<StreamStatus>> {
     let runs = sqlx::query!(
         r#"SELECT DISTINCT ON (stream) stream, started_at, finished_at, status, rows_written, rows_retired, error,
+                  requests, rate_limited_requests,
                   extract(epoch FROM finished_at - started_at)::float8 AS duration_seconds
              FROM feishu.sync_runs ORDER BY stream, started_at DESC, id DESC"#
     )
@@ -80,6 +87,8 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                     status: r.status.clone(),
                     rows_written: r.rows_written,
                     rows_retired: r.rows_retired,
+                    api_requests: r.requests,
+                    rate_limited_requests: r.rate_limited_requests,
                     duration_seconds: r.duration_seconds,
                     error: r.error.clone(),
                 });
@@ -104,12 +113,14 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 
 fn print_table(statuses: &[StreamStatus]) {
     println!(
-        "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:<19} {:<19}",
+        "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:>8} {:>8} {:<19} {:<19}",
         "stream",
         "enabled",
         "last run (UTC)",
         "outcome",
         "rows",
+        "requests",
+        "limited",
         "seconds",
         "watermark",
         "next run (UTC)"
@@ -122,12 +133,14 @@ fn print_table(statuses: &[StreamStatus]) {
             n => format!("{} (+{} more)", time(s.oldest_watermark), n - 1),
         };
         println!(
-            "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:<19} {:<19}",
+            "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:>8} {:>8} {:<19} {:<19}",
             s.stream,
             if s.enabled { "yes" } else { "no" },
             time(run.map(|r| r.started_at)),
             run.map_or("never", |r| r.status.as_str()),
             run.map_or("-".into(), |r| r.rows_written.to_string()),
+            run.map_or("-".into(), |r| r.api_requests.to_string()),
+            run.map_or("-".into(), |r| r.rate_limited_requests.to_string()),
             run.and_then(|r| r.duration_seconds)
                 .map_or("-".into(), |d| format!("{d:.1}")),
             watermark,
@@ -141,14 +154,14 @@ fn print_table(statuses: &[StreamStatus]) {
     }
 }
 
-/// Asks the service at `server.listen` for `/healthz`; success only on HTTP 200.
-pub async fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
+/// Asks the service at `server.listen` for `probe`; success only on HTTP 200.
+pub async fn healthcheck(config: &Config, probe: Probe) -> anyhow::Result<ExitCode> {
     let mut address: std::net::SocketAddr =
         config.server.listen.parse().context("server.listen")?;
     if address.ip().is_unspecified() {
         address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let url = format!("http://{address}/healthz");
+    let url = format!("http://{address}{}", probe.path());
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()?;

@@ -97,6 +97,31 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The scopes the endpoint's document lists: any one of them lets the app call it. A
+    /// missing-scope answer (99991672) names these, so the fix is one click away.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Semesters => &[
+                "performance:performance:readonly",
+                "performance:performance",
+                "performance:semester:read",
+            ],
+            Endpoint::Activities => &[
+                "performance:performance:readonly",
+                "performance:performance",
+                "performance:semester_activity:read",
+            ],
+            Endpoint::StageTasks => &[
+                "performance:performance:readonly",
+                "performance:performance",
+            ],
+            Endpoint::ApprovalTasks => &["approval:approval:readonly"],
+            Endpoint::Tasks => &["task:task:readonly", "task:task"],
+        }
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

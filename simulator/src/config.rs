@@ -15,6 +15,16 @@ pub struct SimConfig {
     pub app_secret: String,
     /// Lifetime of issued tokens, returned as `expire` (seconds); default 7200 s.
     pub token_ttl: Duration,
+    /// The token endpoint hands back the current token (with its remaining lifetime as
+    /// `expire`) while at least this much of it remains; default 30 min, as the platform.
+    pub token_reuse_above: Duration,
+    /// Data requests answered before every call answers 99991403 (the tenant's monthly
+    /// quota is used up); default `None`, no quota.
+    pub monthly_quota: Option<u64>,
+    /// Endpoints that take no tenant token: they answer 99991663 to any token.
+    pub tenant_token_refused: Vec<Endpoint>,
+    /// Endpoints the app lacks a scope for: they answer 99991672 naming the scopes.
+    pub missing_scope: Vec<Endpoint>,
     /// Sliding-window limit per endpoint; endpoints missing from the map are unlimited.
     /// Default: each endpoint's documented (or conservative) requests per 60 s.
     pub rate_limits: HashMap<Endpoint, RateLimit>,
@@ -56,6 +66,10 @@ impl Default for SimConfig {
             app_id: "cli_sim_app".to_string(),
             app_secret: "sim-secret".to_string(),
             token_ttl: Duration::from_secs(7200),
+            token_reuse_above: Duration::from_secs(30 * 60),
+            monthly_quota: None,
+            tenant_token_refused: Vec::new(),
+            missing_scope: Vec::new(),
             rate_limits,
             legacy_rate_limit_status: false,
             announce_limit_per_second: false,

@@ -22,6 +22,8 @@ use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
 
 /// Code and message of an invalid or missing access token.
 const TOKEN_INVALID: (i64, &str) = (99991663, "Invalid access token for authorization");
+/// Code and message of a used-up monthly quota.
+const QUOTA_EXHAUSTED: (i64, &str) = (99991403, "the tenant's monthly API call quota is exhausted");
 /// Code and message of a frequency-limit answer.
 const RATE_LIMITED: (i64, &str) = (99991400, "request trigger frequency limit");
 
@@ -132,13 +134,14 @@ async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let reply = match (field("app_id"), field("app_secret")) {
         (Some(id), Some(secret)) => {
             if id == shared.config.app_id && secret == shared.config.app_secret {
-                let ttl = shared.config.token_ttl;
-                let token = lock(&shared.tokens).issue(ttl);
+                let config = &shared.config;
+                let (token, remaining) =
+                    lock(&shared.tokens).current_or_new(config.token_ttl, config.token_reuse_above);
                 let body = json!({
                     "code": 0,
                     "msg": "ok",
                     "tenant_access_token": token,
-                    "expire": ttl.as_secs(),
+                    "expire": remaining.as_secs(),
                 });
                 Reply::json(200, body)
             } else {
@@ -212,11 +215,20 @@ async fn answer(
         Some(fault) => return (fault_reply(shared, Some(endpoint), &fault), true),
         None => {}
     }
-    if !authorized(shared, headers) {
+    if quota_used_up(shared) {
+        return (
+            ApiError::new(400, QUOTA_EXHAUSTED.0, QUOTA_EXHAUSTED.1).into(),
+            faulted,
+        );
+    }
+    if !authorized(shared, headers) || shared.config.tenant_token_refused.contains(&endpoint) {
         return (
             ApiError::new(400, TOKEN_INVALID.0, TOKEN_INVALID.1).into(),
             faulted,
         );
+    }
+    if shared.config.missing_scope.contains(&endpoint) {
+        return (missing_scope(endpoint), faulted);
     }
     if let Some(limit) = shared.config.rate_limits.get(&endpoint) {
         let admitted = lock(&shared.windows).admit(endpoint, *limit, Instant::now());
@@ -232,6 +244,35 @@ async fn answer(
         Err(e) => e.into(),
     };
     (reply, faulted)
+}
+
+/// Counts a data request against the monthly quota; true once it is used up.
+fn quota_used_up(shared: &Shared) -> bool {
+    match &mut *lock(&shared.quota_left) {
+        None => false,
+        Some(0) => true,
+        Some(left) => {
+            *left -= 1;
+            false
+        }
+    }
+}
+
+/// The platform's 99991672 answer, naming the endpoint's scopes.
+fn missing_scope(endpoint: Endpoint) -> Reply {
+    let scopes = endpoint.scopes();
+    let violations: Vec<Value> = scopes
+        .iter()
+        .map(|s| json!({ "type": "action_scope_required", "subject": s }))
+        .collect();
+    let msg = format!(
+        "Access denied. One of the following scopes is required: [{}]",
+        scopes.join(", ")
+    );
+    Reply::json(
+        400,
+        json!({ "code": 99991672, "msg": msg, "error": { "permission_violations": violations } }),
+    )
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {

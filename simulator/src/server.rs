@@ -32,6 +32,7 @@ impl Simulator {
     ) -> std::io::Result<SimHandle> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let quota = config.monthly_quota;
         let shared = Arc::new(Shared {
             config,
             tenant: Mutex::new(tenant),
@@ -41,6 +42,7 @@ impl Simulator {
             requests: Mutex::default(),
             stats: Mutex::default(),
             token_requests: AtomicUsize::new(0),
+            quota_left: Mutex::new(quota),
             corruptions: Mutex::default(),
         });
         let app = routes::router(shared.clone());
@@ -131,6 +133,12 @@ impl SimHandle {
     /// gave up on is never recorded as a request, so this is where it shows.
     pub fn random_faults(&self) -> [u64; 3] {
         lock(&self.inner.shared.faults).drawn
+    }
+
+    /// From now on `requests` more data requests are answered, then every one answers
+    /// 99991403 (the tenant's monthly quota is used up).
+    pub fn limit_quota(&self, requests: u64) {
+        *lock(&self.inner.shared.quota_left) = Some(requests);
     }
 
     /// Every token issued so far becomes invalid (code 99991663).

@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) stats: Mutex<HashMap<Endpoint, EndpointStats>>,
     pub(crate) token_requests: AtomicUsize,
+    /// Data requests left before the monthly quota is used up; `None`: no quota.
+    pub(crate) quota_left: Mutex<Option<u64>>,
     /// Fields merged into one record's wire JSON: `(endpoint, record key) -> object`.
     pub(crate) corruptions: Mutex<HashMap<(Endpoint, String), serde_json::Value>>,
 }

@@ -7,6 +7,23 @@ use serde_json::{Value, json};
 use super::*;
 use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
 
+#[tokio::test]
+async fn the_token_endpoint_hands_back_the_same_token_while_enough_of_it_remains() {
+    let sim = Sim::start(SimConfig {
+        token_ttl: Duration::from_secs(7200),
+        token_reuse_above: Duration::from_secs(7199),
+        ..SimConfig::default()
+    })
+    .await;
+    let again = sim.fetch_token().await;
+    assert_eq!(again, sim.token, "more than 7199 s remain: the same token");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fresh = sim.fetch_token().await;
+    assert_ne!(fresh, sim.token, "less remains: a new token");
+    let a = sim.call(Endpoint::Semesters, &[], Value::Null).await;
+    assert_eq!(a.code(), 0, "the older token stays valid: {}", a.body);
+}
+
 struct Sim {
     handle: SimHandle,
     client: reqwest::Client,
@@ -44,7 +61,11 @@ impl Sim {
         let body = json!({ "app_id": "cli_sim_app", "app_secret": "sim-secret" });
         let a = self.post_token(body).await;
         assert_eq!((a.status, a.code()), (200, 0), "{}", a.body);
-        assert_eq!(a.body["expire"], 7200);
+        let expire = a.body["expire"].as_u64().expect("expire");
+        assert!(
+            (7190..=7200).contains(&expire),
+            "remaining lifetime {expire}"
+        );
         a.body["tenant_access_token"]
             .as_str()
             .expect("token")

@@ -32,7 +32,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ServerConfig {
-    /// Address of `/healthz` and `/metrics`.
+    /// Address of the probes (`/livez`, `/readyz`) and `/metrics`.
     pub listen: String,
     /// Seconds in-flight runs get to finish their page after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,

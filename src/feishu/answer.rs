@@ -6,7 +6,9 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use crate::feishu::error::{CODE_RATE_LIMITED, LogId, TOKEN_CODES};
+use crate::feishu::error::{
+    CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES,
+};
 use crate::metrics::RequestOutcome;
 
 /// A successful (`code == 0`) answer.
@@ -30,6 +32,15 @@ pub(crate) enum Attempt {
         msg: String,
         log_id: LogId,
     },
+    /// Code 99991403: the tenant's monthly quota is used up.
+    QuotaExhausted(LogId),
+    /// The app may not call the endpoint; `scopes` are those Feishu named, if any.
+    Forbidden {
+        code: i64,
+        msg: String,
+        scopes: Vec<String>,
+        log_id: LogId,
+    },
     /// A `code != 0` answer that no retry can fix.
     Failed {
         http_status: u16,
@@ -46,7 +57,8 @@ impl Attempt {
             Attempt::Transient(..) => RequestOutcome::Transient,
             Attempt::RateLimited(..) => RequestOutcome::RateLimited,
             Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
-            Attempt::Failed { .. } => RequestOutcome::ApiError,
+            Attempt::QuotaExhausted(_) => RequestOutcome::QuotaExhausted,
+            Attempt::Forbidden { .. } | Attempt::Failed { .. } => RequestOutcome::ApiError,
         }
     }
 }
@@ -80,6 +92,18 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
     if TOKEN_CODES.contains(&code) {
         return Attempt::TokenRejected { code, msg, log_id };
     }
+    if code == CODE_QUOTA_EXHAUSTED {
+        return Attempt::QuotaExhausted(log_id);
+    }
+    if FORBIDDEN_CODES.contains(&code) {
+        let scopes = permission_violations(&envelope);
+        return Attempt::Forbidden {
+            code,
+            msg,
+            scopes,
+            log_id,
+        };
+    }
     if status >= 500 {
         return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
     }
@@ -92,6 +116,19 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
         };
     }
     Attempt::Done(ApiReply::from_envelope(envelope, log_id))
+}
+
+/// The scopes a 99991672 answer names in `error.permission_violations[].subject`.
+fn permission_violations(envelope: &Map<String, Value>) -> Vec<String> {
+    envelope
+        .get("error")
+        .and_then(|e| e.get("permission_violations"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("subject").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 impl ApiReply {
@@ -207,6 +244,29 @@ mod tests {
             panic!("an API error");
         };
         assert_eq!((code, http_status), (1470422, 400));
+        assert!(matches!(
+            answer(400, r#"{"code":99991403,"msg":"quota exceeded"}"#),
+            Attempt::QuotaExhausted(_)
+        ));
+    }
+
+    #[test]
+    fn a_missing_scope_answer_names_its_scopes() {
+        // The shape of the platform's troubleshooting page for 99991672.
+        let body = r#"{"code":99991672,"msg":"Access denied. One of the following scopes is required: [contact:user.id:readonly]",
+            "error":{"log_id":"202307211618216F3E9EB64DC7E1234","permission_violations":[{"type":"action_scope_required","subject":"contact:user.id:readonly"}]}}"#;
+        let Attempt::Forbidden { code, scopes, .. } = answer(400, body) else {
+            panic!("a missing scope is forbidden");
+        };
+        assert_eq!(code, 99991672);
+        assert_eq!(scopes, ["contact:user.id:readonly"]);
+        let Attempt::Forbidden { scopes, .. } = answer(
+            403,
+            r#"{"code":1470403,"msg":"The identity token is incorrect."}"#,
+        ) else {
+            panic!("task v1's wrong-token answer is forbidden");
+        };
+        assert!(scopes.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -15,6 +16,7 @@ use crate::config::FeishuConfig;
 use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
+use crate::feishu::quota::{QuotaFlag, QuotaStop};
 use crate::feishu::token::{Cached, TokenCache};
 use crate::feishu::{Endpoint, Method, TOKEN_PATH};
 use crate::metrics::Metrics;
@@ -78,6 +80,8 @@ pub struct FeishuClient {
     tokens: TokenCache,
     budgets: Budgets,
     requests: HashMap<Endpoint, AtomicU64>,
+    rate_limited: HashMap<Endpoint, AtomicU64>,
+    quota: QuotaFlag,
     metrics: Arc<Metrics>,
 }
 
@@ -95,16 +99,20 @@ impl FeishuClient {
             .build()?;
         let tokens = TokenCache::default();
         let budgets = Budgets::new(&settings.rate_limits, settings.rate_window);
-        let requests = Endpoint::ALL
-            .into_iter()
-            .map(|e| (e, AtomicU64::new(0)))
-            .collect();
+        let counters = || {
+            Endpoint::ALL
+                .into_iter()
+                .map(|e| (e, AtomicU64::new(0)))
+                .collect()
+        };
         Ok(FeishuClient {
             http,
             settings,
             tokens,
             budgets,
-            requests,
+            requests: counters(),
+            rate_limited: counters(),
+            quota: QuotaFlag::default(),
             metrics,
         })
     }
@@ -122,6 +130,21 @@ impl FeishuClient {
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
     pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
         self.requests[&endpoint].load(Ordering::Relaxed)
+    }
+
+    /// Requests to `endpoint` answered with a frequency limit so far.
+    pub fn rate_limited_count(&self, endpoint: Endpoint) -> u64 {
+        self.rate_limited[&endpoint].load(Ordering::Relaxed)
+    }
+
+    /// The monthly-quota stop in force, if Feishu answered 99991403 this month: while it
+    /// holds, every call fails at once without sending anything.
+    pub fn quota_stop(&self) -> Option<QuotaStop> {
+        let stop = self.quota.active(Utc::now());
+        if stop.is_none() {
+            self.metrics.quota_stopped(None);
+        }
+        stop
     }
 
     /// Sends `request`, retrying what can be retried, and returns the `data` of the answer.
@@ -150,21 +173,24 @@ impl FeishuClient {
         Cached::from_answer(&reply.beside_data, reply.log_id)
     }
 
-    /// The one retry loop of the code base. Each round takes the endpoint's budget slot,
-    /// lets `send` make one exchange, and decides: done, fail, fetch a new token once,
-    /// wait out a frequency limit (the whole endpoint pauses), or back off and retry.
+    /// The one retry loop of the code base. Each round checks the quota stop, takes the
+    /// endpoint's budget slot, lets `send` make one exchange, and decides: done, fail,
+    /// fetch a new token once, wait out a frequency limit (the whole endpoint pauses), or
+    /// back off and retry.
     async fn exchange<F, Fut>(&self, target: Target, mut send: F) -> Result<ApiReply, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Attempt, Option<SecretString>), ApiError>>,
     {
-        let mut backoff = self.settings.retry.build();
-        let (mut attempts, mut rate_waits, mut token_retried) = (0u32, 0u32, false);
+        let mut round = Rounds::new(&self.settings.retry);
         loop {
+            if let Some(stop) = self.quota_stop() {
+                return Err(stop.error(target.to_string()));
+            }
             if let Target::Api(endpoint) = target {
                 self.budgets.acquire(endpoint).await;
             }
-            attempts += 1;
+            round.attempts += 1;
             let sent_at = Instant::now();
             let (attempt, token) = send().await?;
             if let Target::Api(endpoint) = target {
@@ -177,56 +203,117 @@ impl FeishuClient {
                     }
                     return Ok(reply);
                 }
-                Attempt::Failed {
-                    http_status,
-                    code,
-                    msg,
-                    log_id,
-                } => {
-                    return Err(target.failed(http_status, code, msg, log_id));
-                }
                 Attempt::TokenRejected { code, msg, log_id } => {
                     let (Target::Api(endpoint), Some(token), false) =
-                        (target, token, token_retried)
+                        (target, token, round.token_retried)
                     else {
                         return Err(target.token_rejected(code, msg, log_id));
                     };
                     tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
                     self.tokens.invalidate(&token).await;
-                    token_retried = true;
+                    round.token_retried = true;
                 }
-                Attempt::RateLimited(wait, server_limit, log_id) => {
-                    rate_waits += 1;
-                    if rate_waits > self.settings.max_rate_limit_waits {
-                        return Err(target.still_rate_limited(rate_waits - 1, log_id));
-                    }
-                    tracing::warn!(target = %target, wait_ms = wait.as_millis() as u64, log_id = log_id.as_str(), "frequency limit hit; waiting");
-                    match target {
-                        // Every request of the endpoint waits, not just this one; the next
-                        // round's `acquire` sleeps out the pause.
-                        Target::Api(endpoint) => {
-                            self.budgets
-                                .throttled(endpoint, sent_at, wait, server_limit)
-                        }
-                        Target::Token => tokio::time::sleep(wait).await,
-                    }
+                Attempt::RateLimited(wait, announced, log_id) => {
+                    self.rate_limited(target, &mut round, sent_at, wait, announced, log_id)
+                        .await?;
                 }
-                Attempt::Transient(last, log_id) => match backoff.next() {
-                    Some(delay) => {
-                        tracing::warn!(target = %target, attempts, error = %last, log_id = log_id.as_str(), "transient failure; retrying");
-                        tokio::time::sleep(delay).await;
-                    }
-                    None => {
-                        let endpoint = target.to_string();
+                Attempt::Transient(last, log_id) => {
+                    let Some(delay) = round.backoff.next() else {
+                        let (endpoint, attempts) = (target.to_string(), round.attempts);
                         return Err(ApiError::Unavailable {
                             endpoint,
                             attempts,
                             last,
                             log_id,
                         });
-                    }
-                },
+                    };
+                    tracing::warn!(target = %target, attempts = round.attempts, error = %last, log_id = log_id.as_str(), "transient failure; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                refused => return Err(self.refusal(target, refused)),
             }
+        }
+    }
+
+    /// A frequency-limit answer: counted, then the whole endpoint pauses for the server's
+    /// reset (the next round's `acquire` sleeps it out) and its budget dips. Fails once the
+    /// request has waited `max_rate_limit_waits` times.
+    async fn rate_limited(
+        &self,
+        target: Target,
+        round: &mut Rounds,
+        sent_at: Instant,
+        wait: Duration,
+        announced: Option<u32>,
+        log_id: LogId,
+    ) -> Result<(), ApiError> {
+        round.rate_waits += 1;
+        if round.rate_waits > self.settings.max_rate_limit_waits {
+            return Err(target.still_rate_limited(round.rate_waits - 1, log_id));
+        }
+        tracing::warn!(target = %target, wait_ms = wait.as_millis() as u64, announced_limit = announced,
+            log_id = log_id.as_str(), "frequency limit hit; waiting");
+        match target {
+            Target::Api(endpoint) => {
+                self.rate_limited[&endpoint].fetch_add(1, Ordering::Relaxed);
+                if let Some(limit) = announced {
+                    self.metrics.announced_limit(endpoint, limit);
+                }
+                self.budgets.throttled(endpoint, sent_at, wait, announced)
+            }
+            Target::Token => tokio::time::sleep(wait).await,
+        }
+        Ok(())
+    }
+
+    /// The error for an answer no retry can fix: a quota stop (which also stops every
+    /// other request of this client), a missing scope, or another `code != 0`.
+    fn refusal(&self, target: Target, attempt: Attempt) -> ApiError {
+        match (attempt, target) {
+            (Attempt::QuotaExhausted(log_id), _) => {
+                let stop = self.quota.exhausted(Utc::now(), log_id);
+                self.metrics.quota_stopped(Some(stop.until));
+                tracing::error!(target = %target, until = %stop.until, log_id = stop.log_id.as_str(),
+                    "monthly API quota used up (99991403); no more requests until it renews");
+                stop.error(target.to_string())
+            }
+            (
+                Attempt::Forbidden {
+                    code,
+                    msg,
+                    scopes,
+                    log_id,
+                },
+                Target::Api(endpoint),
+            ) => ApiError::Forbidden {
+                endpoint,
+                code,
+                msg,
+                scopes: match scopes.is_empty() {
+                    true => endpoint.scopes().iter().map(|s| s.to_string()).collect(),
+                    false => scopes,
+                },
+                log_id,
+            },
+            (
+                Attempt::Failed {
+                    http_status,
+                    code,
+                    msg,
+                    log_id,
+                },
+                _,
+            ) => target.failed(http_status, code, msg, log_id),
+            (
+                Attempt::Forbidden {
+                    code, msg, log_id, ..
+                },
+                Target::Token,
+            ) => ApiError::Token { code, msg, log_id },
+            (other, _) => unreachable!(
+                "retryable answers are handled by the loop: {:?}",
+                other.outcome()
+            ),
         }
     }
 
@@ -261,6 +348,25 @@ impl FeishuClient {
         match response.bytes().await {
             Ok(bytes) => classify(status, &headers, &bytes, log_id),
             Err(e) => Attempt::Transient(describe_reqwest_error(&e), log_id),
+        }
+    }
+}
+
+/// What one request's rounds have used so far.
+struct Rounds {
+    attempts: u32,
+    rate_waits: u32,
+    token_retried: bool,
+    backoff: backon::ExponentialBackoff,
+}
+
+impl Rounds {
+    fn new(retry: &ExponentialBuilder) -> Self {
+        Rounds {
+            attempts: 0,
+            rate_waits: 0,
+            token_retried: false,
+            backoff: retry.build(),
         }
     }
 }

@@ -3,13 +3,25 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 use crate::feishu::Endpoint;
 
 /// Frequency-limit code; arrives with HTTP 429, or HTTP 400 on older endpoints.
 pub const CODE_RATE_LIMITED: i64 = 99991400;
 
 /// Codes meaning "this tenant_access_token is not (or no longer) valid: get a new one".
+/// 99991663 also means "this API takes no tenant token", which only a refused fresh
+/// token tells apart.
 pub const TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
+
+/// The tenant's monthly API quota is used up (Basic plan, shared by all its custom apps).
+pub const CODE_QUOTA_EXHAUSTED: i64 = 99991403;
+
+/// Answers that mean "this app may not call this endpoint": a missing scope (99991672),
+/// a token without the permission (99991676), and task v1's "identity token is incorrect"
+/// (1470403, HTTP 403). No retry can fix them; a grant in the developer console can.
+pub const FORBIDDEN_CODES: [i64; 3] = [99991672, 99991676, 1470403];
 
 /// The `X-Tt-Logid` of a response, or a marker when there was none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,12 +64,43 @@ pub enum ApiError {
         msg: String,
         log_id: LogId,
     },
-    /// A freshly fetched token was rejected too.
-    #[error("Feishu {endpoint} rejected a freshly fetched token: code {code}: {msg} ({log_id})")]
+    /// A freshly fetched token was rejected too: the endpoint does not take tenant tokens.
+    #[error(
+        "Feishu {endpoint} refused a freshly fetched tenant_access_token: code {code}: {msg} ({log_id}); \
+         this endpoint ({path}) may not accept tenant tokens at all, so the stream stopped (disable it, or \
+         check the endpoint's document for the token types it takes)",
+        path = endpoint.path()
+    )]
     TokenRejected {
         endpoint: Endpoint,
         code: i64,
         msg: String,
+        log_id: LogId,
+    },
+    /// The app lacks a scope (or the permission) the endpoint needs.
+    #[error(
+        "Feishu {endpoint} refused the app: code {code}: {msg} ({log_id}); grant the app one of these scopes: \
+         {scopes} (developer console > Permissions & Scopes), then publish a version and have an admin approve it",
+        scopes = scopes.join(", ")
+    )]
+    Forbidden {
+        endpoint: Endpoint,
+        code: i64,
+        msg: String,
+        /// The scopes Feishu named in `error.permission_violations`, else the document's.
+        scopes: Vec<String>,
+        log_id: LogId,
+    },
+    /// Code 99991403: the client sends nothing more until `until`.
+    #[error(
+        "Feishu {endpoint}: code 99991403: the tenant's monthly API quota is used up (shared by all its custom \
+         apps); nothing more is sent until it renews at {until} ({log_id}); wait for the renewal or upgrade the \
+         Feishu plan",
+        until = until.format("%Y-%m-%d %H:%M UTC")
+    )]
+    QuotaExhausted {
+        endpoint: String,
+        until: DateTime<Utc>,
         log_id: LogId,
     },
     /// The frequency limit kept answering after the allowed number of waits.
@@ -92,10 +135,24 @@ impl ApiError {
         match self {
             ApiError::Api { code, .. }
             | ApiError::Token { code, .. }
-            | ApiError::TokenRejected { code, .. } => Some(*code),
+            | ApiError::TokenRejected { code, .. }
+            | ApiError::Forbidden { code, .. } => Some(*code),
             ApiError::RateLimited { .. } => Some(CODE_RATE_LIMITED),
+            ApiError::QuotaExhausted { .. } => Some(CODE_QUOTA_EXHAUSTED),
             ApiError::Unavailable { .. } | ApiError::Shape { .. } => None,
         }
+    }
+
+    /// Whether every other request of the stream would fail the same way, so the stream
+    /// stops at once instead of trying each partition: no quota, no scope, no token.
+    pub fn stops_the_stream(&self) -> bool {
+        matches!(
+            self,
+            ApiError::QuotaExhausted { .. }
+                | ApiError::Forbidden { .. }
+                | ApiError::TokenRejected { .. }
+                | ApiError::Token { .. }
+        )
     }
 
     /// Whether the server may have rejected a page token: task v1's own code, or the

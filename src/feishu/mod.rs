@@ -6,9 +6,11 @@ pub mod budget;
 pub mod client;
 pub mod error;
 pub mod paging;
+pub mod quota;
 pub mod token;
 
 pub use client::{ApiReply, ApiRequest, ClientSettings, FeishuClient};
 pub use error::{ApiError, LogId};
 pub use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
 pub use paging::{Page, Pager, PagingEnd};
+pub use quota::QuotaStop;

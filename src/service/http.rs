@@ -1,4 +1,12 @@
-//! The service's HTTP side: `/healthz` for orchestrators and `/metrics` for Prometheus.
+//! The service's HTTP side: liveness and readiness probes for orchestrators, and `/metrics`
+//! for Prometheus.
+//!
+//! - `/livez` (liveness): the process and its scheduler are alive. Only a failure here is
+//!   a reason to restart the container; a database outage or a used-up quota is not, since
+//!   a restart cures neither.
+//! - `/readyz` (readiness): the service can do its work now: the database answers and
+//!   Feishu's monthly quota is not used up. 503 names the reason. `/healthz` is the same
+//!   check, kept for probes configured before the split.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
 
+use crate::feishu::FeishuClient;
 use crate::metrics::Metrics;
 
 /// What the endpoints look at.
@@ -17,27 +26,55 @@ use crate::metrics::Metrics;
 pub struct HttpState {
     pub pool: PgPool,
     pub metrics: Arc<Metrics>,
+    /// Asked whether a quota stop is in force.
+    pub client: Arc<FeishuClient>,
     /// True while the scheduler runs.
     pub scheduler_alive: Arc<AtomicBool>,
 }
 
-/// The router of the health and metrics server.
+/// The router of the probe and metrics server.
 pub fn router(state: HttpState) -> axum::Router {
     axum::Router::new()
-        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/healthz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-/// 200 while the database answers and the scheduler lives, 503 with the reason otherwise.
-async fn healthz(State(state): State<HttpState>) -> impl IntoResponse {
+/// 200 while the scheduler lives; it never looks at the database or Feishu.
+async fn livez(State(state): State<HttpState>) -> (StatusCode, String) {
+    match state.scheduler_alive.load(Ordering::Relaxed) {
+        true => (StatusCode::OK, "alive\n".into()),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "scheduler stopped\n".into(),
+        ),
+    }
+}
+
+/// 200 when runs can do their work, 503 with every reason they cannot otherwise.
+async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
+    let mut problems = Vec::new();
     if !state.scheduler_alive.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "scheduler stopped\n");
+        problems.push("scheduler stopped".to_string());
     }
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
-    match tokio::time::timeout(Duration::from_secs(2), ping).await {
-        Ok(Ok(_)) => (StatusCode::OK, "ok\n"),
-        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database not answering\n"),
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(2), ping).await,
+        Ok(Ok(_))
+    ) {
+        problems.push("database not answering within 2 s".to_string());
+    }
+    if let Some(stop) = state.client.quota_stop() {
+        problems.push(stop.reason());
+    }
+    match problems.is_empty() {
+        true => (StatusCode::OK, "ready\n".into()),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", problems.join("\n")),
+        ),
     }
 }
 

@@ -70,6 +70,11 @@ impl StreamJobs {
         if self.ctx.shutdown.is_triggered() {
             return;
         }
+        if let Some(stop) = self.ctx.client.quota_stop() {
+            tracing::warn!(%stream, until = %stop.until, "monthly API quota used up; skipping this firing");
+            self.ctx.metrics.skipped_quota(stream);
+            return;
+        }
         let Some(_guard) = self.local_guard(stream, when_busy).await else {
             tracing::warn!(%stream, "previous run still going; skipping this firing");
             self.ctx.metrics.skipped_overlap(stream);

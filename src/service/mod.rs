@@ -1,5 +1,5 @@
 //! `feishu-sync run`: the long-lived service. It schedules every enabled stream with
-//! tokio-cron-scheduler, serves `/healthz` and `/metrics`, and shuts down gracefully.
+//! tokio-cron-scheduler, serves the probes and `/metrics`, and shuts down gracefully.
 //!
 //! The scheduler's known pitfalls are handled here rather than inherited:
 //! - it spawns every firing without waiting, so [`jobs::StreamJobs`] skips a firing
@@ -128,10 +128,11 @@ async fn serve_http(
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on server.listen = {}", config.server.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "serving /healthz and /metrics");
+    tracing::info!(address = %listener.local_addr()?, "serving /livez, /readyz and /metrics");
     let state = http::HttpState {
         pool: ctx.pool.clone(),
         metrics: ctx.metrics.clone(),
+        client: ctx.client.clone(),
         scheduler_alive,
     };
     let app = http::router(state);

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use crate::config::StreamsConfig;
 use crate::db::{RunCounts, RunStatus};
-use crate::feishu::{Endpoint, FeishuClient};
+use crate::feishu::{ApiError, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
 use crate::shutdown::{Interrupted, Shutdown};
 
@@ -54,7 +54,10 @@ pub struct StreamReport {
     pub stream: Endpoint,
     pub status: RunStatus,
     pub counts: RunCounts,
+    /// HTTP requests the run sent, retries and waits included.
     pub requests: u64,
+    /// Of those, answered with the frequency limit.
+    pub rate_limited: u64,
     pub duration: Duration,
     pub error: Option<String>,
 }
@@ -70,6 +73,9 @@ pub struct StreamOutcome {
     pub partial_partitions: Vec<String>,
     /// The run stopped early because of a shutdown.
     pub interrupted: bool,
+    /// An error that stops the whole stream (no quota, scope or token): the first one,
+    /// reported once instead of once per partition.
+    pub stopped_by: Option<String>,
 }
 
 impl StreamOutcome {
@@ -84,6 +90,12 @@ impl StreamOutcome {
     ) {
         self.counts.add(counts);
         match result {
+            Err(error) if stops_the_stream(&error) => {
+                if self.stopped_by.is_none() {
+                    tracing::error!(partition, error = format!("{error:#}"), "stream stopped");
+                    self.stopped_by = Some(format!("{error:#}"));
+                }
+            }
             Ok(None) => {}
             Ok(Some(why)) => self.partial_partitions.push(labelled(partition, why)),
             Err(error) if error.is::<Interrupted>() => self.interrupted = true,
@@ -99,6 +111,9 @@ impl StreamOutcome {
     /// The run's final status and error text: interrupted, else failed if a partition
     /// failed, else partial if one skipped malformed records.
     pub(super) fn verdict(&self) -> (RunStatus, Option<String>) {
+        if let Some(error) = &self.stopped_by {
+            return (RunStatus::Failed, Some(error.clone()));
+        }
         if self.interrupted {
             return (RunStatus::Interrupted, None);
         }
@@ -118,6 +133,13 @@ impl StreamOutcome {
             (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
         }
     }
+}
+
+/// Whether `error` comes from an answer that every request of the stream would get.
+pub(super) fn stops_the_stream(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ApiError>()
+        .is_some_and(ApiError::stops_the_stream)
 }
 
 fn labelled(partition: &str, text: String) -> String {

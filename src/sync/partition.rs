@@ -81,7 +81,8 @@ enum PassEnd {
 
 /// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
 /// endpoint's budget, so running a few at once only hides latency: while one waits for a
-/// response or writes a page, another's request can leave on time.
+/// response or writes a page, another's request can leave on time. An answer that every
+/// partition would get (no quota, scope or token) starts no further partition.
 pub async fn read_partitions<S: PartitionSink + Send>(
     ctx: &SyncContext,
     partitions: impl IntoIterator<Item = Partition<S>>,
@@ -91,7 +92,8 @@ pub async fn read_partitions<S: PartitionSink + Send>(
     let mut pending = partitions.into_iter();
     let mut running = FuturesUnordered::new();
     loop {
-        while running.len() < in_flight.max(1) {
+        // Once the stream is stopped (no quota, scope or token), no partition starts.
+        while running.len() < in_flight.max(1) && outcome.stopped_by.is_none() {
             match pending.next() {
                 Some(partition) => running.push(read_one(ctx, partition)),
                 None => break,

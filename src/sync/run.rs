@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
 use super::{activities, approval_tasks, semesters, stage_tasks, tasks};
-use crate::db::{self, RunCounts, RunStatus};
+use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.
@@ -72,11 +72,19 @@ pub async fn run_journaled(
     opts: &RunOptions,
 ) -> anyhow::Result<StreamReport> {
     let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill).await?;
-    let requests_before = ctx.client.requests_sent(stream);
+    let cost_before = api_cost(ctx, stream);
     let started = Instant::now();
     tracing::info!(%stream, backfill = opts.backfill, "stream run started");
-    let result = run_once(ctx, stream, opts).await;
-    let requests = ctx.client.requests_sent(stream) - requests_before;
+    // A used-up monthly quota stops every stream, even one with nothing to request.
+    let result = match ctx.client.quota_stop() {
+        Some(stop) => Err(stop.error(stream.name()).into()),
+        None => run_once(ctx, stream, opts).await,
+    };
+    let cost_after = api_cost(ctx, stream);
+    let cost = ApiCost {
+        requests: cost_after.requests - cost_before.requests,
+        rate_limited: cost_after.rate_limited - cost_before.rate_limited,
+    };
     let (status, counts, error) = match result {
         Ok(outcome) => {
             let (status, error) = outcome.verdict();
@@ -88,25 +96,27 @@ pub async fn run_journaled(
             Some(format!("{error:#}")),
         ),
     };
-    db::finish_run(
-        &ctx.pool,
-        run_id,
-        status,
-        counts,
-        requests,
-        error.as_deref(),
-    )
-    .await?;
+    db::finish_run(&ctx.pool, run_id, status, counts, cost, error.as_deref()).await?;
     let duration = started.elapsed();
     ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
-        rows_retired = counts.rows_retired, requests, duration_ms = duration.as_millis() as u64, "stream run finished");
+        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, duration_ms = duration.as_millis() as u64, "stream run finished");
     Ok(StreamReport {
         stream,
         status,
         counts,
-        requests,
+        requests: cost.requests,
+        rate_limited: cost.rate_limited,
         duration,
         error,
     })
+}
+
+/// The client's running totals for `stream`'s endpoint; a stream's runs never overlap, so
+/// the difference over a run is the run's own cost.
+fn api_cost(ctx: &SyncContext, stream: Endpoint) -> ApiCost {
+    ApiCost {
+        requests: ctx.client.requests_sent(stream),
+        rate_limited: ctx.client.rate_limited_count(stream),
+    }
 }

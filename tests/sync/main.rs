@@ -13,6 +13,8 @@ mod client_resilience;
 mod crash;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
+/// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
+mod platform;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
 mod service;
 /// Each stream against the simulator's tenant: first sync, increments, retirement.

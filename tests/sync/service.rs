@@ -309,3 +309,57 @@ async fn sigterm_mid_run_commits_the_page_in_hand_and_records_the_run_as_interru
         "committed pages stay: {runs:?}, {rows} rows"
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool: PgPool) {
+    let sim = simulator_with(feishu_sim::SimConfig {
+        monthly_quota: Some(0),
+        ..feishu_sim::SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let port = free_port();
+    let child = spawn_binary(&["run"], service_env(&sim, &pool, port));
+    let base = format!("http://127.0.0.1:{port}");
+    let metrics = || async {
+        get(&format!("{base}/metrics"))
+            .await
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    };
+
+    let skipping = eventually(Duration::from_secs(30), || async {
+        metrics().await.contains("feishu_sync_skipped_quota_total")
+    })
+    .await;
+    let sent_then = sim.requests().len();
+    tokio::time::sleep(Duration::from_secs(2)).await; // two more firings of every stream
+    let sent_later = sim.requests().len();
+    let ready = get(&format!("{base}/readyz")).await;
+    let live = get(&format!("{base}/livez")).await;
+    let exported = metrics().await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(skipping, "no firing was skipped:\n{log}");
+    assert!(sent_then <= 6, "{sent_then} requests: a handful at most");
+    assert_eq!(sent_then, sent_later, "a skipped firing sends nothing");
+    let (status, body) = ready.expect("/readyz answers");
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("99991403") && body.contains("renews at"),
+        "{body}"
+    );
+    assert_eq!(
+        live.map(|(s, _)| s),
+        Some(200),
+        "alive while the quota is used up"
+    );
+    assert!(
+        exported.contains("feishu_sync_quota_exhausted 1"),
+        "{exported}"
+    );
+    assert!(
+        log.contains("monthly API quota used up; skipping this firing"),
+        "{log}"
+    );
+    assert_eq!(code, Some(0), "{log}");
+}
