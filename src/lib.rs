@@ -49,6 +49,7 @@ pub mod scratch_database;
 pub mod service;
 pub mod shutdown;
 pub mod status;
+pub mod stream_lock;
 pub mod sync;
 pub mod sync_state;
 pub mod telemetry;

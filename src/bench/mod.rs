@@ -109,6 +109,8 @@ pub struct WorkloadResult {
     pub rows_in_tables: i64,
     pub no_change: ChildRun,
     pub no_change_rows_written: i64,
+    /// What the no-change re-run asked of each endpoint (its API cost).
+    pub no_change_endpoints: Vec<EndpointFigures>,
     pub failures: Vec<String>,
 }
 
@@ -171,6 +173,7 @@ async fn measure_workload(
     sim.clear_requests();
     let no_change = measure::run_sync_child(&env, &log("no-change")).await?;
     let no_change_rows_written = measure::rows_written_since(&pool, before).await?;
+    let no_change_endpoints = measure::endpoint_figures(&sim);
     failures.extend(measure::failed_runs_since(&pool, before).await?);
     sim.shutdown().await;
     Ok(WorkloadResult {
@@ -181,6 +184,7 @@ async fn measure_workload(
         rows_in_tables,
         no_change,
         no_change_rows_written,
+        no_change_endpoints,
         failures,
     })
 }

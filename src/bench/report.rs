@@ -183,12 +183,12 @@ fn workload(out: &mut String, r: &WorkloadResult) {
     );
     let _ = writeln!(
         out,
-        "| endpoint | requests | rate-limited | achieved / ceiling (req/s) | fraction |\n| --- | --- | --- | --- | --- |"
+        "| endpoint | requests | rate-limited | achieved / ceiling (req/s) | fraction | no-change run requests |\n| --- | --- | --- | --- | --- | --- |"
     );
-    for e in &r.endpoints {
+    for (e, again) in r.endpoints.iter().zip(&r.no_change_endpoints) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({:.2} %) | {:.2} / {:.2} | {} |",
+            "| {} | {} | {} ({:.2} %) | {:.2} / {:.2} | {} | {} |",
             e.endpoint,
             e.accepted,
             e.rate_limited,
@@ -199,7 +199,8 @@ fn workload(out: &mut String, r: &WorkloadResult) {
                 format!("{:.3}", e.rate_fraction())
             } else {
                 "— (too few requests)".into()
-            }
+            },
+            again.accepted + again.rate_limited
         );
     }
     let _ = writeln!(

@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
-use super::locks::StreamLock;
 use crate::feishu::Endpoint;
+use crate::stream_lock::StreamLock;
 use crate::sync::{self, RunOptions, SyncContext};
 
 /// How a firing treats a stream that is busy.
@@ -102,27 +101,27 @@ impl StreamJobs {
         }
     }
 
-    /// The stream's advisory lock; `None` if another replica holds it (after waiting, for
+    /// The stream's advisory lock; `None` if another writer holds it (after waiting, for
     /// `Wait`, until it is free or the service shuts down) or the database is unreachable.
     async fn replica_lock(&self, stream: Endpoint, when_busy: WhenBusy) -> Option<StreamLock> {
-        loop {
-            match StreamLock::try_acquire(&self.lock_pool, stream).await {
-                Ok(Some(lock)) => return Some(lock),
-                Ok(None) if when_busy == WhenBusy::Skip => {
+        let taken = match when_busy {
+            WhenBusy::Skip => StreamLock::try_acquire(&self.lock_pool, stream).await,
+            WhenBusy::Wait => {
+                StreamLock::acquire_waiting(&self.lock_pool, stream, &self.ctx.shutdown).await
+            }
+        };
+        match taken {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => {
+                if when_busy == WhenBusy::Skip {
                     tracing::info!(%stream, "another replica is running this stream; skipping");
                     self.ctx.metrics.skipped_locked(stream);
-                    return None;
                 }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(%stream, error = format!("{error:#}"), "cannot take the stream lock");
-                    return None;
-                }
+                None
             }
-            let mut shutdown = self.ctx.shutdown.clone();
-            tokio::select! {
-                _ = shutdown.wait() => return None,
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            Err(error) => {
+                tracing::error!(%stream, error = format!("{error:#}"), "cannot take the stream lock");
+                None
             }
         }
     }

@@ -10,7 +10,6 @@
 
 pub mod http;
 pub mod jobs;
-pub mod locks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +23,9 @@ use crate::db;
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
+use crate::stream_lock::{self, StreamLock};
 use crate::sync::{RunOptions, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
-use locks::StreamLock;
 
 /// Runs the service until SIGTERM or SIGINT; `backfill` runs one backfill pass first.
 pub async fn run(
@@ -40,7 +39,7 @@ pub async fn run(
         .into_iter()
         .filter(|e| config.streams.enabled(*e))
         .collect();
-    let lock_pool = locks::lock_pool(&pool);
+    let lock_pool = stream_lock::lock_pool(&pool);
     close_abandoned_runs(&pool, &lock_pool, &streams).await?;
     let metrics = Arc::new(Metrics::new());
     let client = Arc::new(

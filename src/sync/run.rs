@@ -7,6 +7,8 @@ use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
 use super::{activities, approval_tasks, semesters, stage_tasks, tasks};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
+use crate::stream_lock::{self, StreamLock};
+use sqlx::PgPool;
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.
 pub async fn run_once(
@@ -27,23 +29,26 @@ pub async fn run_once(
 /// activities and stage tasks (which read the semesters) side by side; approval tasks and
 /// tasks depend on nothing and run alongside from the start. Each endpoint keeps its own
 /// budget, so running them together costs no rate. Reports come in stream order.
+///
+/// Each stream runs under its advisory lock, like the service's runs: a stream the
+/// service (or another `sync`) is writing is waited for, never written twice at once.
 pub async fn sync(
     ctx: &SyncContext,
     streams: &[Endpoint],
     opts: &RunOptions,
 ) -> anyhow::Result<Vec<StreamReport>> {
+    let locks = stream_lock::lock_pool(&ctx.pool);
+    let run = |stream| run_if_selected(ctx, &locks, streams, stream, opts);
     let performance = async {
-        let semesters = run_if_selected(ctx, streams, Endpoint::Semesters, opts).await;
-        let (activities, stage_tasks) = tokio::join!(
-            run_if_selected(ctx, streams, Endpoint::Activities, opts),
-            run_if_selected(ctx, streams, Endpoint::StageTasks, opts)
-        );
+        let semesters = run(Endpoint::Semesters).await;
+        let (activities, stage_tasks) =
+            tokio::join!(run(Endpoint::Activities), run(Endpoint::StageTasks));
         [semesters, activities, stage_tasks]
     };
     let (performance, approval_tasks, tasks) = tokio::join!(
         performance,
-        run_if_selected(ctx, streams, Endpoint::ApprovalTasks, opts),
-        run_if_selected(ctx, streams, Endpoint::Tasks, opts)
+        run(Endpoint::ApprovalTasks),
+        run(Endpoint::Tasks)
     );
     let mut reports = Vec::new();
     for report in performance.into_iter().chain([approval_tasks, tasks]) {
@@ -52,17 +57,24 @@ pub async fn sync(
     Ok(reports)
 }
 
+/// One selected stream's journaled run under its lock; `None` if not selected, or if a
+/// shutdown came while waiting for the lock.
 async fn run_if_selected(
     ctx: &SyncContext,
+    locks: &PgPool,
     streams: &[Endpoint],
     stream: Endpoint,
     opts: &RunOptions,
 ) -> anyhow::Result<Option<StreamReport>> {
-    if streams.contains(&stream) {
-        run_journaled(ctx, stream, opts).await.map(Some)
-    } else {
-        Ok(None)
+    if !streams.contains(&stream) {
+        return Ok(None);
     }
+    let Some(lock) = StreamLock::acquire_waiting(locks, stream, &ctx.shutdown).await? else {
+        return Ok(None);
+    };
+    let report = run_journaled(ctx, stream, opts).await;
+    lock.release().await?;
+    report.map(Some)
 }
 
 /// One stream run with its `sync_runs` row.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::helpers::binary::{Spawned, sim_env, spawn_binary};
+use crate::helpers::binary::{Spawned, run_binary, sim_env, spawn_binary, text};
 use crate::helpers::*;
 use feishu_sim::{Fault, SimHandle};
 use feishu_sync::feishu::Endpoint;
@@ -223,6 +223,9 @@ async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
     assert!(skipped, "the replicas never met at a lock");
 }
 
+/// `(backfill, status, started_at, finished_at)` of a `sync_runs` row.
+type RunSpan = (bool, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// Environment with every schedule far away, so only what the test starts runs.
 fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
     let mut env = service_env(sim, pool, port);
@@ -362,4 +365,51 @@ async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool
         "{log}"
     );
     assert_eq!(code, Some(0), "{log}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_one_off_sync_beside_the_service_never_writes_a_stream_at_the_same_time(pool: PgPool) {
+    let sim = simulator().await;
+    // Every task page takes 400 ms, so each tasks run lasts a while.
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Delay(Duration::from_millis(400)),
+        1000,
+    );
+    let mut env = quiet_env(&sim, &pool, free_port());
+    env.push((
+        "FEISHU_SYNC__STREAMS__TASKS__SCHEDULE".into(),
+        "* * * * * *".into(),
+    ));
+    let service = spawn_binary(&["run"], env.clone());
+    let service_started = eventually(Duration::from_secs(30), || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.sync_runs WHERE stream = 'tasks'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0)
+            > 0
+    })
+    .await;
+
+    let one_off = run_binary(&["sync", "--stream", "tasks", "--backfill"], env).await;
+    let (code, _, log) = terminate(service).await;
+
+    assert!(service_started, "{log}");
+    let (stdout, stderr) = text(&one_off);
+    assert_eq!(one_off.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(code, Some(0), "{log}");
+    let runs: Vec<RunSpan> = sqlx::query_as(
+        "SELECT backfill, status, started_at, finished_at FROM feishu.sync_runs
+          WHERE stream = 'tasks' ORDER BY started_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(runs.iter().any(|r| r.0 && r.1 == "succeeded"), "{runs:?}");
+    assert!(runs.iter().all(|r| r.1 != "abandoned"), "{runs:?}");
+    for pair in runs.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let a_end = a.3.expect("finished");
+        assert!(b.2 >= a_end, "two tasks runs at once: {a:?} and {b:?}");
+    }
 }

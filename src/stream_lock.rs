@@ -1,6 +1,7 @@
-//! One Postgres advisory lock per stream, so replicas of `run` against one database never
-//! run the same stream at the same time. The lock lives on a connection of its own: if the
-//! process dies, Postgres closes the session and releases it.
+//! One Postgres advisory lock per stream, so no two writers of a stream (replicas of `run`,
+//! a one-off `sync` beside the service) ever run it at the same time against one database.
+//! The lock lives on a connection of its own: if the process dies, Postgres closes the
+//! session and releases it.
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -8,6 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPoolOptions, Postgres};
 
 use crate::feishu::Endpoint;
+use crate::shutdown::Shutdown;
 
 /// Advisory-lock key of a stream: a fixed prefix ("FSYN") and the stream's position.
 pub fn lock_key(endpoint: Endpoint) -> i64 {
@@ -52,6 +54,49 @@ impl StreamLock {
             key,
             conn: Some(conn),
         }))
+    }
+
+    /// Takes the stream's lock, waiting while another session holds it (logged once).
+    /// The wait queues in Postgres, which grants the lock in request order, so a writer
+    /// firing often cannot starve this one. `None` if `shutdown` fires first: the waiting
+    /// connection is then closed, which withdraws its request.
+    pub async fn acquire_waiting(
+        pool: &PgPool,
+        endpoint: Endpoint,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<Option<StreamLock>> {
+        if let Some(lock) = StreamLock::try_acquire(pool, endpoint).await? {
+            return Ok(Some(lock));
+        }
+        tracing::warn!(stream = %endpoint, "stream busy: another writer (the service or another sync) is running it; waiting for it to finish");
+        let key = lock_key(endpoint);
+        let mut conn = pool
+            .acquire()
+            .await
+            .context("acquiring a connection for the stream lock")?;
+        let mut shutdown = shutdown.clone();
+        let granted = {
+            let wait =
+                sqlx::query_scalar!(r#"SELECT true AS "locked!" FROM pg_advisory_lock($1)"#, key)
+                    .fetch_one(&mut *conn);
+            tokio::select! {
+                granted = wait => Some(granted),
+                _ = shutdown.wait() => None,
+            }
+        };
+        match granted {
+            Some(granted) => {
+                granted.context("waiting for the stream's advisory lock")?;
+                Ok(Some(StreamLock {
+                    key,
+                    conn: Some(conn),
+                }))
+            }
+            None => {
+                drop(conn.detach());
+                Ok(None)
+            }
+        }
     }
 
     /// Releases the lock and returns the connection to the pool.
