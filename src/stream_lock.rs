@@ -9,7 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPoolOptions, Postgres};
 
 use crate::feishu::Endpoint;
-use crate::shutdown::Shutdown;
+use crate::shutdown::CancellationToken;
 
 /// Advisory-lock key of a stream: a fixed prefix ("FSYN") and the stream's position.
 pub fn lock_key(endpoint: Endpoint) -> i64 {
@@ -63,7 +63,7 @@ impl StreamLock {
     pub async fn acquire_waiting(
         pool: &PgPool,
         endpoint: Endpoint,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<Option<StreamLock>> {
         if let Some(lock) = StreamLock::try_acquire(pool, endpoint).await? {
             return Ok(Some(lock));
@@ -74,14 +74,13 @@ impl StreamLock {
             .acquire()
             .await
             .context("acquiring a connection for the stream lock")?;
-        let mut shutdown = shutdown.clone();
         let granted = {
             let wait =
                 sqlx::query_scalar!(r#"SELECT true AS "locked!" FROM pg_advisory_lock($1)"#, key)
                     .fetch_one(&mut *conn);
             tokio::select! {
                 granted = wait => Some(granted),
-                _ = shutdown.wait() => None,
+                _ = shutdown.cancelled() => None,
             }
         };
         match granted {

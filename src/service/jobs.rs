@@ -1,15 +1,16 @@
 //! Firing stream runs under the service: never two runs of one stream at once, in this
-//! process (a per-stream guard) or across replicas (an advisory lock), and a count of runs
-//! in flight so a shutdown can wait for them.
+//! process (a per-stream guard: the start-up backfill and the schedule loop) or across
+//! writers (the advisory lock replicas and one-off `sync` runs share). A shutdown waits
+//! for the firings through the service's `TaskTracker`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::PgPool;
-use tokio::sync::{Mutex, MutexGuard, Notify};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::feishu::Endpoint;
+use crate::shutdown::CancellationToken;
 use crate::stream_lock::StreamLock;
 use crate::sync::{self, RunOptions, SyncContext};
 
@@ -22,26 +23,13 @@ pub enum WhenBusy {
     Wait,
 }
 
-/// The service's stream runner, shared by every scheduled job.
+/// The service's stream runner, shared by every schedule loop.
 pub struct StreamJobs {
     ctx: SyncContext,
     /// Connections that hold advisory locks for the length of a run; apart from the work
     /// pool, so five held locks can never starve the runs of connections.
     lock_pool: PgPool,
     guards: HashMap<Endpoint, Mutex<()>>,
-    in_flight: AtomicUsize,
-    idle: Notify,
-}
-
-/// Counts a firing as in flight until dropped.
-struct InFlight<'a>(&'a StreamJobs);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
 }
 
 impl StreamJobs {
@@ -55,18 +43,13 @@ impl StreamJobs {
             ctx,
             lock_pool,
             guards,
-            in_flight: AtomicUsize::new(0),
-            idle: Notify::new(),
         }
     }
 
-    /// Runs `stream` once unless it is busy here or on another replica, or the service is
-    /// shutting down.
+    /// Runs `stream` once unless it is busy here or on another replica, the monthly quota
+    /// is used up, or the service is shutting down.
     pub async fn fire(&self, stream: Endpoint, opts: RunOptions, when_busy: WhenBusy) {
-        // Counted before the shutdown check, so a shutdown never misses a starting run.
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _in_flight = InFlight(self);
-        if self.ctx.shutdown.is_triggered() {
+        if self.ctx.shutdown.is_cancelled() {
             return;
         }
         if let Some(stop) = self.ctx.client.quota_stop() {
@@ -114,7 +97,7 @@ impl StreamJobs {
             Ok(Some(lock)) => Some(lock),
             Ok(None) => {
                 if when_busy == WhenBusy::Skip {
-                    tracing::info!(%stream, "another replica is running this stream; skipping");
+                    tracing::info!(%stream, "another replica or a one-off sync is running this stream; skipping");
                     self.ctx.metrics.skipped_locked(stream);
                 }
                 None
@@ -126,6 +109,19 @@ impl StreamJobs {
         }
     }
 
+    /// The service's shutdown signal.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.ctx.shutdown
+    }
+
+    /// Counts `missed` firings of `stream` skipped because its run outlasted them.
+    pub fn missed_firings(&self, stream: Endpoint, missed: u64) {
+        tracing::warn!(%stream, missed, "previous run still going; skipping this firing");
+        for _ in 0..missed {
+            self.ctx.metrics.skipped_overlap(stream);
+        }
+    }
+
     /// Streams with a run in flight in this process.
     pub fn busy_streams(&self) -> Vec<Endpoint> {
         Endpoint::ALL
@@ -133,20 +129,7 @@ impl StreamJobs {
             .filter(|e| self.guards[e].try_lock().is_err())
             .collect()
     }
-
-    /// Resolves when no firing is in flight.
-    pub async fn wait_idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable(); // registered before the check, so no wake-up is lost
-            if self.in_flight.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
 }
 
-/// Shares a runner with jobs that need `'static` closures.
+/// Shares a runner with the schedule loops, which are `'static` tasks.
 pub type SharedJobs = Arc<StreamJobs>;

@@ -1,28 +1,24 @@
-//! `feishu-sync run`: the long-lived service. It schedules every enabled stream with
-//! tokio-cron-scheduler, serves the probes and `/metrics`, and shuts down gracefully.
-//!
-//! The scheduler's known pitfalls are handled here rather than inherited:
-//! - it spawns every firing without waiting, so [`jobs::StreamJobs`] skips a firing
-//!   whose stream is still running (and counts it);
-//! - its `shutdown()` does not wait for jobs in flight, so the runner counts them and the
-//!   shutdown waits (up to `server.shutdown_timeout_secs`);
-//! - it fixes a time zone's offset when a job is created, so every schedule is UTC.
+//! `feishu-sync run`: the long-lived service. One schedule loop per enabled stream (croner,
+//! UTC) fires its runs; the probes and `/metrics` are served beside them; SIGTERM or SIGINT
+//! cancels one `CancellationToken`, and a `TaskTracker` waits for the runs in flight (up to
+//! `server.shutdown_timeout_secs`) before the HTTP server stops gracefully.
 
 pub mod http;
 pub mod jobs;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::{Config, parse_schedule};
 use crate::db;
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
-use crate::shutdown::{Shutdown, ShutdownTrigger};
+use crate::shutdown::{self, CancellationToken};
 use crate::stream_lock::{self, StreamLock};
 use crate::sync::{RunOptions, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
@@ -46,43 +42,38 @@ pub async fn run(
         FeishuClient::with_metrics(settings, metrics.clone())
             .context("building the HTTP client")?,
     );
-    let (trigger, shutdown) = Shutdown::channel();
+    let shutdown = CancellationToken::new();
     let ctx = SyncContext {
         pool: pool.clone(),
         client,
         streams: config.streams.clone(),
         metrics,
-        shutdown,
+        shutdown: shutdown.clone(),
     };
     let jobs: SharedJobs = Arc::new(StreamJobs::new(ctx.clone(), lock_pool));
-    tokio::spawn(trigger_on_signal(trigger));
+    tokio::spawn(shutdown::cancel_on_signal(shutdown.clone()));
 
-    let scheduler_alive = Arc::new(AtomicBool::new(false));
-    let http = serve_http(config, &ctx, scheduler_alive.clone()).await?;
-    let mut scheduler = start_scheduler(config, &streams, &jobs).await?;
-    scheduler_alive.store(true, Ordering::Relaxed);
+    let scheduler_alive = Arc::new(AtomicBool::new(true));
+    let http_stop = CancellationToken::new();
+    let http = serve_http(config, &ctx, scheduler_alive.clone(), http_stop.clone()).await?;
+    let tracker = TaskTracker::new();
+    start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
     if let Some(opts) = backfill {
-        let jobs = jobs.clone();
-        let streams = streams.clone();
-        tokio::spawn(async move {
+        let (jobs, streams) = (jobs.clone(), streams.clone());
+        tracker.spawn(async move {
             for stream in streams {
                 jobs.fire(stream, opts, WhenBusy::Wait).await;
             }
             tracing::info!("start-up backfill finished");
         });
     }
+    tracker.close();
 
-    ctx.shutdown.clone().wait().await;
+    shutdown.cancelled().await;
     tracing::info!("shutting down: no new runs; waiting for runs in flight to commit their page");
     scheduler_alive.store(false, Ordering::Relaxed);
-    if let Err(error) = scheduler.shutdown().await {
-        tracing::warn!(%error, "stopping the scheduler");
-    }
     let timeout = Duration::from_secs(config.server.shutdown_timeout_secs);
-    if tokio::time::timeout(timeout, jobs.wait_idle())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(timeout, tracker.wait()).await.is_err() {
         let busy = jobs.busy_streams();
         tracing::warn!(
             ?busy,
@@ -96,33 +87,20 @@ pub async fn run(
         )
         .await?;
     }
-    http.abort();
+    http_stop.cancel();
+    if let Err(error) = http.await {
+        tracing::warn!(%error, "the probe and metrics server ended badly");
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Fires the shutdown on SIGTERM or SIGINT.
-async fn trigger_on_signal(trigger: ShutdownTrigger) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("signal received");
-    trigger.trigger();
-}
-
+/// Serves the probes and `/metrics` until `stop`, then finishes the requests in hand.
 async fn serve_http(
     config: &Config,
     ctx: &SyncContext,
     scheduler_alive: Arc<AtomicBool>,
+    stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
@@ -136,40 +114,38 @@ async fn serve_http(
     };
     let app = http::router(state);
     Ok(tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "health and metrics server stopped");
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "probe and metrics server stopped");
         }
     }))
 }
 
-async fn start_scheduler(
+/// Spawns one schedule loop per stream. A loop that ends before the shutdown marks the
+/// scheduler dead, which `/livez` reports.
+fn start_loops(
     config: &Config,
     streams: &[Endpoint],
     jobs: &SharedJobs,
-) -> anyhow::Result<JobScheduler> {
-    let scheduler = JobScheduler::new()
-        .await
-        .context("creating the scheduler")?;
+    tracker: &TaskTracker,
+    scheduler_alive: &Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     for &stream in streams {
         let schedule = config.streams.schedule(stream);
-        let jobs = jobs.clone();
-        // Job::new_async evaluates the schedule in UTC.
-        let job = Job::new_async(schedule.as_str(), move |_id, _scheduler| {
-            let jobs = jobs.clone();
-            Box::pin(async move {
-                jobs.fire(stream, RunOptions::default(), WhenBusy::Skip)
-                    .await
-            })
-        })
-        .with_context(|| format!("scheduling {stream} with {schedule:?}"))?;
-        scheduler
-            .add(job)
-            .await
-            .with_context(|| format!("adding the {stream} job"))?;
+        let cron = parse_schedule(&schedule)
+            .map_err(|e| anyhow::anyhow!("scheduling {stream} with {schedule:?}: {e}"))?;
+        let (jobs, alive) = (jobs.clone(), scheduler_alive.clone());
+        tracker.spawn(async move {
+            schedule::run_loop(jobs.clone(), stream, cron).await;
+            if !jobs.shutdown().is_cancelled() {
+                alive.store(false, Ordering::Relaxed);
+            }
+        });
         tracing::info!(%stream, %schedule, "scheduled (UTC)");
     }
-    scheduler.start().await.context("starting the scheduler")?;
-    Ok(scheduler)
+    Ok(())
 }
 
 /// After a crash, runs of free streams still marked `running` are closed as `abandoned`.

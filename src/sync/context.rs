@@ -11,7 +11,7 @@ use crate::config::StreamsConfig;
 use crate::db::{RunCounts, RunStatus};
 use crate::feishu::{ApiError, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
-use crate::shutdown::{Interrupted, Shutdown};
+use crate::shutdown::{CancellationToken, Interrupted};
 
 /// What every stream run needs.
 #[derive(Clone)]
@@ -22,7 +22,7 @@ pub struct SyncContext {
     /// Shared with the client, so runs and requests land in one registry.
     pub metrics: Arc<Metrics>,
     /// Runs stop between pages once this fires.
-    pub shutdown: Shutdown,
+    pub shutdown: CancellationToken,
 }
 
 impl SyncContext {
@@ -34,7 +34,7 @@ impl SyncContext {
             client,
             streams,
             metrics,
-            shutdown: Shutdown::never(),
+            shutdown: CancellationToken::new(),
         }
     }
 }

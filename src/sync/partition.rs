@@ -13,7 +13,7 @@ use super::context::{StreamOutcome, SyncContext};
 use super::rejects::{self, RejectedRecord};
 use crate::db::RunCounts;
 use crate::feishu::{ApiError, ApiRequest, Page, Pager, PagingEnd};
-use crate::shutdown::{Interrupted, Shutdown};
+use crate::shutdown::{CancellationToken, Interrupted};
 use crate::sync_state::{self, Cursor, Pass};
 
 /// One partition of a stream: its `sync_state` key (`""` for single-partition streams),
@@ -175,15 +175,15 @@ async fn read_partition<S: PartitionSink>(
         Some(c) => (Pager::resume(&ctx.client, request, c.page_token), c.pass),
         None => (Pager::new(&ctx.client, request), Pass::fresh()),
     };
-    let mut shutdown = ctx.shutdown.clone();
-    let mut next = fetch(&mut pager, &mut shutdown).await?;
+    let shutdown = &ctx.shutdown;
+    let mut next = fetch(&mut pager, shutdown).await?;
     while let Some(page) = next {
         if page.last {
             return write_page(ctx, partition, &mut pass, page, counts).await;
         }
         let (written, fetched) = tokio::join!(
             write_page(ctx, partition, &mut pass, page, counts),
-            fetch(&mut pager, &mut shutdown)
+            fetch(&mut pager, shutdown)
         );
         written?;
         next = fetched?;
@@ -199,11 +199,11 @@ async fn read_partition<S: PartitionSink>(
 /// The next page, unless a shutdown comes first.
 async fn fetch<T: DeserializeOwned>(
     pager: &mut Pager<'_>,
-    shutdown: &mut Shutdown,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Page<T>>> {
     tokio::select! {
         biased;
-        _ = shutdown.wait() => Err(Interrupted.into()),
+        _ = shutdown.cancelled() => Err(Interrupted.into()),
         page = pager.next_page::<T>() => Ok(page?),
     }
 }
