@@ -19,10 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_for_database(cli.config.as_deref())?;
             let pool = db::connect(&config.database).await?;
             db::migrate(&pool).await?;
-            println!(
-                "migrations applied to {}",
-                db::redact_url(&config.database.url)
-            );
+            println!("migrations applied to {}", config.database.redacted_url());
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync(args) => {

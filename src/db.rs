@@ -32,12 +32,12 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_with(connect_options(&config.url)?)
+        .connect_with(connect_options(config.url())?)
         .await
         .with_context(|| {
             format!(
                 "cannot connect to the database at {}: is PostgreSQL running and database.url right?",
-                redact_url(&config.url)
+                config.redacted_url()
             )
         })
 }
@@ -47,17 +47,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("applying migrations")
 }
 
-/// A database URL with its password replaced, fit for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparseable url>".into(),
-    }
-}
+pub use crate::config::redact_url;
 
 /// Final state of one stream run, as stored in `sync_runs.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

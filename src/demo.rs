@@ -42,7 +42,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     config.feishu.base_url = sim.base_url();
     config.feishu.app_id = sim_config.app_id.clone();
     config.feishu.app_secret = SecretString::from(sim_config.app_secret.clone());
-    config.database.url = url.clone();
+    config.database.url = secrecy::SecretString::from(url.clone());
     config.streams.approval_tasks.user_ids =
         sim.with_tenant(|t| t.users.iter().take(DEMO_APPROVAL_USERS).cloned().collect());
     let mut settings = ClientSettings::from_config(&config.feishu);

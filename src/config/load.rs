@@ -2,6 +2,7 @@
 //! environment variables (and `DATABASE_URL`); unknown keys and unreadable values are
 //! problems like any other.
 
+use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -82,7 +83,7 @@ impl Config {
     fn apply_database_url_fallback(&mut self, env: &BTreeMap<String, String>) {
         let explicit = env.contains_key(&format!("{ENV_PREFIX}__DATABASE__URL"));
         if let (false, Some(url)) = (explicit, env.get("DATABASE_URL")) {
-            self.database.url = url.clone();
+            self.database.url = SecretString::from(url.clone());
         }
     }
 }

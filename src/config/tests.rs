@@ -39,7 +39,7 @@ fn environment_fills_a_config_without_file() {
 
     assert_eq!(config.feishu.app_id, "cli_a");
     assert_eq!(config.feishu.app_secret.expose_secret(), "s3cr3t-value");
-    assert_eq!(config.database.url, "postgres://localhost/db");
+    assert_eq!(config.database.url(), "postgres://localhost/db");
     assert_eq!(config.streams.approval_tasks.user_ids, ["ou_1", "ou_2"]);
     assert_eq!(config.streams.approval_tasks.topics, APPROVAL_TOPICS);
     assert_eq!(config.feishu.base_url, "https://open.feishu.cn");
@@ -68,7 +68,8 @@ fn environment_overrides_the_file_which_overrides_defaults() {
     assert_eq!(config.feishu.rate_limits.activities, 5);
     assert_eq!(config.feishu.user_id_type, "union_id");
     assert_eq!(
-        config.database.url, "postgres://explicit/db",
+        config.database.url(),
+        "postgres://explicit/db",
         "the prefixed variable beats DATABASE_URL"
     );
 }
@@ -184,7 +185,7 @@ fn commands_that_only_read_the_database_need_no_credentials() {
     let toml = file("[database]\nurl = \"postgres://localhost/db\"\n");
     let (config, problems) = Config::load_with_problems(toml.path(), true, &env(&[])).unwrap();
 
-    assert_eq!(config.database.url, "postgres://localhost/db");
+    assert_eq!(config.database.url(), "postgres://localhost/db");
     assert!(
         problems.iter().any(|p| p.starts_with("feishu.app_id")),
         "{problems:?}"
@@ -237,5 +238,34 @@ fn invalid_toml_is_one_clear_problem() {
     assert!(
         error.to_string().contains(".toml"),
         "names the file: {error}"
+    );
+}
+
+#[test]
+fn the_database_password_never_shows_in_debug_or_serialized_output() {
+    let mut pairs = MINIMAL.to_vec();
+    pairs.retain(|(k, _)| *k != "DATABASE_URL");
+    pairs.push((
+        "DATABASE_URL",
+        "postgres://sync:pa55-w0rd@db.internal/feishu",
+    ));
+    let config = Config::load_from(Path::new("/nonexistent.toml"), false, &env(&pairs)).unwrap();
+
+    let debug = format!("{config:?}");
+    let serialized = serde_json::to_string(&config).unwrap();
+
+    assert!(!debug.contains("pa55-w0rd"), "{debug}");
+    assert!(!serialized.contains("pa55-w0rd"), "{serialized}");
+    assert!(
+        serialized.contains("postgres://sync:***@db.internal/feishu"),
+        "{serialized}"
+    );
+    assert_eq!(
+        config.database.url(),
+        "postgres://sync:pa55-w0rd@db.internal/feishu"
+    );
+    assert_eq!(
+        config.database.redacted_url(),
+        "postgres://sync:***@db.internal/feishu"
     );
 }

@@ -1,7 +1,7 @@
 //! The configuration's shape and its defaults: one struct per section of `sync.toml`,
 //! each key documented in the README's configuration reference.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::feishu::Endpoint;
@@ -83,8 +83,35 @@ pub struct RateLimits {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DatabaseConfig {
-    pub url: String,
+    /// A secret: the URL usually carries the password. `Debug` prints it redacted, and
+    /// serializing writes it with the password replaced.
+    #[serde(serialize_with = "serialize_redacted_url")]
+    pub url: SecretString,
     pub max_connections: u32,
+}
+
+impl DatabaseConfig {
+    /// The URL, password included: only for connecting.
+    pub fn url(&self) -> &str {
+        self.url.expose_secret()
+    }
+
+    /// The URL with its password replaced, for messages.
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url())
+    }
+}
+
+/// A database URL with its password replaced, fit for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable url>".into(),
+    }
 }
 
 /// Per-stream switches and settings.
@@ -183,7 +210,7 @@ impl RateLimits {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
-            url: String::new(),
+            url: SecretString::from(String::new()),
             max_connections: 8,
         }
     }
@@ -277,6 +304,13 @@ pub fn parse_schedule(text: &str) -> Result<croner::Cron, String> {
         .build()
         .parse(text)
         .map_err(|e| format!("{e}"))
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(
+    url: &SecretString,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(url.expose_secret()))
 }
 
 fn serialize_redacted<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {

@@ -78,7 +78,7 @@ impl Config {
 
     fn database_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        let url = &self.database.url;
+        let url = self.database.url();
         if url.is_empty() {
             problems.push(
                 "database.url is missing: set DATABASE_URL or FEISHU_SYNC__DATABASE__URL".into(),
