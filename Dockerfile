@@ -1,8 +1,10 @@
 # Multi-stage build of feishu-sync. The query macros check against the committed .sqlx
 # data, so the build needs no database. The service is built without the default
-# `simulator` feature: the image has no `demo`/`bench` and no simulator code. The
-# workspace's other crates are copied only because Cargo reads every member's manifest.
+# `simulator` feature: the image has no `demo`/`bench` and no simulator code, unless
+# built with `--build-arg FEATURES=simulator` (compose's `demo` profile does). The
+# workspace's other crates are copied because Cargo reads every member's manifest.
 FROM rust:1-bookworm AS build
+ARG FEATURES=""
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY .sqlx .sqlx
@@ -11,7 +13,7 @@ COPY src src
 COPY endpoints endpoints
 COPY simulator simulator
 ENV SQLX_OFFLINE=true
-RUN cargo build --release --locked -p feishu-sync --no-default-features \
+RUN cargo build --release --locked -p feishu-sync --no-default-features ${FEATURES:+--features $FEATURES} \
  && strip target/release/feishu-sync
 
 FROM debian:bookworm-slim

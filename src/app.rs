@@ -30,7 +30,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(one_pass::exit_code(&reports))
         }
         Command::Run(args) => {
-            let config = load_config(cli.config.as_deref())?;
+            let (path, required) = config_path(cli.config.as_deref());
+            let config = match Config::load(&path, required) {
+                Ok(config) => config,
+                // Exiting would make a container restart policy loop; stay up, unhealthy,
+                // saying why, until stopped.
+                Err(error) => {
+                    let listen = Config::listen_address_despite_errors(&path, required);
+                    return crate::service::http::serve_config_error(&listen, &error).await;
+                }
+            };
             let backfill = args.backfill.then_some(RunOptions {
                 backfill: true,
                 since: args.since,

@@ -32,6 +32,19 @@ impl Config {
         }
     }
 
+    /// `server.listen` as configured, even when the configuration has other problems (the
+    /// default when it cannot be read at all), so `run` can report them on its probes.
+    pub fn listen_address_despite_errors(path: &Path, required: bool) -> String {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        match Config::load_with_problems(path, required, &env) {
+            Ok((config, _)) => config.server.listen,
+            Err(_) => env
+                .get(&format!("{ENV_PREFIX}__SERVER__LISTEN"))
+                .cloned()
+                .unwrap_or_else(|| ServerConfig::default().listen),
+        }
+    }
+
     /// For commands that only read the database (`status`, `healthcheck`): missing Feishu
     /// credentials and approval users do not matter there; every other problem does.
     pub fn load_for_database(path: &Path, required: bool) -> Result<Config, ConfigError> {

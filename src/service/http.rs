@@ -18,8 +18,14 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
 
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::ConfigError;
 use crate::feishu::FeishuClient;
 use crate::metrics::Metrics;
+use crate::shutdown::CancellationToken;
 
 /// What the endpoints look at.
 #[derive(Clone)]
@@ -76,6 +82,34 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
             format!("{}\n", problems.join("\n")),
         ),
     }
+}
+
+/// `run` with an invalid configuration: instead of exiting (which a restart policy would
+/// turn into a loop), serve `/livez` and `/readyz` answering 503 with every problem, log
+/// them, and wait for SIGTERM or SIGINT; then exit 2.
+pub async fn serve_config_error(listen: &str, error: &ConfigError) -> anyhow::Result<ExitCode> {
+    tracing::error!("{error}");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("{error}\n(and cannot listen on server.listen = {listen})"))?;
+    eprintln!(
+        "{error}\nnot starting; /livez and /readyz on {listen} answer 503 with these problems until stopped"
+    );
+    let reason = format!("{error}\n");
+    let unhealthy = move || {
+        let reason = reason.clone();
+        async move { (StatusCode::SERVICE_UNAVAILABLE, reason) }
+    };
+    let app = axum::Router::new()
+        .route("/livez", get(unhealthy.clone()))
+        .route("/readyz", get(unhealthy.clone()))
+        .route("/healthz", get(unhealthy));
+    let stop = CancellationToken::new();
+    tokio::spawn(crate::shutdown::cancel_on_signal(stop.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await?;
+    Ok(ExitCode::from(2))
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {

@@ -413,3 +413,38 @@ async fn a_one_off_sync_beside_the_service_never_writes_a_stream_at_the_same_tim
         assert!(b.2 >= a_end, "two tasks runs at once: {a:?} and {b:?}");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(pool: PgPool) {
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    // Approvals enabled with nobody to read: the old docker-compose default.
+    env.retain(|(k, _)| k != "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS");
+    let child = spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let answered = eventually(Duration::from_secs(20), || async {
+        get(&format!("{base}/livez")).await.is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let live = get(&format!("{base}/livez")).await;
+    let ready = get(&format!("{base}/readyz")).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(answered, "the process did not stay up:\n{log}");
+    let (status, body) = live.expect("/livez answers");
+    assert_eq!(status, 503);
+    assert!(body.contains("streams.approval_tasks.user_ids"), "{body}");
+    assert_eq!(ready.map(|(s, _)| s), Some(503));
+    assert!(
+        log.contains("streams.approval_tasks.user_ids is empty"),
+        "{log}"
+    );
+    assert_eq!(
+        code,
+        Some(2),
+        "a configuration error still exits 2 when stopped: {log}"
+    );
+}
