@@ -72,10 +72,9 @@ impl Command {
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// A stream to run; repeat for several: semesters, activities, stage_tasks,
-    /// approval_tasks, tasks.
-    #[arg(long = "stream", value_name = "NAME", value_parser = parse_stream)]
-    pub streams: Vec<Endpoint>,
+    /// A stream to run; repeat for several.
+    #[arg(long = "stream", value_name = "NAME", value_enum)]
+    pub streams: Vec<StreamName>,
 
     /// Ignore watermarks, re-read everything, then move the watermarks on.
     #[arg(long)]
@@ -135,22 +134,48 @@ pub struct GrantReaderArgs {
     pub role: String,
 }
 
+/// Where the demo writes when neither `--database-url` nor `DATABASE_URL` says otherwise.
+pub const DEMO_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/feishu_sync";
+
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Database to fill; created if missing. Default: DATABASE_URL, else
-    /// postgres://postgres@127.0.0.1:5432/feishu_sync.
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
+    /// Database to fill; created if missing.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true,
+          default_value = DEMO_DATABASE_URL)]
+    pub database_url: String,
 }
 
-fn parse_stream(name: &str) -> Result<Endpoint, String> {
-    Endpoint::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Endpoint::ALL.iter().map(|e| e.name()).collect();
-        format!(
-            "unknown stream {name:?}; expected one of {}",
-            names.join(", ")
-        )
-    })
+/// A stream named on the command line. clap lists the names in `--help` and suggests
+/// the closest one on a typo; they come from [`Endpoint::ALL`], so a new stream needs no
+/// change here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamName(pub Endpoint);
+
+const STREAM_NAMES: [StreamName; Endpoint::ALL.len()] = {
+    let mut names = [StreamName(Endpoint::ALL[0]); Endpoint::ALL.len()];
+    let mut i = 1;
+    while i < names.len() {
+        names[i] = StreamName(Endpoint::ALL[i]);
+        i += 1;
+    }
+    names
+};
+
+impl clap::ValueEnum for StreamName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &STREAM_NAMES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()))
+    }
+}
+
+impl SyncArgs {
+    /// The streams named with `--stream`, in the order given.
+    pub fn named_streams(&self) -> Vec<Endpoint> {
+        self.streams.iter().map(|s| s.0).collect()
+    }
 }
 
 /// Accepts `2024-05-01` (midnight UTC) or a full RFC 3339 time.
@@ -202,7 +227,24 @@ mod tests {
         let Command::Sync(args) = cli.command else {
             panic!("not sync")
         };
-        assert_eq!(args.streams, [Endpoint::Tasks]);
+        assert_eq!(args.named_streams(), [Endpoint::Tasks]);
         assert!(args.backfill && args.since.is_some());
+    }
+
+    #[test]
+    fn stream_names_are_listed_in_help_and_a_typo_gets_a_suggestion() {
+        let error = Cli::try_parse_from(["feishu-sync", "sync", "--stream", "stage_task"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("stage_tasks"), "a suggestion: {error}");
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let help = command
+            .find_subcommand_mut("sync")
+            .expect("sync exists")
+            .render_long_help()
+            .to_string();
+        for endpoint in Endpoint::ALL {
+            assert!(help.contains(endpoint.name()), "{help}");
+        }
     }
 }

@@ -16,9 +16,6 @@ use feishu_sim::{SimConfig, Simulator, Tenant, TenantSpec};
 /// The comment the demo puts on the `feishu` schema it fills.
 const DEMO_MARKER: &str = "feishu-sync demo data";
 
-/// Where the demo writes when neither `--database-url` nor `DATABASE_URL` says otherwise.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/feishu_sync";
-
 /// The simulator's rate-limit window: the documented per-minute limits per second, so
 /// the demo finishes in seconds while still exercising the client's budgets.
 const DEMO_WINDOW: Duration = Duration::from_secs(1);
@@ -28,10 +25,7 @@ const DEMO_APPROVAL_USERS: usize = 40;
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let url = args
-        .database_url
-        .or_else(|| std::env::var("DATABASE_URL").ok())
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let url = args.database_url;
     scratch_database::create_database_if_missing(&url).await?;
     scratch_database::refuse_real_data(&url, DEMO_MARKER).await?;
     let sim_config = SimConfig::default().with_window(DEMO_WINDOW);

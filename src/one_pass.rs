@@ -22,7 +22,7 @@ pub async fn run(
     db::migrate(&pool).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
     let ctx = SyncContext::new(pool, client, config.streams.clone());
-    let streams = selected_streams(config, &args.streams);
+    let streams = selected_streams(config, &args.named_streams());
     let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
     let opts = RunOptions {
         backfill: args.backfill,

@@ -77,8 +77,7 @@ impl Config {
             )));
         }
         let layered = layered_source(path, env)?;
-        let mut problems = unknown_keys(&layered);
-        let (mut config, unreadable) = read_sections(&layered);
+        let (mut config, unreadable, mut problems) = read_sections(&layered);
         problems.extend(unreadable.iter().map(|(_, e)| e.clone()));
         config.apply_database_url_fallback(env);
         // A section that could not be read is checked no further: its defaults would only
@@ -101,31 +100,35 @@ impl Config {
     }
 }
 
+/// The configuration's top-level sections.
+const SECTIONS: [&str; 4] = ["feishu", "database", "streams", "server"];
+
 /// Reads each top-level section on its own, so a wrongly typed value in one section does
 /// not hide the problems of the others. Returns the config (defaults for unreadable
-/// sections) and `(section, message)` for each section that could not be read.
-fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String)>) {
-    fn section<T: serde::de::DeserializeOwned + Default>(
-        layered: &config::Config,
-        name: &'static str,
-        errors: &mut Vec<(&'static str, String)>,
-    ) -> T {
-        match layered.get::<Option<T>>(name) {
-            Ok(value) => value.unwrap_or_default(),
-            Err(config::ConfigError::NotFound(_)) => T::default(),
-            Err(e) => {
-                errors.push((name, e.to_string()));
-                T::default()
-            }
-        }
-    }
+/// sections), `(section, message)` for each section that could not be read, and every
+/// key the configuration does not have (serde_ignored reports what serde skipped).
+fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String)>, Vec<String>) {
+    let mut unknown: Vec<String> = layered
+        .clone()
+        .try_deserialize::<config::Map<String, config::Value>>()
+        .map(|top| {
+            top.into_keys()
+                .filter(|k| !SECTIONS.contains(&k.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut errors = Vec::new();
+    let (e, u) = (&mut errors, &mut unknown);
     let config = Config {
-        feishu: section(layered, "feishu", &mut errors),
-        database: section(layered, "database", &mut errors),
-        streams: section(layered, "streams", &mut errors),
-        server: section(layered, "server", &mut errors),
+        feishu: read_section(layered, "feishu", e, u),
+        database: read_section(layered, "database", e, u),
+        streams: read_section(layered, "streams", e, u),
+        server: read_section(layered, "server", e, u),
     };
+    let unknown = unknown
+        .into_iter()
+        .map(|key| format!("unknown key `{key}` (check the spelling against sync.toml)"))
+        .collect();
     // The crate names only the section; name every offending key instead.
     let known = serde_json::to_value(Config::default()).expect("defaults serialize");
     let given: serde_json::Value = layered.clone().try_deserialize().unwrap_or_default();
@@ -140,7 +143,28 @@ fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String
             precise.into_iter().map(move |m| (name, m))
         })
         .collect();
-    (config, errors)
+    (config, errors, unknown)
+}
+
+/// One section as `T` (its default when absent or unreadable), recording the keys `T`
+/// does not have in `unknown`.
+fn read_section<T: serde::de::DeserializeOwned + Default>(
+    layered: &config::Config,
+    name: &'static str,
+    errors: &mut Vec<(&'static str, String)>,
+    unknown: &mut Vec<String>,
+) -> T {
+    let read = layered.get::<config::Value>(name).and_then(|value| {
+        serde_ignored::deserialize(value, |path| unknown.push(format!("{name}.{path}")))
+    });
+    match read {
+        Ok(section) => section,
+        Err(config::ConfigError::NotFound(_)) => T::default(),
+        Err(e) => {
+            errors.push((name, e.to_string()));
+            T::default()
+        }
+    }
 }
 
 /// Checks each given leaf under `path` against the type of its default.
@@ -215,42 +239,4 @@ fn layered_source(
     builder
         .build()
         .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))
-}
-
-/// Every key the user gave that the configuration does not have, found by comparing the
-/// user's tree with the tree of the defaults.
-fn unknown_keys(layered: &config::Config) -> Vec<String> {
-    let known = serde_json::to_value(Config::default()).expect("defaults serialize");
-    let given: serde_json::Value = match layered.clone().try_deserialize() {
-        Ok(value) => value,
-        Err(_) => return Vec::new(),
-    };
-    let mut unknown = Vec::new();
-    collect_unknown("", &given, &known, &mut unknown);
-    unknown
-        .into_iter()
-        .map(|key| format!("unknown key `{key}` (check the spelling against sync.toml)"))
-        .collect()
-}
-
-fn collect_unknown(
-    prefix: &str,
-    given: &serde_json::Value,
-    known: &serde_json::Value,
-    out: &mut Vec<String>,
-) {
-    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
-        return;
-    };
-    for (key, value) in given {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match known.get(key) {
-            Some(known_value) => collect_unknown(&path, value, known_value, out),
-            None => out.push(path),
-        }
-    }
 }

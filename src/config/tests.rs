@@ -76,7 +76,9 @@ fn environment_overrides_the_file_which_overrides_defaults() {
 
 #[test]
 fn every_unknown_key_is_named_at_once() {
-    let toml = file("[feishu]\napp_idd = \"x\"\n[streams.bogus]\nenabled = true\n");
+    let toml = file(
+        "[feishu]\napp_idd = \"x\"\n[streams.bogus]\nenabled = true\n[streams.tasks]\nschedul = \"x\"\n[databse]\nurl = \"x\"\n",
+    );
     let mut vars = env(MINIMAL);
     vars.insert("FEISHU_SYNC__DATABASE__URLL".into(), "x".into());
 
@@ -86,6 +88,11 @@ fn every_unknown_key_is_named_at_once() {
     assert!(text.contains("`feishu.app_idd`"), "{text}");
     assert!(text.contains("`streams.bogus`"), "{text}");
     assert!(text.contains("`database.urll`"), "{text}");
+    assert!(text.contains("`streams.tasks.schedul`"), "{text}");
+    assert!(
+        text.contains("`databse`"),
+        "a whole unknown section: {text}"
+    );
 }
 
 #[test]

@@ -3,12 +3,14 @@
 
 use std::time::Instant;
 
+use sqlx::PgPool;
+use tracing::Instrument;
+
 use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
 use super::{activities, approval_tasks, semesters, stage_tasks, tasks};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
 use crate::stream_lock::{self, StreamLock};
-use sqlx::PgPool;
 
 /// Runs one stream once, without journaling; tests and the scheduler call this.
 pub async fn run_once(
@@ -84,6 +86,20 @@ pub async fn run_journaled(
     opts: &RunOptions,
 ) -> anyhow::Result<StreamReport> {
     let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill).await?;
+    // Every log line of the run, the client's included, carries its run id and stream.
+    let span = tracing::info_span!("run", run_id, stream = stream.name());
+    run_journaled_in(ctx, stream, opts, run_id)
+        .instrument(span)
+        .await
+}
+
+/// The body of [`run_journaled`], inside the run's span.
+async fn run_journaled_in(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+    run_id: i64,
+) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
     let started = Instant::now();
     tracing::info!(%stream, backfill = opts.backfill, "stream run started");

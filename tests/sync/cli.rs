@@ -265,3 +265,38 @@ async fn grant_reader_makes_a_role_that_can_only_select_the_feishu_tables(pool: 
         assert!(error.contains("permission denied"), "{what}: {error}");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn every_log_line_of_a_run_carries_its_run_id_and_stream(pool: PgPool) {
+    let sim = secret_simulator().await;
+    sim.inject(Some(Endpoint::Tasks), Fault::ServerErrorHtml, 1); // a client log line
+
+    let output = run(
+        &["--log-format", "json", "sync", "--stream", "tasks"],
+        sim_env(&sim, &pool),
+    )
+    .await;
+
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let run_id: i64 = sqlx::query_scalar("SELECT id FROM feishu.sync_runs WHERE stream = 'tasks'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let of_the_run: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| {
+            let message = l["fields"]["message"].as_str().unwrap_or_default();
+            message.contains("transient failure") || message.contains("stream run finished")
+        })
+        .collect();
+    assert_eq!(of_the_run.len(), 2, "{stderr}");
+    for line in of_the_run {
+        assert_eq!(line["span"]["run_id"], run_id, "{line}");
+        assert_eq!(line["span"]["stream"], "tasks", "{line}");
+    }
+}
