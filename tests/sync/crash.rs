@@ -90,7 +90,7 @@ async fn sigkill_at_random_points_then_a_new_sync_loses_nothing_and_redoes_littl
 
 /// A PostgreSQL server of the test's own (initdb in a temporary directory, its own
 /// port), so restarting it disturbs no other test. Stopped when dropped.
-struct PrivateCluster {
+pub(crate) struct PrivateCluster {
     dir: tempfile::TempDir,
     bin: std::path::PathBuf,
     port: u16,
@@ -100,7 +100,7 @@ struct PrivateCluster {
 
 impl PrivateCluster {
     /// `initdb` and start; as root, the server runs as the `postgres` user.
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let bin = std::process::Command::new("pg_config")
             .arg("--bindir")
             .output()
@@ -143,12 +143,12 @@ impl PrivateCluster {
         self.dir.path().join("data").display().to_string()
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
     /// `pg_ctl ACTION` with the cluster's port, socket directory and log.
-    fn pg_ctl(&self, action: &[&str]) {
+    pub(crate) fn pg_ctl(&self, action: &[&str]) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,

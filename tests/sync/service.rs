@@ -448,3 +448,47 @@ async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(
         "a configuration error still exits 2 when stopped: {log}"
     );
 }
+
+#[tokio::test]
+async fn a_database_outage_fails_readiness_but_never_liveness() {
+    let cluster = crate::crash::PrivateCluster::start();
+    let pool = sqlx::PgPool::connect(&cluster.url())
+        .await
+        .expect("the private cluster accepts connections");
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    env.retain(|(k, _)| k != "DATABASE_URL");
+    env.push(("DATABASE_URL".into(), cluster.url()));
+    let child = spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+    let ready_before = eventually(Duration::from_secs(30), || async {
+        get(&format!("{base}/readyz"))
+            .await
+            .is_some_and(|(s, _)| s == 200)
+    })
+    .await;
+    pool.close().await;
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.pg_ctl(&["stop"]);
+        cluster
+    })
+    .await
+    .unwrap();
+    let live = get(&format!("{base}/livez")).await;
+    let ready = get(&format!("{base}/readyz")).await;
+    let (code, _, log) = terminate(child).await;
+    drop(cluster);
+
+    assert!(ready_before, "{log}");
+    assert_eq!(
+        live.map(|(s, _)| s),
+        Some(200),
+        "liveness ignores the database"
+    );
+    let (status, body) = ready.expect("/readyz answers");
+    assert_eq!(status, 503);
+    assert!(body.contains("database not answering"), "{body}");
+    assert_eq!(code, Some(0), "{log}");
+}
