@@ -47,12 +47,16 @@ pub struct Cursor {
 /// The text a resume cursor is tied to: the endpoint and its filters. A pass with other
 /// filters (a backfill, a moved watermark) cannot use the cursor.
 pub fn request_fingerprint(request: &ApiRequest) -> String {
-    serde_json::json!({
+    let mut fingerprint = serde_json::json!({
         "endpoint": request.endpoint.name(),
         "query": request.query,
         "body": request.body,
-    })
-    .to_string()
+    });
+    // Only requests with a path of their own carry it, so older cursors stay valid.
+    if let Some(path) = &request.path {
+        fingerprint["path"] = path.clone().into();
+    }
+    fingerprint.to_string()
 }
 
 /// The cursor of an unfinished pass of `request` over this partition, if there is one.

@@ -1,5 +1,5 @@
-//! The five Feishu endpoints feishu-sync reads, with the facts their documents give
-//! (method, path, page-size limit, rate limit). Shared by the client and the simulator so
+//! The Feishu endpoints feishu-sync reads, with the facts their documents give (method,
+//! path, page-size limit, rate limit, scopes). Shared by the client and the simulator so
 //! the two can never disagree on a path.
 
 use std::fmt;
@@ -21,6 +21,32 @@ pub enum Endpoint {
     ApprovalTasks,
     /// `GET /open-apis/task/v1/tasks`: task-v1 tasks the app created.
     Tasks,
+    /// `GET /open-apis/contact/v3/departments/{department_id}/children`: the departments
+    /// below one department (all levels with `fetch_child=true`).
+    Departments,
+    /// `GET /open-apis/contact/v3/users/find_by_department`: one department's direct members.
+    Users,
+}
+
+/// `GET`: the app's contact range (departments, users, groups). Read by the directory
+/// streams when the root department is refused; billed to their budgets.
+pub const CONTACT_SCOPES_PATH: &str = "/open-apis/contact/v3/scopes";
+
+/// `GET`: one department's own record (`data.department`), for the departments of a
+/// partial contact range, whose children listing does not include them.
+pub const DEPARTMENT_PATH: &str = "/open-apis/contact/v3/departments/{department_id}";
+
+/// `GET`: one user (`data.user`), for users granted to the app one by one.
+pub const USER_PATH: &str = "/open-apis/contact/v3/users/{user_id}";
+
+/// `template` with its one `{name}` segment replaced by `value`.
+pub fn fill_path(template: &str, value: &str) -> String {
+    match (template.find('{'), template.find('}')) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{}{value}{}", &template[..open], &template[close + 1..])
+        }
+        _ => template.to_string(),
+    }
 }
 
 /// HTTP method of an endpoint.
@@ -32,10 +58,12 @@ pub enum Method {
 
 impl Endpoint {
     /// Every endpoint, in the order streams run (parents first).
-    pub const ALL: [Endpoint; 5] = [
+    pub const ALL: [Endpoint; 7] = [
         Endpoint::Semesters,
         Endpoint::Activities,
         Endpoint::StageTasks,
+        Endpoint::Departments,
+        Endpoint::Users,
         Endpoint::ApprovalTasks,
         Endpoint::Tasks,
     ];
@@ -48,6 +76,8 @@ impl Endpoint {
             Endpoint::StageTasks => "stage_tasks",
             Endpoint::ApprovalTasks => "approval_tasks",
             Endpoint::Tasks => "tasks",
+            Endpoint::Departments => "departments",
+            Endpoint::Users => "users",
         }
     }
 
@@ -56,7 +86,8 @@ impl Endpoint {
         Endpoint::ALL.into_iter().find(|e| e.name() == name)
     }
 
-    /// Path below the base URL.
+    /// Path below the base URL; `{department_id}` in the departments' path is a path
+    /// parameter ([`fill_path`]).
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::Semesters => "/open-apis/performance/v1/semesters",
@@ -64,13 +95,19 @@ impl Endpoint {
             Endpoint::StageTasks => "/open-apis/performance/v1/stage_tasks/find_by_page",
             Endpoint::ApprovalTasks => "/open-apis/approval/v4/tasks/query",
             Endpoint::Tasks => "/open-apis/task/v1/tasks",
+            Endpoint::Departments => "/open-apis/contact/v3/departments/{department_id}/children",
+            Endpoint::Users => "/open-apis/contact/v3/users/find_by_department",
         }
     }
 
     /// HTTP method.
     pub fn method(self) -> Method {
         match self {
-            Endpoint::Semesters | Endpoint::ApprovalTasks | Endpoint::Tasks => Method::Get,
+            Endpoint::Semesters
+            | Endpoint::ApprovalTasks
+            | Endpoint::Tasks
+            | Endpoint::Departments
+            | Endpoint::Users => Method::Get,
             Endpoint::Activities | Endpoint::StageTasks => Method::Post,
         }
     }
@@ -81,18 +118,21 @@ impl Endpoint {
             Endpoint::StageTasks => Some(50),
             Endpoint::ApprovalTasks => Some(200),
             Endpoint::Tasks => Some(100),
+            Endpoint::Departments | Endpoint::Users => Some(50),
             Endpoint::Semesters | Endpoint::Activities => None,
         }
     }
 
     /// Default requests per minute: the documented limit where the document gives one
-    /// (10 / 10 / 20), and a conservative value for approval and task v1, whose documents
-    /// give none.
+    /// (10 / 10 / 20; the contact endpoints 1000 a minute and 50 a second, of which a
+    /// budget spaced evenly never exceeds the second's), and a conservative value for
+    /// approval and task v1, whose documents give none.
     pub fn default_rate_per_minute(self) -> u32 {
         match self {
             Endpoint::Semesters | Endpoint::Activities => 10,
             Endpoint::StageTasks => 20,
             Endpoint::ApprovalTasks | Endpoint::Tasks => 100,
+            Endpoint::Departments | Endpoint::Users => 1000,
         }
     }
 }
@@ -118,6 +158,20 @@ impl Endpoint {
             ],
             Endpoint::ApprovalTasks => &["approval:approval:readonly"],
             Endpoint::Tasks => &["task:task:readonly", "task:task"],
+            Endpoint::Departments => &[
+                "contact:contact.base:readonly",
+                "contact:department.organize:readonly",
+                "contact:contact:readonly_as_app",
+                "contact:contact:access_as_app",
+                "contact:contact:readonly",
+            ],
+            Endpoint::Users => &[
+                "contact:contact.base:readonly",
+                "contact:department.organize:readonly",
+                "contact:contact:readonly_as_app",
+                "contact:contact:access_as_app",
+                "contact:contact:readonly",
+            ],
         }
     }
 }
@@ -131,6 +185,19 @@ impl fmt::Display for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_parameters_are_filled() {
+        assert_eq!(
+            fill_path(Endpoint::Departments.path(), "od-1"),
+            "/open-apis/contact/v3/departments/od-1/children"
+        );
+        assert_eq!(
+            fill_path(USER_PATH, "ou_1"),
+            "/open-apis/contact/v3/users/ou_1"
+        );
+        assert_eq!(fill_path(CONTACT_SCOPES_PATH, "x"), CONTACT_SCOPES_PATH);
+    }
 
     #[test]
     fn names_round_trip() {

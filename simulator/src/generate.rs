@@ -68,6 +68,9 @@ impl Tenant {
         }
         tenant.approval_tasks = g.approvals(spec.approval_tasks_per_user, &tenant.users);
         tenant.tasks = (0..spec.tasks).map(|i| g.task(i, &tenant.users)).collect();
+        let mut departments = g.departments((spec.users / 25).max(3));
+        tenant.people = g.people(&tenant.users, &mut departments);
+        tenant.departments = departments;
         tenant
     }
 }

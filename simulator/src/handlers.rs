@@ -1,48 +1,20 @@
-//! The five list endpoints: parameter checks, filtering, paging and the answer bodies.
+//! The performance, approval and task list endpoints: parameter checks, filtering, paging
+//! and the answer bodies. The directory's are in `contact`.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::contact;
 use super::generate::TOPICS;
+use super::params::{
+    ApiError, Query, bad_page_token, check_user_id_type, corrupted, opt_int, page_size, param,
+    param_error, put_paging, success,
+};
 use super::state::{Shared, lock};
 use super::tenant::{ApprovalTask, StageTask, Task};
 use super::{paging, wire};
 use feishu_endpoints::Endpoint;
-
-type Query = [(String, String)];
-
-/// A non-zero answer: HTTP status, body code and message.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    pub(crate) status: u16,
-    pub(crate) code: i64,
-    pub(crate) msg: &'static str,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: u16, code: i64, msg: &'static str) -> Self {
-        ApiError { status, code, msg }
-    }
-}
-
-/// The endpoint's "param is invalid" answer (`None`: the token endpoint).
-pub(crate) fn param_error(endpoint: Option<Endpoint>) -> ApiError {
-    match endpoint {
-        None => ApiError::new(400, 10003, "invalid param"),
-        Some(Endpoint::ApprovalTasks) => ApiError::new(400, 1390001, "param is invalid"),
-        Some(Endpoint::Tasks) => ApiError::new(400, 99992402, "field validation failed"),
-        Some(_) => ApiError::new(400, 1580102, "param is invalid"),
-    }
-}
-
-/// The endpoint's answer to an unparseable page token.
-pub(crate) fn bad_page_token(endpoint: Option<Endpoint>) -> ApiError {
-    match endpoint {
-        Some(Endpoint::Tasks) => ApiError::new(400, 1470422, "failed to parse page_token"),
-        other => param_error(other),
-    }
-}
 
 /// Answers a request that passed faults, auth and the rate limit.
 pub(crate) fn handle(
@@ -58,61 +30,14 @@ pub(crate) fn handle(
         Endpoint::StageTasks => stage_tasks(shared, query, body),
         Endpoint::ApprovalTasks => approval_tasks(shared, query),
         Endpoint::Tasks => tasks(shared, query),
-    }
-}
-
-fn success(data: Value) -> Value {
-    json!({ "code": 0, "msg": "success", "data": data })
-}
-
-/// First non-empty value of query parameter `key`.
-fn param<'a>(query: &'a Query, key: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
-
-/// Parses an optional integer; `Err` when present but not an integer.
-fn opt_int(value: Option<&str>) -> Result<Option<i64>, ()> {
-    value
-        .map(|v| v.trim().parse::<i64>().map_err(drop))
-        .transpose()
-}
-
-/// A page size: `default` when absent or 0, `Err(true)` above `max`, `Err(false)` when
-/// not a non-negative integer.
-fn page_size(value: Option<i64>, default: usize, max: usize) -> Result<usize, bool> {
-    match value {
-        None | Some(0) => Ok(default),
-        Some(n) if n < 0 => Err(false),
-        Some(n) if n as u64 > max as u64 => Err(true),
-        Some(n) => Ok(n as usize),
-    }
-}
-
-fn check_user_id_type(
-    query: &Query,
-    allowed: &[&str],
-    err: fn() -> ApiError,
-) -> Result<(), ApiError> {
-    match param(query, "user_id_type") {
-        Some(t) if !allowed.contains(&t) => Err(err()),
-        _ => Ok(()),
+        Endpoint::Users => contact::find_by_department(shared, query),
+        // Its path carries the department: routed to `contact::children` directly.
+        Endpoint::Departments => Err(param_error(Some(endpoint))),
     }
 }
 
 fn perf_error() -> ApiError {
     param_error(Some(Endpoint::Semesters))
-}
-
-/// `has_more` and, when more follow, `page_token`, written into `target`.
-fn put_paging(target: &mut Value, endpoint: Endpoint, scope: &str, next_after: Option<String>) {
-    target["has_more"] = json!(next_after.is_some());
-    if let Some(key) = next_after {
-        target["page_token"] = json!(paging::encode(endpoint, scope, &key));
-    }
 }
 
 fn semesters(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
@@ -407,23 +332,6 @@ fn tasks(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
     let mut data = json!({ "items": items });
     put_paging(&mut data, Endpoint::Tasks, &scope, page.next_after);
     Ok(success(data))
-}
-
-/// `record` with the patch `SimHandle::corrupt` set for it, if any.
-fn corrupted(shared: &Shared, endpoint: Endpoint, key: &str, mut record: Value) -> Value {
-    let corruptions = lock(&shared.corruptions);
-    let Some(Value::Object(patch)) = corruptions.get(&(endpoint, key.to_string())) else {
-        return record;
-    };
-    if let Value::Object(fields) = &mut record {
-        for (name, value) in patch {
-            match value {
-                Value::Null => fields.remove(name),
-                value => fields.insert(name.clone(), value.clone()),
-            };
-        }
-    }
-    record
 }
 
 /// The `(create_time_s, id)` key inside a task-v1 page token.

@@ -5,15 +5,19 @@
 //! binary serves it on a port for anyone to point a `sync.toml` at.
 //!
 //! Modules depend one way only, from the wire up:
-//! `random` → `names` → `generate` → `tenant` (the data); `wire` renders it;
-//! `config` → `limits` → `state` → `paging`/`handlers` → `routes` → `server`.
+//! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
+//! `config` → `limits` → `state` → `paging` → `params` → `contact` → `handlers` → `routes` →
+//! `server`.
 
 mod config;
+mod contact;
 mod generate;
 mod handlers;
 mod limits;
 mod names;
 mod paging;
+mod params;
+mod people;
 mod random;
 mod routes;
 mod server;
@@ -28,6 +32,7 @@ mod tests;
 
 pub use config::{Fault, RateLimit, SimConfig};
 pub use generate::TOPICS;
+pub use people::{ContactRange, Department, Person};
 pub use server::{SimHandle, Simulator};
 pub use state::{EndpointStats, RecordedRequest};
 pub use tenant::*;

@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 
+use super::people::person_name;
 use super::random::{DAY_MS, Gen};
 use super::tenant::{Activity, ApprovalTask, I18n, Semester};
 
@@ -41,13 +42,6 @@ const STAGES: [(&str, &str); 8] = [
     ("绩效校准", "calibration"),
     ("结果确认", "result_confirmation"),
     ("绩效面谈", "one_on_one"),
-];
-
-const SURNAMES: [&str; 12] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
-];
-const GIVEN: [&str; 14] = [
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
 ];
 
 /// Repeat rules some tasks carry.
@@ -135,12 +129,6 @@ pub(crate) fn stage_name(s: usize) -> I18n {
             format!("{en}_{}", round + 1),
         ),
     }
-}
-
-/// A person's Chinese name, fixed per user index.
-pub(crate) fn person_name(i: usize) -> String {
-    let given = GIVEN[(i / SURNAMES.len() + i * 5) % GIVEN.len()];
-    format!("{}{}", SURNAMES[i % SURNAMES.len()], given)
 }
 
 /// The `k`-th activity of `semester`.

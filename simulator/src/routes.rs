@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,9 +16,36 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::config::Fault;
-use super::handlers::{self, ApiError};
+use super::params::{self, ApiError};
 use super::state::{RecordedRequest, Shared, lock};
-use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
+use super::{contact, handlers};
+use feishu_endpoints::{
+    CONTACT_SCOPES_PATH, DEPARTMENT_PATH, Endpoint, Method, TOKEN_PATH, USER_PATH,
+};
+
+/// What a data request asks for: one of the list endpoints, or a directory resource with
+/// its path parameter. Each counts against one endpoint's limits and statistics.
+#[derive(Debug, Clone)]
+pub(crate) enum Resource {
+    List(Endpoint),
+    Children(String),
+    ContactScopes,
+    Department(String),
+    User(String),
+}
+
+impl Resource {
+    /// The endpoint whose rate limit, faults and statistics the request counts against.
+    fn endpoint(&self) -> Endpoint {
+        match self {
+            Resource::List(endpoint) => *endpoint,
+            Resource::Children(_) | Resource::ContactScopes | Resource::Department(_) => {
+                Endpoint::Departments
+            }
+            Resource::User(_) => Endpoint::Users,
+        }
+    }
+}
 
 /// Code and message of an invalid or missing access token.
 const TOKEN_INVALID: (i64, &str) = (99991663, "Invalid access token for authorization");
@@ -85,19 +112,47 @@ impl From<ApiError> for Reply {
 /// The simulator's router: the token endpoint plus every [`Endpoint`].
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new().route(TOKEN_PATH, post(token));
-    for endpoint in Endpoint::ALL {
-        let handler =
-            move |State(shared): State<Arc<Shared>>,
-                  headers: HeaderMap,
-                  RawQuery(query): RawQuery,
-                  body: Bytes| { data_request(shared, endpoint, headers, query, body) };
+    for endpoint in Endpoint::ALL
+        .into_iter()
+        .filter(|e| *e != Endpoint::Departments)
+    {
+        let handler = move |State(shared): State<Arc<Shared>>,
+                            headers: HeaderMap,
+                            RawQuery(query): RawQuery,
+                            body: Bytes| {
+            data_request(shared, Resource::List(endpoint), headers, query, body)
+        };
         let route = match endpoint.method() {
             Method::Get => get(handler),
             Method::Post => post(handler),
         };
         router = router.route(endpoint.path(), route);
     }
+    let with_param = |resource: fn(String) -> Resource| {
+        get(
+            move |State(shared): State<Arc<Shared>>,
+                  Path(id): Path<String>,
+                  headers: HeaderMap,
+                  RawQuery(query): RawQuery| {
+                data_request(shared, resource(id), headers, query, Bytes::new())
+            },
+        )
+    };
+    let scopes =
+        |State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery| {
+            data_request(
+                shared,
+                Resource::ContactScopes,
+                headers,
+                query,
+                Bytes::new(),
+            )
+        };
     router
+        .route(Endpoint::Departments.path(), with_param(Resource::Children))
+        .route(DEPARTMENT_PATH, with_param(Resource::Department))
+        .route(USER_PATH, with_param(Resource::User))
+        .route(CONTACT_SCOPES_PATH, get(scopes))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .layer(middleware::from_fn(add_logid))
         .with_state(shared)
@@ -162,11 +217,12 @@ pub(crate) struct Incoming {
 
 async fn data_request(
     shared: Arc<Shared>,
-    endpoint: Endpoint,
+    resource: Resource,
     headers: HeaderMap,
     query: Option<String>,
     body: Bytes,
 ) -> Response {
+    let endpoint = resource.endpoint();
     let at = Instant::now();
     let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
@@ -179,7 +235,7 @@ async fn data_request(
             .and_then(Result::ok)
             .filter(|_| endpoint.method() == Method::Post),
     };
-    let (reply, faulted) = answer(&shared, endpoint, &headers, &incoming).await;
+    let (reply, faulted) = answer(&shared, &resource, &headers, &incoming).await;
     let (status, code) = (reply.status, reply.code());
     {
         let mut stats = lock(&shared.stats);
@@ -191,6 +247,7 @@ async fn data_request(
     }
     lock(&shared.requests).push(RecordedRequest {
         endpoint,
+        resource: format!("{resource:?}"),
         query: incoming.query,
         body: incoming.body,
         status,
@@ -204,10 +261,11 @@ async fn data_request(
 /// whether a fault was consumed.
 async fn answer(
     shared: &Shared,
-    endpoint: Endpoint,
+    resource: &Resource,
     headers: &HeaderMap,
     req: &Incoming,
 ) -> (Reply, bool) {
+    let endpoint = resource.endpoint();
     let fault = lock(&shared.faults).pop(Some(endpoint));
     let faulted = fault.is_some();
     match fault {
@@ -237,9 +295,17 @@ async fn answer(
         }
     }
     if req.bad_json {
-        return (handlers::param_error(Some(endpoint)).into(), faulted);
+        return (params::param_error(Some(endpoint)).into(), faulted);
     }
-    let reply = match handlers::handle(shared, endpoint, &req.query, req.body.as_ref()) {
+    let query = &req.query;
+    let answered = match resource {
+        Resource::List(endpoint) => handlers::handle(shared, *endpoint, query, req.body.as_ref()),
+        Resource::Children(id) => contact::children(shared, id, query),
+        Resource::ContactScopes => contact::scopes(shared, query),
+        Resource::Department(id) => contact::department(shared, id, query),
+        Resource::User(id) => contact::user(shared, id, query),
+    };
+    let reply = match answered {
         Ok(body) => Reply::json(200, body),
         Err(e) => e.into(),
     };
@@ -312,7 +378,7 @@ fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Re
         Fault::ServerErrorJson => ApiError::new(500, 1580101, "internal error").into(),
         Fault::RateLimited => rate_limited(shared, endpoint, 1),
         Fault::TokenInvalid => ApiError::new(400, TOKEN_INVALID.0, TOKEN_INVALID.1).into(),
-        Fault::BadPageToken => handlers::bad_page_token(endpoint).into(),
+        Fault::BadPageToken => params::bad_page_token(endpoint).into(),
         Fault::MalformedJson => Reply::text(
             200,
             "application/json; charset=utf-8",

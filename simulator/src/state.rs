@@ -15,8 +15,11 @@ use crate::tenant::Tenant;
 /// One data-endpoint request as the simulator saw and answered it.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
-    /// Endpoint requested.
+    /// Endpoint requested (directory resources count against `departments` or `users`).
     pub endpoint: Endpoint,
+    /// What was asked for, e.g. `List(Users)`, `Children("od-…")`, `ContactScopes`,
+    /// `User("ou_…")`.
+    pub resource: String,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
     /// Parsed JSON body (`None` for GET, an empty or an unparseable body).

@@ -1,5 +1,7 @@
 //! The data model of the simulated tenant: what the fake Feishu holds and serves.
 
+use super::people::{ContactRange, Department, Person};
+
 /// How big a synthetic tenant to generate; deterministic for a given seed.
 ///
 /// Besides the per-user counts below, the first user is a "heavy" approver: on top of
@@ -60,6 +62,13 @@ pub struct Tenant {
     pub approval_tasks: Vec<ApprovalTask>,
     /// Task-v1 tasks.
     pub tasks: Vec<Task>,
+    /// The directory's departments.
+    pub departments: Vec<Department>,
+    /// One profile per user in `users`, same order; resigned people stay here.
+    pub people: Vec<Person>,
+    /// `None`: the app may read the whole directory. `Some`: only this, and department
+    /// `"0"` is refused.
+    pub contact_range: Option<ContactRange>,
 }
 
 /// A performance semester (`GET /performance/v1/semesters`).

@@ -98,7 +98,7 @@ fn every_unknown_key_is_named_at_once() {
 #[test]
 fn missing_credentials_and_bad_values_are_reported_together() {
     let toml = file(
-        "[feishu]\nuser_id_type = \"email\"\n[streams.approval_tasks]\ntopics = [\"1\", \"9\"]\n",
+        "[feishu]\nuser_id_type = \"email\"\n[streams.approval_tasks]\ntopics = [\"1\", \"9\"]\n[streams.users]\nenabled = false\n",
     );
 
     let error = Config::load_from(toml.path(), true, &env(&[])).unwrap_err();
@@ -110,7 +110,7 @@ fn missing_credentials_and_bad_values_are_reported_together() {
         "database.url",
         "user_id_type",
         "\"9\"",
-        "user_ids",
+        "streams.approval_tasks.user_ids is empty while streams.users.enabled = false",
     ] {
         assert!(
             problems.contains(expected),

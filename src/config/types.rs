@@ -77,6 +77,8 @@ pub struct RateLimits {
     pub stage_tasks: u32,
     pub approval_tasks: u32,
     pub tasks: u32,
+    pub departments: u32,
+    pub users: u32,
 }
 
 /// Where the tables live.
@@ -123,6 +125,8 @@ pub struct StreamsConfig {
     pub stage_tasks: StageTasksConfig,
     pub approval_tasks: ApprovalTasksConfig,
     pub tasks: TasksConfig,
+    pub departments: StreamToggle,
+    pub users: StreamToggle,
 }
 
 /// A stream with nothing to set but whether and when it runs.
@@ -145,13 +149,15 @@ pub struct StageTasksConfig {
     pub lookback_hours: u32,
 }
 
-/// Approval tasks are listed per user and topic, so the users must be named.
+/// Approval tasks are listed per user and topic: of the users named here, or, when none
+/// are, of every current user of `feishu.users` (the directory).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ApprovalTasksConfig {
     pub enabled: bool,
     pub schedule: Option<String>,
-    /// Ids of `feishu.user_id_type` whose approval tasks are copied.
+    /// Ids of `feishu.user_id_type` whose approval tasks are copied; empty: everyone in
+    /// `feishu.users` with `deleted_at IS NULL`.
     pub user_ids: Vec<String>,
     /// Topics to copy; default all five.
     pub topics: Vec<String>,
@@ -190,6 +196,8 @@ impl Default for RateLimits {
             stage_tasks: Endpoint::StageTasks.default_rate_per_minute(),
             approval_tasks: Endpoint::ApprovalTasks.default_rate_per_minute(),
             tasks: Endpoint::Tasks.default_rate_per_minute(),
+            departments: Endpoint::Departments.default_rate_per_minute(),
+            users: Endpoint::Users.default_rate_per_minute(),
         }
     }
 }
@@ -203,6 +211,8 @@ impl RateLimits {
             Endpoint::StageTasks => self.stage_tasks,
             Endpoint::ApprovalTasks => self.approval_tasks,
             Endpoint::Tasks => self.tasks,
+            Endpoint::Departments => self.departments,
+            Endpoint::Users => self.users,
         }
     }
 }
@@ -265,6 +275,8 @@ impl StreamsConfig {
             Endpoint::StageTasks => &self.stage_tasks.schedule,
             Endpoint::ApprovalTasks => &self.approval_tasks.schedule,
             Endpoint::Tasks => &self.tasks.schedule,
+            Endpoint::Departments => &self.departments.schedule,
+            Endpoint::Users => &self.users.schedule,
         };
         configured
             .clone()
@@ -279,13 +291,16 @@ impl StreamsConfig {
             Endpoint::StageTasks => self.stage_tasks.enabled,
             Endpoint::ApprovalTasks => self.approval_tasks.enabled,
             Endpoint::Tasks => self.tasks.enabled,
+            Endpoint::Departments => self.departments.enabled,
+            Endpoint::Users => self.users.enabled,
         }
     }
 }
 
-/// Default schedules (UTC, with seconds): the performance configuration hourly, stage
-/// tasks every half hour, approvals every 15 minutes, tasks every 10 minutes. Staggered
-/// so streams that share nothing do not all start in the same second.
+/// Default schedules (UTC, with seconds): the performance configuration and the directory
+/// hourly, stage tasks every half hour, approvals every 15 minutes, tasks every 10
+/// minutes. Staggered so streams that share nothing do not all start in the same second;
+/// users follow departments, whose runs take seconds.
 pub fn default_schedule(endpoint: Endpoint) -> &'static str {
     match endpoint {
         Endpoint::Semesters => "0 0 * * * *",
@@ -293,6 +308,8 @@ pub fn default_schedule(endpoint: Endpoint) -> &'static str {
         Endpoint::StageTasks => "0 10/30 * * * *",
         Endpoint::ApprovalTasks => "0 2/15 * * * *",
         Endpoint::Tasks => "0 */10 * * * *",
+        Endpoint::Departments => "0 50 * * * *",
+        Endpoint::Users => "0 55 * * * *",
     }
 }
 

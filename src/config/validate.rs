@@ -118,10 +118,12 @@ impl Config {
             }
         }
         let approval = &self.streams.approval_tasks;
-        if approval.enabled && approval.user_ids.is_empty() {
+        if approval.enabled && approval.user_ids.is_empty() && !self.streams.users.enabled {
             problems.push(
-                "streams.approval_tasks.user_ids is empty: list the users whose approval tasks \
-                 to copy, or set streams.approval_tasks.enabled = false"
+                "streams.approval_tasks.user_ids is empty while streams.users.enabled = false: \
+                 approvals are read for every user of the directory, which the users stream \
+                 copies; enable it, list the users in streams.approval_tasks.user_ids, or set \
+                 streams.approval_tasks.enabled = false"
                     .into(),
             );
         }

@@ -68,9 +68,30 @@ impl ClientSettings {
 /// One request to a list endpoint; the client adds `user_id_type` and the token.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
+    /// The endpoint whose budget, metrics and request count the request goes to.
     pub endpoint: Endpoint,
+    /// The concrete path, where it differs from `endpoint.path()`: a filled path
+    /// parameter, or a related resource read on the endpoint's budget (the contact range).
+    pub path: Option<String>,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+}
+
+impl ApiRequest {
+    /// A request to `endpoint`'s own path, without parameters yet.
+    pub fn new(endpoint: Endpoint) -> Self {
+        ApiRequest {
+            endpoint,
+            path: None,
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The path the request goes to.
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or(self.endpoint.path())
+    }
 }
 
 /// The shared Feishu client.
@@ -130,6 +151,11 @@ impl FeishuClient {
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
     pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
         self.requests[&endpoint].load(Ordering::Relaxed)
+    }
+
+    /// The kind of user id every request asks for (`feishu.user_id_type`).
+    pub fn user_id_type(&self) -> &str {
+        &self.settings.user_id_type
     }
 
     /// Requests to `endpoint` answered with a frequency limit so far.
@@ -321,7 +347,7 @@ impl FeishuClient {
     async fn attempt(&self, request: &ApiRequest, token: &SecretString) -> Attempt {
         let endpoint = request.endpoint;
         self.requests[&endpoint].fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}{}", self.settings.base_url, endpoint.path());
+        let url = format!("{}{}", self.settings.base_url, request.path());
         let builder = match endpoint.method() {
             Method::Get => self.http.get(url),
             Method::Post => self.http.post(url),

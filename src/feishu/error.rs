@@ -155,6 +155,20 @@ impl ApiError {
         )
     }
 
+    /// Whether the app's contact range does not reach what was asked: a department (40004,
+    /// or 40014 for its parent) or a user (41050). One such answer costs that partition,
+    /// not the stream.
+    pub fn is_out_of_contact_range(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Api {
+                endpoint: Endpoint::Departments | Endpoint::Users,
+                code: 40004 | 40014 | 41050,
+                ..
+            }
+        )
+    }
+
     /// Whether the server may have rejected a page token: task v1's own code, or the
     /// parameter error the performance and approval endpoints answer for a bad token.
     /// Callers read the partition again from its beginning, once.
@@ -172,6 +186,10 @@ impl ApiError {
             } | ApiError::Api {
                 endpoint: Endpoint::ApprovalTasks,
                 code: 1390001,
+                ..
+            } | ApiError::Api {
+                endpoint: Endpoint::Departments | Endpoint::Users,
+                code: 40012,
                 ..
             }
         )

@@ -194,6 +194,7 @@ mod tests {
         Pager::new(
             client,
             ApiRequest {
+                path: None,
                 endpoint,
                 query: Vec::new(),
                 body: None,

@@ -162,6 +162,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         .map(|batch| Partition {
             key: batch.join(","),
             request: ApiRequest {
+                path: None,
                 endpoint: Endpoint::Activities,
                 query: Vec::new(),
                 body: Some(serde_json::json!({ "semester_ids": batch })),

@@ -76,6 +76,9 @@ pub struct StreamOutcome {
     /// An error that stops the whole stream (no quota, scope or token): the first one,
     /// reported once instead of once per partition.
     pub stopped_by: Option<String>,
+    /// Partitions outside the app's contact range (a department or user it may not read):
+    /// skipped with a log line, not failed.
+    pub refused: Vec<String>,
 }
 
 impl StreamOutcome {
@@ -90,6 +93,14 @@ impl StreamOutcome {
     ) {
         self.counts.add(counts);
         match result {
+            Err(error) if out_of_contact_range(&error) => {
+                tracing::warn!(
+                    partition,
+                    error = format!("{error:#}"),
+                    "outside the app's contact range; skipped"
+                );
+                self.refused.push(partition.to_string());
+            }
             Err(error) if stops_the_stream(&error) => {
                 if self.stopped_by.is_none() {
                     tracing::error!(partition, error = format!("{error:#}"), "stream stopped");
@@ -106,6 +117,26 @@ impl StreamOutcome {
                     .push(format!("{partition}: {error:#}"));
             }
         }
+    }
+
+    /// Adds a later batch of partitions' outcome to this one.
+    pub(super) fn absorb(&mut self, other: StreamOutcome) {
+        self.counts.add(other.counts);
+        self.failed_partitions.extend(other.failed_partitions);
+        self.partial_partitions.extend(other.partial_partitions);
+        self.interrupted |= other.interrupted;
+        self.stopped_by = self.stopped_by.take().or(other.stopped_by);
+        self.refused.extend(other.refused);
+    }
+
+    /// Whether every partition read completely: nothing failed, refused, skipped or cut
+    /// short. Only then may a stream retire what it did not see.
+    pub(super) fn all_complete(&self) -> bool {
+        self.failed_partitions.is_empty()
+            && self.partial_partitions.is_empty()
+            && self.refused.is_empty()
+            && !self.interrupted
+            && self.stopped_by.is_none()
     }
 
     /// The run's final status and error text: interrupted, else failed if a partition
@@ -133,6 +164,12 @@ impl StreamOutcome {
             (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
         }
     }
+}
+
+fn out_of_contact_range(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ApiError>()
+        .is_some_and(ApiError::is_out_of_contact_range)
 }
 
 /// Whether `error` comes from an answer that every request of the stream would get.

@@ -9,6 +9,7 @@ pub mod activities;
 pub mod approval_tasks;
 pub mod context;
 pub mod convert;
+pub mod directory;
 mod partition;
 pub mod rejects;
 mod run;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tracing::Instrument;
 
 use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
-use super::{activities, approval_tasks, semesters, stage_tasks, tasks};
+use super::{activities, approval_tasks, directory, semesters, stage_tasks, tasks};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
 use crate::stream_lock::{self, StreamLock};
@@ -24,12 +24,16 @@ pub async fn run_once(
         Endpoint::StageTasks => stage_tasks::run_once(ctx, opts).await,
         Endpoint::ApprovalTasks => approval_tasks::run_once(ctx, opts).await,
         Endpoint::Tasks => tasks::run_once(ctx, opts).await,
+        Endpoint::Departments => directory::departments::run_once(ctx, opts).await,
+        Endpoint::Users => directory::users::run_once(ctx, opts).await,
     }
 }
 
 /// Runs `streams` and journals each run in `sync_runs`. Semesters run first, then
-/// activities and stage tasks (which read the semesters) side by side; approval tasks and
-/// tasks depend on nothing and run alongside from the start. Each endpoint keeps its own
+/// activities and stage tasks (which read the semesters) side by side. Beside them the
+/// directory runs departments, then users (the members of those departments), then
+/// approval tasks when they are read for the directory's users; approvals of configured
+/// users and tasks depend on nothing and run from the start. Each endpoint keeps its own
 /// budget, so running them together costs no rate. Reports come in stream order.
 ///
 /// Each stream runs under its advisory lock, like the service's runs: a stream the
@@ -47,13 +51,28 @@ pub async fn sync(
             tokio::join!(run(Endpoint::Activities), run(Endpoint::StageTasks));
         [semesters, activities, stage_tasks]
     };
-    let (performance, approval_tasks, tasks) = tokio::join!(
-        performance,
-        run(Endpoint::ApprovalTasks),
-        run(Endpoint::Tasks)
-    );
+    let directory = async {
+        let departments = run(Endpoint::Departments).await;
+        [departments, run(Endpoint::Users).await]
+    };
+    // Approvals of configured users need no directory and run beside it; approvals of
+    // "everyone" read the users the directory stream has just written.
+    let directory_and_approvals = async {
+        if ctx.streams.approval_tasks.user_ids.is_empty() {
+            let directory = directory.await;
+            (directory, run(Endpoint::ApprovalTasks).await)
+        } else {
+            tokio::join!(directory, run(Endpoint::ApprovalTasks))
+        }
+    };
+    let (performance, (directory, approval_tasks), tasks) =
+        tokio::join!(performance, directory_and_approvals, run(Endpoint::Tasks));
     let mut reports = Vec::new();
-    for report in performance.into_iter().chain([approval_tasks, tasks]) {
+    for report in performance
+        .into_iter()
+        .chain(directory)
+        .chain([approval_tasks, tasks])
+    {
         reports.extend(report?);
     }
     Ok(reports)

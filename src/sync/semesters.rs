@@ -182,6 +182,7 @@ pub async fn current_ids(pool: &PgPool) -> anyhow::Result<Vec<String>> {
 /// Reads every semester.
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let request = ApiRequest {
+        path: None,
         endpoint: Endpoint::Semesters,
         query: Vec::new(),
         body: None,

@@ -245,7 +245,7 @@ async fn run_with_backfill_backfills_every_stream_first(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .unwrap_or(0)
-            == 5
+            == Endpoint::ALL.len() as i64
     };
 
     let done = eventually(Duration::from_secs(60), backfilled).await;
@@ -419,8 +419,12 @@ async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(
     let sim = simulator().await;
     let port = free_port();
     let mut env = quiet_env(&sim, &pool, port);
-    // Approvals enabled with nobody to read: the old docker-compose default.
+    // Approvals enabled with nobody to read and no directory to read them from.
     env.retain(|(k, _)| k != "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS");
+    env.push((
+        "FEISHU_SYNC__STREAMS__USERS__ENABLED".into(),
+        "false".into(),
+    ));
     let child = spawn_binary(&["run"], env);
     let base = format!("http://127.0.0.1:{port}");
 

@@ -39,9 +39,11 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
         [
             "activities",
             "approval_tasks",
+            "departments",
             "semesters",
             "stage_tasks",
-            "tasks"
+            "tasks",
+            "users"
         ]
     );
     assert!(

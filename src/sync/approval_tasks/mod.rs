@@ -188,24 +188,46 @@ impl PartitionSink for ApprovalSink {
 /// response time of each request would leave the budget idle.
 const PARTITIONS_IN_FLIGHT: usize = 4;
 
+/// Every current user of the directory. Users who left keep their approval rows as they
+/// were: their partitions are no longer read, so nothing retires them.
+async fn directory_users(pool: &sqlx::PgPool) -> anyhow::Result<Vec<String>> {
+    let users =
+        sqlx::query_scalar!("SELECT id FROM feishu.users WHERE deleted_at IS NULL ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .context("listing the directory's users for their approval tasks")?;
+    if users.is_empty() {
+        tracing::warn!(
+            "no user in feishu.users and none in streams.approval_tasks.user_ids: no approval \
+             task to read (run the users stream first)"
+        );
+    }
+    Ok(users)
+}
+
 /// `sync_state.partition_key` of one user and topic.
 fn partition_key(user_id: &str, topic: &str) -> String {
     format!("{user_id}/{topic}")
 }
 
-/// Reads every configured user and topic.
+/// Reads every topic of the configured users, or, when none are configured, of every
+/// current user of the directory (`feishu.users`).
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let config = &ctx.streams.approval_tasks;
+    let users = match config.user_ids.is_empty() {
+        false => config.user_ids.clone(),
+        true => directory_users(&ctx.pool).await?,
+    };
     // Collected, not lazy: a lazy iterator of closures held across awaits defeats rustc's
     // Send proof for the spawned service future (rust-lang/rust#102211). It grows with the
-    // configured users, not with the tenant's data.
-    let partitions: Vec<Partition<ApprovalSink>> = config
-        .user_ids
+    // users, not with the tenant's data.
+    let partitions: Vec<Partition<ApprovalSink>> = users
         .iter()
         .flat_map(|user_id| {
             config.topics.iter().map(move |topic| Partition {
                 key: partition_key(user_id, topic),
                 request: ApiRequest {
+                    path: None,
                     endpoint: Endpoint::ApprovalTasks,
                     query: vec![
                         ("user_id".into(), user_id.clone()),

@@ -291,6 +291,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             body["after_time"] = to_millis_string(after).into();
         }
         let request = ApiRequest {
+            path: None,
             endpoint: Endpoint::StageTasks,
             query: Vec::new(),
             body: Some(body),

@@ -86,6 +86,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         ));
     }
     let request = ApiRequest {
+        path: None,
         endpoint: Endpoint::Tasks,
         query,
         body: None,

@@ -78,7 +78,63 @@ pub fn tables(tenant: &Tenant, approval_users: &[String]) -> Vec<TableCheck> {
             sorted(approval_tasks(tenant, approval_users)),
         ),
         ("tasks", TASKS_SQL, sorted(tasks(tenant))),
+        ("departments", DEPARTMENTS_SQL, sorted(departments(tenant))),
+        ("users", USERS_SQL, sorted(users(tenant))),
+        (
+            "user_departments",
+            USER_DEPARTMENTS_SQL,
+            sorted(user_departments(tenant)),
+        ),
     ]
+}
+
+const DEPARTMENTS_SQL: &str = "SELECT jsonb_build_object('id', id, 'department_id', department_id,
+    'parent_id', parent_id, 'name', name, 'name_en', name_en, 'leader_user_id', leader_user_id)
+    FROM feishu.departments WHERE deleted_at IS NULL";
+
+const USERS_SQL: &str = "SELECT jsonb_build_object('id', id, 'union_id', union_id, 'name', name,
+    'email', email, 'employee_type', employee_type, 'leader_user_id', leader_user_id,
+    'join_time', extract(epoch FROM join_time)::bigint, 'is_frozen', is_frozen)
+    FROM feishu.users WHERE deleted_at IS NULL";
+
+const USER_DEPARTMENTS_SQL: &str =
+    "SELECT jsonb_build_object('user_id', user_id, 'department_id', department_id)
+    FROM feishu.user_departments";
+
+/// The departments the app may read.
+fn departments(t: &Tenant) -> Vec<Value> {
+    t.departments
+        .iter()
+        .map(|d| {
+            json!({"id": d.open_id, "department_id": d.custom_id, "parent_id": d.parent,
+                "name": d.name, "name_en": d.en_name, "leader_user_id": d.leader})
+        })
+        .collect()
+}
+
+/// People who have not resigned.
+fn users(t: &Tenant) -> Vec<Value> {
+    t.people
+        .iter()
+        .filter(|p| !p.is_resigned)
+        .map(|p| {
+            json!({"id": p.open_id, "union_id": p.union_id, "name": p.name, "email": p.email,
+                "employee_type": p.employee_type, "leader_user_id": p.leader,
+                "join_time": p.join_time_s, "is_frozen": p.is_frozen})
+        })
+        .collect()
+}
+
+fn user_departments(t: &Tenant) -> Vec<Value> {
+    t.people
+        .iter()
+        .filter(|p| !p.is_resigned)
+        .flat_map(|p| {
+            p.departments
+                .iter()
+                .map(|d| json!({"user_id": p.open_id, "department_id": d}))
+        })
+        .collect()
 }
 
 pub fn sorted(mut rows: Vec<Value>) -> Vec<Value> {

@@ -1,0 +1,366 @@
+//! The directory endpoints (contact v3): child departments, a department's direct members,
+//! the app's contact range, one department, one user. A partial contact range refuses the
+//! root department `"0"` and everything outside it, as the platform does (40004 for a
+//! department, 41050 for a user).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use super::paging;
+use super::params::{
+    ApiError, Query, check_user_id_type, corrupted, opt_int, page_size, param, param_error,
+    put_paging, success,
+};
+use super::people::{Department, Person};
+use super::state::{Shared, lock};
+use super::tenant::Tenant;
+use feishu_endpoints::Endpoint;
+
+const NO_DEPT_AUTHORITY: (u16, i64, &str) = (403, 40004, "no dept authority error");
+const NO_USER_AUTHORITY: (u16, i64, &str) = (400, 41050, "no user authority error");
+
+fn refused((status, code, msg): (u16, i64, &'static str)) -> ApiError {
+    ApiError::new(status, code, msg)
+}
+
+/// `GET /contact/v3/departments/{department_id}/children`.
+pub(crate) fn children(shared: &Shared, parent: &str, query: &Query) -> Result<Value, ApiError> {
+    check_ids(query, bad_departments)?;
+    let size = list_page_size(query, Endpoint::Departments)?;
+    let recursive = param(query, "fetch_child") == Some("true");
+    let tenant = lock(&shared.tenant);
+    if !department_in_range(&tenant, parent) {
+        return Err(refused(NO_DEPT_AUTHORITY));
+    }
+    let mut found: Vec<&Department> = below(&tenant, parent, recursive);
+    found.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+    let scope = paging::fingerprint(&[parent, if recursive { "r" } else { "" }]);
+    let after = resume(query, Endpoint::Departments, &scope)?;
+    let page = paging::page(
+        found,
+        |d| d.open_id.clone(),
+        after,
+        size,
+        |d| d.open_id.clone(),
+    );
+    let ids = IdKinds::of(&tenant, query);
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|d| department_json(&tenant, d, &ids))
+        .collect();
+    let mut data = json!({ "items": items });
+    put_paging(&mut data, Endpoint::Departments, &scope, page.next_after);
+    Ok(success(data))
+}
+
+/// `GET /contact/v3/users/find_by_department`: direct members, resigned people excluded.
+pub(crate) fn find_by_department(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
+    check_ids(query, bad_users)?;
+    let size = list_page_size(query, Endpoint::Users)?;
+    let department = param(query, "department_id").ok_or_else(bad_users)?;
+    let tenant = lock(&shared.tenant);
+    if !department_in_range(&tenant, department) {
+        return Err(refused(NO_DEPT_AUTHORITY));
+    }
+    let mut members: Vec<&Person> = tenant
+        .people
+        .iter()
+        .filter(|p| !p.is_resigned && p.departments.iter().any(|d| d == department))
+        .collect();
+    members.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+    let scope = paging::fingerprint(&[department]);
+    let after = resume(query, Endpoint::Users, &scope)?;
+    let page = paging::page(
+        members,
+        |p| p.open_id.clone(),
+        after,
+        size,
+        |p| p.open_id.clone(),
+    );
+    let ids = IdKinds::of(&tenant, query);
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|p| corrupted(shared, Endpoint::Users, &p.open_id, user_json(p, &ids)))
+        .collect();
+    let mut data = json!({ "items": items });
+    put_paging(&mut data, Endpoint::Users, &scope, page.next_after);
+    Ok(success(data))
+}
+
+/// `GET /contact/v3/scopes`: users first, then departments. With the whole directory in
+/// range: the top-level departments and the people directly at the root.
+pub(crate) fn scopes(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
+    let bad = bad_departments;
+    check_ids(query, bad)?;
+    let size = opt_int(param(query, "page_size")).map_err(|()| bad())?;
+    let size =
+        page_size(size, 50, 100).map_err(|_| ApiError::new(400, 40011, "page size is invalid"))?;
+    let tenant = lock(&shared.tenant);
+    let ids = IdKinds::of(&tenant, query);
+    let (users, departments): (Vec<String>, Vec<String>) = match &tenant.contact_range {
+        Some(range) => (range.users.clone(), range.departments.clone()),
+        None => (
+            tenant
+                .people
+                .iter()
+                .filter(|p| !p.is_resigned && p.departments.iter().any(|d| d == "0"))
+                .map(|p| p.open_id.clone())
+                .collect(),
+            below(&tenant, "0", false)
+                .iter()
+                .map(|d| d.open_id.clone())
+                .collect(),
+        ),
+    };
+    let entries: Vec<(usize, bool, String)> = users
+        .into_iter()
+        .map(|u| (true, ids.user(&u)))
+        .chain(departments.into_iter().map(|d| (false, d)))
+        .enumerate()
+        .map(|(i, (is_user, id))| (i, is_user, id))
+        .collect();
+    let scope = paging::fingerprint(&["scopes"]);
+    let after = resume(query, Endpoint::Departments, &scope)?
+        .map(|k| k.parse::<usize>().map_err(|_| bad()))
+        .transpose()?;
+    let page = paging::page(entries, |e| e.0, after, size, |e| e.0.to_string());
+    let pick = |users: bool| -> Vec<&str> {
+        page.items
+            .iter()
+            .filter(|e| e.1 == users)
+            .map(|e| e.2.as_str())
+            .collect()
+    };
+    let mut data = json!({
+        "user_ids": pick(true),
+        "department_ids": pick(false),
+        "group_ids": [],
+    });
+    put_paging(
+        &mut data,
+        Endpoint::Departments,
+        &scope,
+        page.next_after.clone(),
+    );
+    Ok(success(data))
+}
+
+/// `GET /contact/v3/departments/{department_id}`.
+pub(crate) fn department(shared: &Shared, id: &str, query: &Query) -> Result<Value, ApiError> {
+    check_ids(query, bad_departments)?;
+    let tenant = lock(&shared.tenant);
+    let found = tenant.departments.iter().find(|d| d.open_id == id);
+    match found {
+        Some(d) if department_in_range(&tenant, id) => {
+            let ids = IdKinds::of(&tenant, query);
+            Ok(success(
+                json!({ "department": department_json(&tenant, d, &ids) }),
+            ))
+        }
+        _ => Err(refused(NO_DEPT_AUTHORITY)),
+    }
+}
+
+/// `GET /contact/v3/users/{user_id}`, the id in the request's `user_id_type`.
+pub(crate) fn user(shared: &Shared, id: &str, query: &Query) -> Result<Value, ApiError> {
+    check_ids(query, bad_users)?;
+    let tenant = lock(&shared.tenant);
+    let ids = IdKinds::of(&tenant, query);
+    let person = tenant.people.iter().find(|p| ids.user(&p.open_id) == id);
+    let Some(person) = person.filter(|p| user_in_range(&tenant, p)) else {
+        return Err(refused(NO_USER_AUTHORITY));
+    };
+    let user = corrupted(
+        shared,
+        Endpoint::Users,
+        &person.open_id,
+        user_json(person, &ids),
+    );
+    Ok(success(json!({ "user": user })))
+}
+
+/// Only open department ids are simulated; user ids of every kind.
+fn check_ids(query: &Query, bad: fn() -> ApiError) -> Result<(), ApiError> {
+    if param(query, "department_id_type").is_some_and(|t| t != "open_department_id") {
+        return Err(bad());
+    }
+    check_user_id_type(query, &["open_id", "union_id", "user_id"], bad)
+}
+
+fn bad_departments() -> ApiError {
+    param_error(Some(Endpoint::Departments))
+}
+
+fn bad_users() -> ApiError {
+    param_error(Some(Endpoint::Users))
+}
+
+/// A list's page size: 10 by default, at most 50 (40011 above).
+fn list_page_size(query: &Query, endpoint: Endpoint) -> Result<usize, ApiError> {
+    let size = opt_int(param(query, "page_size")).map_err(|()| param_error(Some(endpoint)))?;
+    page_size(size, 10, 50).map_err(|_| ApiError::new(400, 40011, "page size is invalid"))
+}
+
+/// The key a request's page token resumes after (40012 for a bad token).
+fn resume(query: &Query, endpoint: Endpoint, scope: &str) -> Result<Option<String>, ApiError> {
+    match param(query, "page_token") {
+        None => Ok(None),
+        Some(token) => paging::decode(endpoint, scope, token)
+            .map(Some)
+            .ok_or_else(|| ApiError::new(400, 40012, "page token is invalid error")),
+    }
+}
+
+/// Departments under `parent`: its children, or every level below it. A visited set keeps
+/// a cycle a test builds from looping.
+fn below<'a>(tenant: &'a Tenant, parent: &str, recursive: bool) -> Vec<&'a Department> {
+    let mut found = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::from([parent]);
+    let mut queue = vec![parent.to_string()];
+    while let Some(at) = queue.pop() {
+        for d in tenant.departments.iter().filter(|d| d.parent == at) {
+            if seen.insert(d.open_id.as_str()) {
+                found.push(d);
+                if recursive {
+                    queue.push(d.open_id.clone());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether the app may read `department`: always with the whole directory in range;
+/// otherwise only a granted department or one below it, never the root.
+fn department_in_range(tenant: &Tenant, department: &str) -> bool {
+    let known = department == "0" || tenant.departments.iter().any(|d| d.open_id == department);
+    let Some(range) = &tenant.contact_range else {
+        return known;
+    };
+    let mut at = department.to_string();
+    for _ in 0..=tenant.departments.len() {
+        if range.departments.contains(&at) {
+            return true;
+        }
+        match tenant.departments.iter().find(|d| d.open_id == at) {
+            Some(d) => at = d.parent.clone(),
+            None => return false,
+        }
+    }
+    false
+}
+
+fn user_in_range(tenant: &Tenant, person: &Person) -> bool {
+    match &tenant.contact_range {
+        None => true,
+        Some(range) => {
+            range.users.contains(&person.open_id)
+                || person
+                    .departments
+                    .iter()
+                    .any(|d| department_in_range(tenant, d))
+        }
+    }
+}
+
+/// Renders open ids in the request's `user_id_type`.
+struct IdKinds {
+    kind: String,
+    by_open_id: HashMap<String, (String, String)>,
+}
+
+impl IdKinds {
+    fn of(tenant: &Tenant, query: &Query) -> Self {
+        IdKinds {
+            kind: param(query, "user_id_type")
+                .unwrap_or("open_id")
+                .to_string(),
+            by_open_id: tenant
+                .people
+                .iter()
+                .map(|p| (p.open_id.clone(), (p.union_id.clone(), p.user_id.clone())))
+                .collect(),
+        }
+    }
+
+    fn user(&self, open_id: &str) -> String {
+        match (self.kind.as_str(), self.by_open_id.get(open_id)) {
+            ("union_id", Some((union_id, _))) => union_id.clone(),
+            ("user_id", Some((_, user_id))) => user_id.clone(),
+            _ => open_id.to_string(),
+        }
+    }
+}
+
+fn department_json(tenant: &Tenant, d: &Department, ids: &IdKinds) -> Value {
+    let mut inside: HashSet<&str> = below(tenant, &d.open_id, true)
+        .iter()
+        .map(|d| d.open_id.as_str())
+        .collect();
+    inside.insert(&d.open_id);
+    let member_count = tenant
+        .people
+        .iter()
+        .filter(|p| !p.is_resigned && p.departments.iter().any(|m| inside.contains(m.as_str())))
+        .count();
+    let leader = d.leader.as_deref().map(|l| ids.user(l));
+    json!({
+        "name": d.name,
+        "i18n_name": { "zh_cn": d.name, "ja_jp": "", "en_us": d.en_name },
+        "parent_department_id": d.parent,
+        "department_id": d.custom_id,
+        "open_department_id": d.open_id,
+        "leader_user_id": leader,
+        "chat_id": "",
+        "order": "100",
+        "unit_ids": [],
+        "member_count": member_count,
+        "status": { "is_deleted": false },
+        "leaders": leader.iter().map(|l| json!({ "leaderType": 1, "leaderID": l })).collect::<Vec<_>>(),
+    })
+}
+
+fn user_json(p: &Person, ids: &IdKinds) -> Value {
+    let orders: Vec<Value> = p
+        .departments
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({ "department_id": d, "user_order": 100, "department_order": 100, "is_primary_dept": i == 0 })
+        })
+        .collect();
+    json!({
+        "union_id": p.union_id,
+        "user_id": p.user_id,
+        "open_id": p.open_id,
+        "name": p.name,
+        "en_name": p.en_name,
+        "nickname": "",
+        "email": p.email,
+        "gender": 0,
+        "avatar": { "avatar_72": "", "avatar_240": "", "avatar_640": "", "avatar_origin": "" },
+        "status": {
+            "is_frozen": p.is_frozen,
+            "is_resigned": p.is_resigned,
+            "is_activated": p.is_activated,
+            "is_exited": false,
+            "is_unjoin": false,
+        },
+        "department_ids": p.departments,
+        "leader_user_id": p.leader.as_deref().map(|l| ids.user(l)),
+        "city": p.city,
+        "country": p.country,
+        "work_station": "",
+        "join_time": p.join_time_s,
+        "is_tenant_manager": p.is_tenant_manager,
+        "employee_no": p.employee_no,
+        "employee_type": p.employee_type,
+        "orders": orders,
+        "enterprise_email": p.enterprise_email,
+        "job_title": p.job_title,
+        "is_frozen": p.is_frozen,
+    })
+}

@@ -1,0 +1,238 @@
+//! The `departments` stream: every department below the root (one paged read with
+//! `fetch_child=true`), or, for a partial contact range, below each granted department plus
+//! the granted departments' own records.
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::{ROOT, SharedSeen, contact_range, department_id_type, read_one, root_refused};
+use crate::db::RunCounts;
+use crate::feishu::{ApiRequest, Endpoint};
+use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::convert::{ColumnBuilder, I18nSnake};
+use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync_state::Pass;
+use feishu_endpoints::{DEPARTMENT_PATH, fill_path};
+
+/// `data` of a children page.
+#[derive(Debug, Deserialize)]
+pub(super) struct DepartmentPage {
+    #[serde(default)]
+    pub(super) items: Vec<Value>,
+}
+
+/// One department as the API sends it. Fields the app has no scope for are absent.
+#[derive(Debug, Deserialize)]
+struct WireDepartment {
+    open_department_id: String,
+    department_id: Option<String>,
+    parent_department_id: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    i18n_name: I18nSnake,
+    leader_user_id: Option<String>,
+    member_count: Option<i32>,
+}
+
+/// Column arrays for one batch upsert.
+#[derive(Default)]
+pub(super) struct Columns {
+    pub(super) id: Vec<String>,
+    pub(super) department_id: Vec<Option<String>>,
+    pub(super) parent_id: Vec<Option<String>>,
+    pub(super) name: Vec<Option<String>>,
+    pub(super) name_zh: Vec<Option<String>>,
+    pub(super) name_en: Vec<Option<String>>,
+    pub(super) leader_user_id: Vec<Option<String>>,
+    pub(super) member_count: Vec<Option<i32>>,
+    pub(super) raw: Vec<Value>,
+}
+
+impl ColumnBuilder for Columns {
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let d = WireDepartment::deserialize(record).context("department record")?;
+        let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        self.department_id.push(non_empty(d.department_id));
+        self.parent_id.push(non_empty(d.parent_department_id));
+        self.name.push(d.name);
+        self.name_zh.push(d.i18n_name.zh);
+        self.name_en.push(d.i18n_name.en);
+        self.leader_user_id.push(non_empty(d.leader_user_id));
+        self.member_count.push(d.member_count);
+        self.id.push(d.open_department_id);
+        Ok(())
+    }
+
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
+    }
+}
+
+/// Upserts department records, in id order so concurrent pages lock rows in one order.
+async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Result<PageWrite> {
+    records.sort_by(|a, b| {
+        let id = |v: &Value| {
+            v.get("open_department_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        id(a).cmp(&id(b))
+    });
+    records.dedup_by(|a, b| a.get("open_department_id") == b.get("open_department_id"));
+    let (c, rejected) = Columns::from_records(records, "open_department_id");
+    // New departments are inserted; a known one is updated only when its record changed
+    // (or it had been retired), so an unchanged directory rewrites nothing.
+    let written = sqlx::query!(
+        r#"INSERT INTO feishu.departments AS t
+               (id, department_id, parent_id, name, name_zh, name_en, leader_user_id, member_count, raw)
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::int4[], $9::jsonb[])
+           ON CONFLICT (id) DO UPDATE SET
+                department_id = EXCLUDED.department_id, parent_id = EXCLUDED.parent_id,
+                name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
+                leader_user_id = EXCLUDED.leader_user_id, member_count = EXCLUDED.member_count,
+                raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+           WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+        &c.id, &c.department_id as _, &c.parent_id as _, &c.name as _, &c.name_zh as _,
+        &c.name_en as _, &c.leader_user_id as _, &c.member_count as _, &c.raw
+    )
+    .execute(&mut *tx)
+    .await
+    .context("upserting feishu.departments")?;
+    Ok(PageWrite {
+        written: written.rows_affected(),
+        rejected,
+    })
+}
+
+/// Writes the departments below one department and notes which it saw.
+struct DepartmentSink {
+    seen: SharedSeen,
+}
+
+impl PartitionSink for DepartmentSink {
+    type Data = DepartmentPage;
+
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: DepartmentPage,
+    ) -> anyhow::Result<PageWrite> {
+        let ids = data
+            .items
+            .iter()
+            .filter_map(|d| d.get("open_department_id").and_then(Value::as_str))
+            .map(str::to_owned);
+        self.seen.lock().ids.extend(ids);
+        upsert(tx, data.items).await
+    }
+
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        self.seen.completed(pass);
+        Ok(Completion::default())
+    }
+}
+
+/// Every level below `department`.
+fn below(department: &str, seen: &SharedSeen) -> Partition<DepartmentSink> {
+    let mut request = ApiRequest::new(Endpoint::Departments);
+    request.path = Some(fill_path(Endpoint::Departments.path(), department));
+    request.query = department_id_type();
+    request.query.push(("fetch_child".into(), "true".into()));
+    Partition {
+        key: department.to_string(),
+        request,
+        sink: DepartmentSink { seen: seen.clone() },
+    }
+}
+
+/// Reads the directory's departments and retires those a complete pass no longer saw.
+pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let seen = SharedSeen::default();
+    let mut outcome = read_partitions(ctx, [below(ROOT, &seen)], 1).await;
+    if root_refused(&mut outcome) {
+        let range = contact_range(ctx, Endpoint::Departments).await?;
+        let (counts, refused) = granted_departments(ctx, &range.departments, &seen).await?;
+        outcome.counts.add(counts);
+        outcome.refused.extend(refused);
+        let partitions: Vec<_> = range.departments.iter().map(|d| below(d, &seen)).collect();
+        outcome.absorb(read_partitions(ctx, partitions, 2).await);
+    }
+    if let Some(ids) = seen.retirable(&outcome) {
+        outcome.counts.rows_retired += retire(ctx, &ids).await?;
+    }
+    Ok(outcome)
+}
+
+/// The granted departments' own records, which their children listings do not include,
+/// and the granted departments the app may no longer read.
+async fn granted_departments(
+    ctx: &SyncContext,
+    granted: &[String],
+    seen: &SharedSeen,
+) -> anyhow::Result<(RunCounts, Vec<String>)> {
+    let (mut records, mut refused) = (Vec::new(), Vec::new());
+    for id in granted {
+        match read_one(
+            ctx,
+            Endpoint::Departments,
+            DEPARTMENT_PATH,
+            id,
+            "department",
+        )
+        .await?
+        {
+            Some(record) => {
+                seen.lock().ids.insert(id.clone());
+                records.push(record);
+            }
+            None => refused.push(id.clone()),
+        }
+    }
+    let mut tx = ctx.pool.begin().await?;
+    let write = upsert(&mut tx, records).await?;
+    anyhow::ensure!(
+        write.rejected.is_empty(),
+        "a granted department's record is malformed: {:?}",
+        write.rejected
+    );
+    tx.commit().await?;
+    let counts = RunCounts {
+        rows_written: write.written,
+        ..RunCounts::default()
+    };
+    Ok((counts, refused))
+}
+
+/// Marks departments the complete pass did not see as deleted. An empty pass over a
+/// non-empty table is refused: that is a permission problem, not a dissolved company.
+async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
+    let mut tx = ctx.pool.begin().await?;
+    if seen.is_empty() {
+        let current = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM feishu.departments WHERE deleted_at IS NULL"#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        anyhow::ensure!(
+            current == 0,
+            "Feishu listed no department while {current} are current here; refusing to retire them all"
+        );
+    }
+    let retired = sqlx::query!(
+        "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()
+          WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
+        seen
+    )
+    .execute(&mut *tx)
+    .await
+    .context("retiring departments")?;
+    tx.commit().await?;
+    Ok(retired.rows_affected())
+}

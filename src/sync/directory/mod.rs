@@ -1,0 +1,154 @@
+//! The organisation directory (contact v3): the `departments` stream, then the `users`
+//! stream, which reads the members of every department the first one stored.
+//!
+//! Both try the whole directory first (department `"0"`). An app whose contact range is
+//! partial is refused there (40004, one request and a log line); both then start from
+//! `/contact/v3/scopes`: its departments with everything below them, and its users granted
+//! one by one. Rows a complete pass no longer returns get `deleted_at`; a pass that was
+//! refused anywhere, cut short or resumed retires nothing.
+
+pub mod departments;
+pub mod users;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::context::{StreamOutcome, SyncContext};
+use crate::feishu::{ApiRequest, Endpoint, Pager};
+use crate::sync_state::Pass;
+use feishu_endpoints::{CONTACT_SCOPES_PATH, fill_path};
+
+/// The root department, which only an app with the whole directory in range may read.
+pub const ROOT: &str = "0";
+
+/// What the app's contact range grants when it is not the whole directory.
+#[derive(Debug, Default, PartialEq)]
+pub struct ContactRange {
+    /// `open_department_id`s, each with everything below it.
+    pub departments: Vec<String>,
+    /// Users granted one by one, in `feishu.user_id_type`.
+    pub users: Vec<String>,
+}
+
+/// `data` of `/contact/v3/scopes`.
+#[derive(Debug, Deserialize)]
+struct ScopesPage {
+    #[serde(default)]
+    department_ids: Vec<String>,
+    #[serde(default)]
+    user_ids: Vec<String>,
+}
+
+impl ContactRange {
+    /// Adds one page of `/contact/v3/scopes`.
+    fn add(&mut self, page: ScopesPage) {
+        self.departments.extend(page.department_ids);
+        self.users.extend(page.user_ids);
+    }
+}
+
+/// Reads `/contact/v3/scopes`, every page, on `endpoint`'s budget.
+pub async fn contact_range(ctx: &SyncContext, endpoint: Endpoint) -> anyhow::Result<ContactRange> {
+    let mut request = ApiRequest::new(endpoint);
+    request.path = Some(CONTACT_SCOPES_PATH.to_string());
+    request.query = department_id_type();
+    let mut pager = Pager::new(&ctx.client, request);
+    let mut range = ContactRange::default();
+    while let Some(page) = pager.next_page::<ScopesPage>().await? {
+        range.add(page.data);
+    }
+    tracing::info!(
+        departments = range.departments.len(),
+        users = range.users.len(),
+        "read the app's contact range"
+    );
+    Ok(range)
+}
+
+/// Every directory request names departments by `open_department_id`, the id that never
+/// changes and is unique in the tenant.
+fn department_id_type() -> Vec<(String, String)> {
+    vec![("department_id_type".into(), "open_department_id".into())]
+}
+
+/// One resource of the directory (`data.<field>`), read on `endpoint`'s budget; `None`
+/// when it lies outside the app's contact range.
+async fn read_one(
+    ctx: &SyncContext,
+    endpoint: Endpoint,
+    template: &str,
+    id: &str,
+    field: &str,
+) -> anyhow::Result<Option<Value>> {
+    let mut request = ApiRequest::new(endpoint);
+    request.path = Some(fill_path(template, id));
+    request.query = department_id_type();
+    match ctx.client.call(&request).await {
+        Ok(reply) => Ok(reply.data.get(field).cloned()),
+        Err(error) if error.is_out_of_contact_range() => {
+            tracing::warn!(id, error = %error, "outside the app's contact range; skipped");
+            Ok(None)
+        }
+        Err(error) => Err(anyhow::Error::new(error)).with_context(|| format!("reading {id}")),
+    }
+}
+
+/// What one pass has seen, shared by the sinks of its partitions.
+#[derive(Debug, Default)]
+struct Seen {
+    ids: HashSet<String>,
+    /// `(user, department)` pairs, for the users stream.
+    memberships: HashSet<(String, String)>,
+    /// A partition resumed an earlier pass, so `ids` lacks its first pages.
+    resumed: bool,
+}
+
+/// A cheap handle on a pass's [`Seen`].
+#[derive(Debug, Default, Clone)]
+struct SharedSeen(Arc<Mutex<Seen>>);
+
+impl SharedSeen {
+    fn lock(&self) -> MutexGuard<'_, Seen> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called by a sink's `complete`: a resumed pass cannot vouch for what it did not see.
+    fn completed(&self, pass: &Pass) {
+        if pass.resumed {
+            self.lock().resumed = true;
+        }
+    }
+
+    /// The ids seen, if the pass may retire what it did not see.
+    fn retirable(&self, outcome: &StreamOutcome) -> Option<Vec<String>> {
+        let seen = self.lock();
+        let complete = outcome.all_complete() && !seen.resumed;
+        if !complete {
+            tracing::info!("the pass was not complete: nothing retired");
+            return None;
+        }
+        let mut ids: Vec<String> = seen.ids.iter().cloned().collect();
+        ids.sort();
+        Some(ids)
+    }
+}
+
+/// Takes the root's refusal out of `outcome`: a partial contact range is expected, and
+/// the caller reads the range instead. Returns whether the root was refused.
+fn root_refused(outcome: &mut StreamOutcome) -> bool {
+    let refused = outcome.refused.iter().any(|k| k == ROOT);
+    if refused {
+        outcome.refused.retain(|k| k != ROOT);
+        tracing::info!(
+            "department 0 is refused: the app's contact range is partial; reading /contact/v3/scopes"
+        );
+    }
+    refused
+}

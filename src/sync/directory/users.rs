@@ -1,0 +1,371 @@
+//! The `users` stream: the direct members of the root and of every current department in
+//! `feishu.departments`, or, for a partial contact range, of the granted departments (the
+//! root is refused) plus the users granted one by one. A complete pass retires users it no
+//! longer saw (or saw resigned) and makes `feishu.user_departments` exactly its memberships.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+use super::{ROOT, SharedSeen, contact_range, department_id_type, read_one, root_refused};
+use crate::db::RunCounts;
+use crate::feishu::{ApiRequest, Endpoint};
+use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::convert::dedup_last;
+use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::rejects::RejectedRecord;
+use crate::sync_state::Pass;
+use feishu_endpoints::USER_PATH;
+
+/// `data` of a `find_by_department` page.
+#[derive(Debug, Deserialize)]
+pub(super) struct UserPage {
+    #[serde(default)]
+    pub(super) items: Vec<Value>,
+}
+
+/// `status` of a user.
+#[derive(Debug, Default, Deserialize)]
+struct WireStatus {
+    is_activated: Option<bool>,
+    is_frozen: Option<bool>,
+    is_resigned: Option<bool>,
+}
+
+/// One user as the API sends it; fields the app has no scope for are absent.
+#[derive(Debug, Deserialize)]
+struct WireUser {
+    open_id: Option<String>,
+    union_id: Option<String>,
+    user_id: Option<String>,
+    name: Option<String>,
+    en_name: Option<String>,
+    email: Option<String>,
+    enterprise_email: Option<String>,
+    job_title: Option<String>,
+    employee_no: Option<String>,
+    employee_type: Option<i32>,
+    leader_user_id: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    join_time: Option<i64>,
+    is_tenant_manager: Option<bool>,
+    #[serde(default)]
+    status: WireStatus,
+    department_ids: Option<Vec<String>>,
+}
+
+/// Column arrays for one batch upsert.
+#[derive(Default)]
+pub(super) struct Columns {
+    pub(super) id: Vec<String>,
+    open_id: Vec<Option<String>>,
+    union_id: Vec<Option<String>>,
+    user_id: Vec<Option<String>>,
+    pub(super) name: Vec<Option<String>>,
+    en_name: Vec<Option<String>>,
+    pub(super) email: Vec<Option<String>>,
+    enterprise_email: Vec<Option<String>>,
+    job_title: Vec<Option<String>>,
+    employee_no: Vec<Option<String>>,
+    pub(super) employee_type: Vec<Option<i32>>,
+    leader_user_id: Vec<Option<String>>,
+    city: Vec<Option<String>>,
+    country: Vec<Option<String>>,
+    pub(super) join_time: Vec<Option<DateTime<Utc>>>,
+    is_tenant_manager: Vec<Option<bool>>,
+    is_activated: Vec<Option<bool>>,
+    is_frozen: Vec<Option<bool>>,
+    pub(super) is_resigned: Vec<Option<bool>>,
+    /// Not a column: each user's departments, when the record lists them.
+    pub(super) departments: Vec<Option<Vec<String>>>,
+    pub(super) raw: Vec<Value>,
+}
+
+/// The name of the record field that holds `feishu.users.id`.
+pub(super) fn id_field(user_id_type: &str) -> &'static str {
+    match user_id_type {
+        "union_id" => "union_id",
+        "user_id" => "user_id",
+        _ => "open_id",
+    }
+}
+
+impl Columns {
+    /// Maps `records`, whose key is the `id_field` field, in key order (so concurrent
+    /// pages lock rows in one order); malformed ones, and ones without that id (a missing
+    /// field scope), are returned as rejected.
+    pub(super) fn build(records: Vec<Value>, id_field: &str) -> (Columns, Vec<RejectedRecord>) {
+        let key_of = |v: &Value| v.get(id_field).and_then(Value::as_str).map(str::to_string);
+        let mut numbered: Vec<(usize, Value)> = records.into_iter().enumerate().collect();
+        numbered.sort_by_key(|(i, v)| (key_of(v), *i));
+        let unique = dedup_last(numbered, |(i, v)| key_of(v).ok_or(*i));
+        let (mut columns, mut rejected) = (Columns::default(), Vec::new());
+        for (_, record) in unique {
+            match columns.push(&record, id_field) {
+                Ok(()) => columns.raw.push(record),
+                Err(error) => rejected.push(RejectedRecord {
+                    key: key_of(&record),
+                    reason: format!("{error:#}"),
+                    raw: record,
+                }),
+            }
+        }
+        (columns, rejected)
+    }
+
+    /// One record's row; nothing is pushed unless every field maps.
+    fn push(&mut self, record: &Value, id_field: &str) -> anyhow::Result<()> {
+        let u = WireUser::deserialize(record).context("user record")?;
+        let id = record
+            .get(id_field)
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .with_context(|| {
+                format!("user record without {id_field} (the id feishu.user_id_type names)")
+            })?
+            .to_string();
+        let join_time = match u.join_time.filter(|s| *s > 0) {
+            None => None,
+            Some(s) => Some(
+                DateTime::from_timestamp(s, 0)
+                    .with_context(|| format!("user {id}: join_time {s} is not a time"))?,
+            ),
+        };
+        let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        self.join_time.push(join_time);
+        self.open_id.push(non_empty(u.open_id));
+        self.union_id.push(non_empty(u.union_id));
+        self.user_id.push(non_empty(u.user_id));
+        self.name.push(u.name);
+        self.en_name.push(non_empty(u.en_name));
+        self.email.push(non_empty(u.email));
+        self.enterprise_email.push(non_empty(u.enterprise_email));
+        self.job_title.push(non_empty(u.job_title));
+        self.employee_no.push(non_empty(u.employee_no));
+        self.employee_type.push(u.employee_type);
+        self.leader_user_id.push(non_empty(u.leader_user_id));
+        self.city.push(non_empty(u.city));
+        self.country.push(non_empty(u.country));
+        self.is_tenant_manager.push(u.is_tenant_manager);
+        self.is_activated.push(u.status.is_activated);
+        self.is_frozen.push(u.status.is_frozen);
+        self.is_resigned.push(u.status.is_resigned);
+        self.departments.push(u.department_ids);
+        self.id.push(id);
+        Ok(())
+    }
+
+    /// Upserts the rows; an unchanged user is not rewritten.
+    async fn upsert(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        let c = self;
+        let written = sqlx::query!(
+            r#"INSERT INTO feishu.users AS t
+                   (id, open_id, union_id, user_id, name, en_name, email, enterprise_email, job_title,
+                    employee_no, employee_type, leader_user_id, city, country, join_time,
+                    is_tenant_manager, is_activated, is_frozen, is_resigned, raw)
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[],
+                    $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[],
+                    $17::bool[], $18::bool[], $19::bool[], $20::jsonb[])
+               ON CONFLICT (id) DO UPDATE SET
+                    open_id = EXCLUDED.open_id, union_id = EXCLUDED.union_id, user_id = EXCLUDED.user_id,
+                    name = EXCLUDED.name, en_name = EXCLUDED.en_name, email = EXCLUDED.email,
+                    enterprise_email = EXCLUDED.enterprise_email, job_title = EXCLUDED.job_title,
+                    employee_no = EXCLUDED.employee_no, employee_type = EXCLUDED.employee_type,
+                    leader_user_id = EXCLUDED.leader_user_id, city = EXCLUDED.city,
+                    country = EXCLUDED.country, join_time = EXCLUDED.join_time,
+                    is_tenant_manager = EXCLUDED.is_tenant_manager, is_activated = EXCLUDED.is_activated,
+                    is_frozen = EXCLUDED.is_frozen, is_resigned = EXCLUDED.is_resigned,
+                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
+               WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
+            &c.id, &c.open_id as _, &c.union_id as _, &c.user_id as _, &c.name as _, &c.en_name as _,
+            &c.email as _, &c.enterprise_email as _, &c.job_title as _, &c.employee_no as _,
+            &c.employee_type as _, &c.leader_user_id as _, &c.city as _, &c.country as _,
+            &c.join_time as _, &c.is_tenant_manager as _, &c.is_activated as _, &c.is_frozen as _,
+            &c.is_resigned as _, &c.raw
+        )
+        .execute(&mut *tx)
+        .await
+        .context("upserting feishu.users")?;
+        Ok(written.rows_affected())
+    }
+
+    /// Notes who was seen current (resigned users count as gone) and in which
+    /// departments: those the record lists, else the one that listed it.
+    fn note(&self, seen: &SharedSeen, listed_in: Option<&str>) {
+        let mut seen = seen.lock();
+        for (i, id) in self.id.iter().enumerate() {
+            if self.is_resigned[i] == Some(true) {
+                continue;
+            }
+            seen.ids.insert(id.clone());
+            let departments = match (&self.departments[i], listed_in) {
+                (Some(listed), _) if !listed.is_empty() => listed.clone(),
+                (_, Some(department)) => vec![department.to_string()],
+                _ => Vec::new(),
+            };
+            for department in departments {
+                seen.memberships.insert((id.clone(), department));
+            }
+        }
+    }
+}
+
+/// Writes one department's direct members.
+struct UserSink {
+    department: String,
+    id_field: &'static str,
+    seen: SharedSeen,
+}
+
+impl PartitionSink for UserSink {
+    type Data = UserPage;
+
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: UserPage,
+    ) -> anyhow::Result<PageWrite> {
+        let (columns, rejected) = Columns::build(data.items, self.id_field);
+        columns.note(&self.seen, Some(&self.department));
+        let written = columns.upsert(tx).await?;
+        Ok(PageWrite { written, rejected })
+    }
+
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        self.seen.completed(pass);
+        Ok(Completion::default())
+    }
+}
+
+fn members_of(department: &str, id_field: &'static str, seen: &SharedSeen) -> Partition<UserSink> {
+    let mut request = ApiRequest::new(Endpoint::Users);
+    request.query = department_id_type();
+    request
+        .query
+        .push(("department_id".into(), department.to_string()));
+    Partition {
+        key: department.to_string(),
+        request,
+        sink: UserSink {
+            department: department.to_string(),
+            id_field,
+            seen: seen.clone(),
+        },
+    }
+}
+
+/// Current departments, as the departments stream left them.
+async fn current_departments(ctx: &SyncContext) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT id FROM feishu.departments WHERE deleted_at IS NULL ORDER BY id")
+        .fetch_all(&ctx.pool)
+        .await
+        .context("listing the current departments")
+}
+
+/// Reads every user the app may see; a complete pass retires the others and rewrites the
+/// memberships.
+pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+    let id_field = id_field(ctx.client.user_id_type());
+    let seen = SharedSeen::default();
+    let departments = current_departments(ctx).await?;
+    let partitions: Vec<_> = std::iter::once(ROOT)
+        .chain(departments.iter().map(String::as_str))
+        .map(|d| members_of(d, id_field, &seen))
+        .collect();
+    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    if root_refused(&mut outcome) {
+        let range = contact_range(ctx, Endpoint::Users).await?;
+        let (counts, refused) = granted_users(ctx, &range.users, id_field, &seen).await?;
+        outcome.counts.add(counts);
+        outcome.refused.extend(refused);
+    }
+    if let Some(ids) = seen.retirable(&outcome) {
+        outcome.counts.add(finish_pass(ctx, &ids, &seen).await?);
+    }
+    Ok(outcome)
+}
+
+/// The users granted one by one, read each on its own, and those the app may no longer read.
+async fn granted_users(
+    ctx: &SyncContext,
+    granted: &[String],
+    id_field: &'static str,
+    seen: &SharedSeen,
+) -> anyhow::Result<(RunCounts, Vec<String>)> {
+    let (mut records, mut refused) = (Vec::new(), Vec::new());
+    for id in granted {
+        match read_one(ctx, Endpoint::Users, USER_PATH, id, "user").await? {
+            Some(record) => records.push(record),
+            None => refused.push(id.clone()),
+        }
+    }
+    let (columns, rejected) = Columns::build(records, id_field);
+    anyhow::ensure!(
+        rejected.is_empty(),
+        "a granted user's record is malformed: {:?}",
+        rejected[0].reason
+    );
+    columns.note(seen, None);
+    let mut tx = ctx.pool.begin().await?;
+    let written = columns.upsert(&mut tx).await?;
+    tx.commit().await?;
+    let counts = RunCounts {
+        rows_written: written,
+        ..RunCounts::default()
+    };
+    Ok((counts, refused))
+}
+
+/// After a complete pass, in one transaction: users it did not see (or saw resigned) get
+/// `deleted_at`, and `user_departments` becomes exactly the memberships it saw.
+async fn finish_pass(
+    ctx: &SyncContext,
+    ids: &[String],
+    seen: &SharedSeen,
+) -> anyhow::Result<RunCounts> {
+    let (users, departments): (Vec<String>, Vec<String>) =
+        seen.lock().memberships.iter().cloned().unzip();
+    let mut tx = ctx.pool.begin().await?;
+    let retired = sqlx::query!(
+        "UPDATE feishu.users SET deleted_at = now(), synced_at = now()
+          WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await
+    .context("retiring users")?;
+    // Memberships that ended, then those that began; unchanged ones are not touched.
+    let ended = sqlx::query!(
+        "DELETE FROM feishu.user_departments m
+          WHERE NOT EXISTS (SELECT 1 FROM UNNEST($1::text[], $2::text[]) AS s(u, d)
+                             WHERE s.u = m.user_id AND s.d = m.department_id)",
+        &users,
+        &departments
+    )
+    .execute(&mut *tx)
+    .await
+    .context("removing ended memberships")?;
+    let began = sqlx::query!(
+        "INSERT INTO feishu.user_departments (user_id, department_id)
+         SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+        &users,
+        &departments
+    )
+    .execute(&mut *tx)
+    .await
+    .context("adding new memberships")?;
+    tx.commit().await?;
+    Ok(RunCounts {
+        rows_written: ended.rows_affected() + began.rows_affected(),
+        rows_retired: retired.rows_affected(),
+        ..RunCounts::default()
+    })
+}
