@@ -167,7 +167,12 @@ pub async fn table_counts(pool: &PgPool) -> anyhow::Result<Vec<TableCount>> {
            UNION ALL SELECT 'tasks', count(*) FILTER (WHERE deleted_at IS NULL),
                   count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.tasks
            UNION ALL SELECT 'task_collaborators', count(*), 0 FROM feishu.task_collaborators
-           UNION ALL SELECT 'task_followers', count(*), 0 FROM feishu.task_followers"#
+           UNION ALL SELECT 'task_followers', count(*), 0 FROM feishu.task_followers
+           UNION ALL SELECT 'departments', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.departments
+           UNION ALL SELECT 'users', count(*) FILTER (WHERE deleted_at IS NULL),
+                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.users
+           UNION ALL SELECT 'user_departments', count(*), 0 FROM feishu.user_departments"#
     )
     .fetch_all(pool)
     .await

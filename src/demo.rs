@@ -57,6 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     one_pass::print_reports(&reports);
     scratch_database::mark(&url, DEMO_MARKER).await?;
     print_tables(&config).await?;
+    print_backlog(&config).await?;
     println!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
         elapsed.as_secs_f64(),
@@ -81,6 +82,32 @@ async fn print_tables(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who has the most approvals waiting, by name and department: the directory at work.
+async fn print_backlog(config: &Config) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database).await?;
+    let rows = sqlx::query!(
+        r#"SELECT assignee_name AS "name", coalesce(assignee_departments[1], '(root)') AS "department!",
+                  count(*) AS "waiting!"
+             FROM feishu.approval_backlog GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 5"#
+    )
+    .fetch_all(&pool)
+    .await?;
+    println!(
+        "
+{:<12} {:<24} {:>8}",
+        "assignee", "department", "to do"
+    );
+    for row in rows {
+        println!(
+            "{:<12} {:<24} {:>8}",
+            row.name.unwrap_or_default(),
+            row.department,
+            row.waiting
+        );
+    }
+    Ok(())
+}
+
 fn print_sample_sql(url: &str) {
     println!(
         r#"
@@ -93,6 +120,9 @@ Try it:
   -- tasks created per week, and how many are done
   SELECT date_trunc('week', create_time) AS week, count(*), count(complete_time) AS done
     FROM feishu.tasks WHERE deleted_at IS NULL GROUP BY 1 ORDER BY 1 DESC LIMIT 8;
+  -- approvals waiting, by department (the directory turns ids into names)
+  SELECT unnest(assignee_departments) AS department, count(*) FROM feishu.approval_backlog
+   GROUP BY 1 ORDER BY 2 DESC;
   -- each stream's last run
   SELECT DISTINCT ON (stream) stream, status, rows_written, finished_at - started_at AS took
     FROM feishu.sync_runs ORDER BY stream, started_at DESC;"#

@@ -244,6 +244,9 @@ async fn grant_reader_makes_a_role_that_can_only_select_the_feishu_tables(pool: 
     let select = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.tasks")
         .fetch_one(&reader)
         .await;
+    let view = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.approval_backlog")
+        .fetch_one(&reader)
+        .await;
     let insert = sqlx::raw_sql("INSERT INTO feishu.semesters (id, raw) VALUES ('x', '{}')")
         .execute(&reader)
         .await;
@@ -260,6 +263,7 @@ async fn grant_reader_makes_a_role_that_can_only_select_the_feishu_tables(pool: 
         .unwrap();
 
     assert_eq!(select.unwrap(), 0, "SELECT on feishu tables works");
+    assert_eq!(view.unwrap(), 0, "and on its views");
     for (what, result) in [
         ("INSERT", insert),
         ("CREATE", create),

@@ -11,6 +11,8 @@ mod cli;
 mod client_resilience;
 /// Processes killed at random points, and Postgres restarted under a running sync.
 mod crash;
+/// The organisation directory: contact range, retirement, approvals for everyone, schema.
+mod directory;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.

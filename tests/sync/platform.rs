@@ -237,3 +237,25 @@ async fn a_token_handed_back_with_less_life_is_refreshed_by_its_expire(pool: PgP
         sim.token_requests()
     );
 }
+
+#[sqlx::test]
+async fn a_missing_contact_scope_fails_the_directory_stream_naming_the_contact_scopes(
+    pool: PgPool,
+) {
+    let sim = simulator_with(SimConfig {
+        missing_scope: vec![Endpoint::Users],
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let ctx = context(&pool, &sim);
+
+    let reports = sync_all(&ctx, RunOptions::default()).await;
+
+    let users = report(&reports, Endpoint::Users);
+    let error = users.error.as_deref().unwrap_or_default();
+    assert_eq!(users.status, RunStatus::Failed);
+    assert!(error.contains("contact:contact.base:readonly"), "{error}");
+    for other in reports.iter().filter(|r| r.stream != Endpoint::Users) {
+        assert_eq!(other.status, RunStatus::Succeeded, "{}", other.stream);
+    }
+}
