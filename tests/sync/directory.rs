@@ -211,6 +211,29 @@ async fn approvals_are_read_for_every_directory_user_when_none_are_configured(po
         after_users,
         "approvals of everyone wait for the users stream"
     );
+    // Someone leaves: their approval rows stay as they were, and are no longer read.
+    let leaver = everyone[0].clone();
+    sim.with_tenant(|t| t.people[0].is_resigned = true);
+    let kept_before: i64 = approval_rows(&pool, &leaver).await;
+    sim.clear_requests();
+    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_eq!(approval_rows(&pool, &leaver).await, kept_before);
+    assert!(kept_before > 0);
+    let asked = sim.requests().iter().any(|r| {
+        r.endpoint == Endpoint::ApprovalTasks
+            && r.query.iter().any(|(k, v)| k == "user_id" && *v == leaver)
+    });
+    assert!(!asked, "a user who left is no longer read");
+}
+
+async fn approval_rows(pool: &PgPool, user: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM feishu.approval_tasks WHERE user_id = $1 AND deleted_at IS NULL",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 #[sqlx::test]
