@@ -10,6 +10,8 @@
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
 //!   partition passes, resume cursors).
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal.
+//! - [`history`]: retention of the change history, whose versions the database's triggers
+//!   write with every upsert; [`stream_lock`]: one writer per stream across processes.
 //! - [`one_pass`], [`service`], [`status`], [`grant`]: what the commands do; [`app`] picks
 //!   one for the parsed [`cli`]. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
 //!   serve them.
@@ -39,6 +41,7 @@ pub mod db;
 pub mod demo;
 pub mod feishu;
 pub mod grant;
+pub mod history;
 pub mod metrics;
 pub mod one_pass;
 pub mod progress;

@@ -101,7 +101,7 @@ impl Config {
 }
 
 /// The configuration's top-level sections.
-const SECTIONS: [&str; 4] = ["feishu", "database", "streams", "server"];
+const SECTIONS: [&str; 5] = ["feishu", "database", "streams", "server", "history"];
 
 /// Reads each top-level section on its own, so a wrongly typed value in one section does
 /// not hide the problems of the others. Returns the config (defaults for unreadable
@@ -124,6 +124,7 @@ fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String
         database: read_section(layered, "database", e, u),
         streams: read_section(layered, "streams", e, u),
         server: read_section(layered, "server", e, u),
+        history: read_section(layered, "history", e, u),
     };
     let unknown = unknown
         .into_iter()

@@ -160,7 +160,12 @@ fn the_example_sync_toml_is_valid_once_the_secret_is_given() {
 
     assert_eq!(config.feishu.app_id, "cli_a1b2c3d4e5f6");
     assert_eq!(config.streams.stage_tasks.lookback_hours, 720);
-    assert_eq!(config.streams.approval_tasks.user_ids.len(), 1);
+    assert!(
+        config.streams.approval_tasks.user_ids.is_empty(),
+        "approvals of everyone"
+    );
+    assert!(config.streams.departments.enabled && config.streams.users.enabled);
+    assert_eq!(config.history.retain_days, None);
 }
 
 #[test]

@@ -25,6 +25,16 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub streams: StreamsConfig,
     pub server: ServerConfig,
+    pub history: HistoryConfig,
+}
+
+/// The change history (`feishu.<table>_history`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HistoryConfig {
+    /// The service prunes versions that ended more than this many days ago, in small
+    /// batches every hour; `None` (the default) keeps the whole history.
+    pub retain_days: Option<u32>,
 }
 
 /// The long-lived `run` service: where health and metrics are served, how long a

@@ -100,6 +100,12 @@ impl Config {
                 self.server.listen
             ));
         }
+        if self.history.retain_days == Some(0) {
+            problems.push(
+                "history.retain_days must be at least 1 (leave it out to keep the whole history)"
+                    .into(),
+            );
+        }
         if self.server.shutdown_timeout_secs == 0 {
             problems.push("server.shutdown_timeout_secs must be at least 1".into());
         }

@@ -58,6 +58,13 @@ pub async fn run(
     let http = serve_http(config, &ctx, scheduler_alive.clone(), http_stop.clone()).await?;
     let tracker = TaskTracker::new();
     start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+    if let Some(days) = config.history.retain_days {
+        tracker.spawn(crate::history::prune_every_hour(
+            pool.clone(),
+            days,
+            shutdown.clone(),
+        ));
+    }
     if let Some(opts) = backfill {
         let (jobs, streams) = (jobs.clone(), streams.clone());
         tracker.spawn(async move {

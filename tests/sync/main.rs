@@ -15,6 +15,8 @@ mod crash;
 mod directory;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
+/// The change history: versions, as-of functions, duration views, pruning.
+mod history;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
