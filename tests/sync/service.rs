@@ -229,7 +229,13 @@ type RunSpan = (bool, String, DateTime<Utc>, Option<DateTime<Utc>>);
 /// Environment with every schedule far away, so only what the test starts runs.
 fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
     let mut env = service_env(sim, pool, port);
-    env.retain(|(k, _)| !k.ends_with("__SCHEDULE"));
+    for (key, value) in env.iter_mut() {
+        if key.ends_with("__SCHEDULE") {
+            // Midnight on 1 January: never during a test (the defaults fire every few
+            // minutes, and a firing would race what the test starts).
+            *value = "0 0 0 1 1 *".into();
+        }
+    }
     env
 }
 
@@ -343,7 +349,7 @@ async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool
     let (code, _, log) = terminate(child).await;
 
     assert!(skipping, "no firing was skipped:\n{log}");
-    assert!(sent_then <= 6, "{sent_then} requests: a handful at most");
+    assert!(sent_then <= 8, "{sent_then} requests: a handful at most");
     assert_eq!(sent_then, sent_later, "a skipped firing sends nothing");
     let (status, body) = ready.expect("/readyz answers");
     assert_eq!(status, 503);
