@@ -25,6 +25,9 @@ pub struct SimConfig {
     pub tenant_token_refused: Vec<Endpoint>,
     /// Endpoints the app lacks a scope for: they answer 99991672 naming the scopes.
     pub missing_scope: Vec<Endpoint>,
+    /// The most approval tasks of one user and topic the API counts and lists; beyond
+    /// it `count.has_more` is true. Default 999, as the document says.
+    pub approval_list_cap: usize,
     /// Sliding-window limit per endpoint; endpoints missing from the map are unlimited.
     /// Default: each endpoint's documented (or conservative) requests per 60 s.
     pub rate_limits: HashMap<Endpoint, RateLimit>,
@@ -70,6 +73,7 @@ impl Default for SimConfig {
             monthly_quota: None,
             tenant_token_refused: Vec::new(),
             missing_scope: Vec::new(),
+            approval_list_cap: 999,
             rate_limits,
             legacy_rate_limit_status: false,
             announce_limit_per_second: false,

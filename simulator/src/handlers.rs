@@ -245,8 +245,14 @@ fn approval_tasks(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
         .iter()
         .filter(|t| t.user_id == user && t.topic == topic)
         .collect();
+    if !tenant.users.iter().any(|u| u == user) {
+        return Err(approval_error()); // an unknown or departed user is a bad parameter
+    }
     tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+    // The API counts and lists at most `approval_list_cap` tasks of one user and topic.
+    let cap = shared.config.approval_list_cap;
     let total = tasks.len();
+    tasks.truncate(cap);
     let page = paging::page(
         tasks,
         |t| t.task_id.clone(),
@@ -269,7 +275,7 @@ fn approval_tasks(shared: &Shared, query: &Query) -> Result<Value, ApiError> {
     let mut data = json!({ "tasks": items });
     put_paging(&mut data, Endpoint::ApprovalTasks, &scope, page.next_after);
     if token.is_none() {
-        data["count"] = json!({ "total": total.min(999), "has_more": total >= 1000 });
+        data["count"] = json!({ "total": total.min(cap), "has_more": total > cap });
     }
     Ok(success(data))
 }

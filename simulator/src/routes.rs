@@ -245,8 +245,13 @@ async fn data_request(
         s.rate_limited += u64::from(code == RATE_LIMITED.0);
         s.faults += u64::from(faulted);
     }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     lock(&shared.requests).push(RecordedRequest {
         endpoint,
+        content_type,
         resource: format!("{resource:?}"),
         query: incoming.query,
         body: incoming.body,

@@ -24,6 +24,8 @@ pub struct RecordedRequest {
     pub query: Vec<(String, String)>,
     /// Parsed JSON body (`None` for GET, an empty or an unparseable body).
     pub body: Option<serde_json::Value>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
     /// HTTP status answered.
     pub status: u16,
     /// `code` of the answer's body; -1 when the body was not JSON (HTML, truncated).

@@ -193,7 +193,7 @@ impl FeishuClient {
                     "app_secret": self.settings.app_secret.expose_secret(),
                 });
                 let url = format!("{}{TOKEN_PATH}", self.settings.base_url);
-                Ok((self.send(self.http.post(url).json(&body)).await, None))
+                Ok((self.send(json_body(self.http.post(url), &body)).await, None))
             })
             .await?;
         Cached::from_answer(&reply.beside_data, reply.log_id)
@@ -357,7 +357,7 @@ impl FeishuClient {
             .query(&[("user_id_type", self.settings.user_id_type.as_str())])
             .query(&request.query);
         if let Some(body) = &request.body {
-            builder = builder.json(body);
+            builder = json_body(builder, body);
         }
         self.send(builder).await
     }
@@ -457,6 +457,17 @@ impl std::fmt::Display for Target {
             Target::Token => f.write_str("tenant_access_token"),
         }
     }
+}
+
+/// `body` as JSON with the `Content-Type` the documents require,
+/// `application/json; charset=utf-8` (reqwest's `.json()` leaves the charset out).
+fn json_body(builder: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    builder
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )
+        .body(body.to_string())
 }
 
 /// A reqwest error without its URL (URLs can carry query values) and with its cause chain.

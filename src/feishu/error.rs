@@ -169,6 +169,24 @@ impl ApiError {
         )
     }
 
+    /// Whether the server refused the request's parameters ("param is invalid": an
+    /// unknown or departed user id, say). Sent with a page token, the same codes may mean
+    /// the token went stale; see [`ApiError::is_bad_page_token`].
+    pub fn is_invalid_parameter(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Api {
+                endpoint: Endpoint::ApprovalTasks,
+                code: 1390001,
+                ..
+            } | ApiError::Api {
+                endpoint: Endpoint::Semesters | Endpoint::Activities | Endpoint::StageTasks,
+                code: 1580102,
+                ..
+            }
+        )
+    }
+
     /// Whether the server may have rejected a page token: task v1's own code, or the
     /// parameter error the performance and approval endpoints answer for a bad token.
     /// Callers read the partition again from its beginning, once.

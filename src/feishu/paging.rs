@@ -80,6 +80,11 @@ impl<'a> Pager<'a> {
         self.pages
     }
 
+    /// Whether the next request carries a page token (a later page, or a resumed read).
+    pub fn sends_token(&self) -> bool {
+        self.next_token.is_some()
+    }
+
     /// The next page, or `None` once the read has ended.
     pub async fn next_page<T: DeserializeOwned>(&mut self) -> Result<Option<Page<T>>, ApiError> {
         if self.end != PagingEnd::Open {

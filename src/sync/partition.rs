@@ -77,7 +77,15 @@ enum PassEnd {
     Completed,
     /// Malformed records were skipped: nothing was retired and the watermark held.
     Rejected(i32),
+    /// The API refused the partition's parameters; the answer is in `sync_errors`.
+    Quarantined,
 }
+
+/// A page token the server no longer honours: only a request that sent one can fail this
+/// way, and the partition can then be read again from its first page.
+#[derive(Debug, thiserror::Error)]
+#[error("page token rejected: {0}")]
+struct StalePageToken(#[source] ApiError);
 
 /// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
 /// endpoint's budget, so running a few at once only hides latency: while one waits for a
@@ -107,6 +115,9 @@ pub async fn read_partitions<S: PartitionSink + Send>(
             PassEnd::Rejected(n) => Some(format!(
                 "{n} malformed records skipped (see feishu.sync_errors); nothing retired, watermark held"
             )),
+            PassEnd::Quarantined => Some(
+                "the API refused the partition's parameters; quarantined in feishu.sync_errors".to_string(),
+            ),
         });
         outcome.fold(&key, counts, result);
     }
@@ -143,12 +154,8 @@ async fn read_one<S: PartitionSink + Send>(
         );
     }
     let mut result = read_partition(ctx, &mut partition, cursor, &mut counts).await;
-    let token_rejected = |r: &anyhow::Result<PassEnd>| {
-        r.as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<ApiError>())
-            .is_some_and(ApiError::is_bad_page_token)
-    };
+    let token_rejected =
+        |r: &anyhow::Result<PassEnd>| r.as_ref().err().is_some_and(|e| e.is::<StalePageToken>());
     if token_rejected(&result) {
         tracing::warn!(
             stream,
@@ -156,6 +163,14 @@ async fn read_one<S: PartitionSink + Send>(
             "page token rejected; reading the partition again from its beginning"
         );
         result = read_partition(ctx, &mut partition, None, &mut counts).await;
+    }
+    let refused = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<ApiError>())
+        .filter(|e| e.is_invalid_parameter());
+    if let Some(error) = refused {
+        result = quarantine(ctx, stream, &partition.key, error).await;
     }
     (partition.key, counts, result)
 }
@@ -196,16 +211,49 @@ async fn read_partition<S: PartitionSink>(
     Ok(PassEnd::Completed)
 }
 
-/// The next page, unless a shutdown comes first.
+/// The next page, unless a shutdown comes first. A token-related refusal of a request
+/// that sent a token becomes [`StalePageToken`].
 async fn fetch<T: DeserializeOwned>(
     pager: &mut Pager<'_>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Page<T>>> {
-    tokio::select! {
+    let sends_token = pager.sends_token();
+    let page = tokio::select! {
         biased;
-        _ = shutdown.cancelled() => Err(Interrupted.into()),
-        page = pager.next_page::<T>() => Ok(page?),
+        _ = shutdown.cancelled() => return Err(Interrupted.into()),
+        page = pager.next_page::<T>() => page,
+    };
+    match page {
+        Err(error) if sends_token && error.is_bad_page_token() => Err(StalePageToken(error).into()),
+        page => Ok(page?),
     }
+}
+
+/// Files the API's refusal of a partition's parameters in `sync_errors` (the record is
+/// the answer), so the stream's other partitions succeed and the run ends `partial`. A
+/// later complete read of the partition resolves it.
+async fn quarantine(
+    ctx: &SyncContext,
+    stream: &str,
+    partition: &str,
+    error: &ApiError,
+) -> anyhow::Result<PassEnd> {
+    tracing::warn!(stream, partition, error = %error, "the API refused the partition's parameters; quarantined");
+    // The answer without its log id, so the same refusal next run counts another
+    // occurrence of one error instead of adding a row.
+    let answer = match error {
+        ApiError::Api { code, msg, .. } => serde_json::json!({ "code": code, "msg": msg }),
+        other => serde_json::json!({ "code": other.code() }),
+    };
+    let reject = RejectedRecord {
+        key: None,
+        reason: error.to_string(),
+        raw: answer,
+    };
+    let mut tx = ctx.pool.begin().await?;
+    rejects::record_rejects(&mut tx, stream, partition, &[reject]).await?;
+    tx.commit().await?;
+    Ok(PassEnd::Quarantined)
 }
 
 /// Writes one page in its own transaction, with its malformed records and the cursor to

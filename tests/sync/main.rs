@@ -5,6 +5,8 @@
 
 mod helpers;
 
+/// What the API's answers mean: refused parameters, stale tokens, capped lists.
+mod answers;
 /// The binary as an operator runs it: configuration, exit codes, messages, secrets.
 mod cli;
 /// The shared client against a misbehaving server: rate limits, tokens, faults.

@@ -261,3 +261,26 @@ async fn a_missing_contact_scope_fails_the_directory_stream_naming_the_contact_s
         assert_eq!(other.status, RunStatus::Succeeded, "{}", other.stream);
     }
 }
+
+#[sqlx::test]
+async fn post_bodies_carry_the_documented_content_type(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+
+    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+
+    let posts: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.endpoint, Endpoint::Activities | Endpoint::StageTasks))
+        .collect();
+    assert!(!posts.is_empty());
+    for post in posts {
+        assert_eq!(
+            post.content_type.as_deref(),
+            Some("application/json; charset=utf-8"),
+            "{}",
+            post.endpoint
+        );
+    }
+}

@@ -481,12 +481,8 @@ async fn a_rejected_page_token_restarts_the_partition_and_loses_nothing(pool: Pg
         1,
     );
     sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
-    sim.inject(
-        Some(Endpoint::ApprovalTasks),
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    sim.inject(Some(Endpoint::ApprovalTasks), Fault::BadPageToken, 1);
+    // (Approvals read four partitions at once, so their second request is another
+    // partition's first page: see answers::a_stale_page_token_still_restarts_the_partition_once.)
 
     let reports = sync_all(&ctx, RunOptions::default()).await;
 

@@ -19,7 +19,19 @@ use crate::feishu::{ApiRequest, Endpoint};
 struct ApprovalPage {
     #[serde(default)]
     tasks: Vec<Value>,
+    /// On the first page: the list's total (capped at [`LIST_CAP`]) and whether it holds
+    /// more than that.
+    count: Option<WireCount>,
 }
+
+#[derive(Debug, Deserialize)]
+struct WireCount {
+    total: Option<i32>,
+    has_more: Option<bool>,
+}
+
+/// The most tasks the API counts, and lists, for one user and topic.
+const LIST_CAP: usize = 999;
 
 #[derive(Debug, Default, Deserialize)]
 struct WireUrls {
@@ -110,6 +122,8 @@ struct ApprovalSink {
     user_id: String,
     topic: String,
     seen: Vec<String>,
+    /// `count.has_more` was true: the list holds more than the API returns.
+    truncated: bool,
 }
 
 impl PartitionSink for ApprovalSink {
@@ -120,6 +134,10 @@ impl PartitionSink for ApprovalSink {
         tx: &mut PgConnection,
         data: ApprovalPage,
     ) -> anyhow::Result<PageWrite> {
+        if let Some(count) = &data.count {
+            self.truncated |= count.has_more == Some(true);
+            record_count(tx, &self.user_id, &self.topic, count).await?;
+        }
         let (c, rejected) = Columns::from_records(data.tasks, "task_id");
         self.seen.extend(c.task_id.iter().cloned());
         // Keyed by the partition's user and topic; unchanged records are skipped.
@@ -165,6 +183,15 @@ impl PartitionSink for ApprovalSink {
     }
 
     async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+        if self.truncated || self.seen.len() >= LIST_CAP {
+            tracing::warn!(
+                user_id = self.user_id,
+                topic = self.topic,
+                listed = self.seen.len(),
+                "the API lists only part of this user's tasks (count.has_more, or the list stops at its cap of 999): nothing retired"
+            );
+            return Ok(Completion::default());
+        }
         let retired = sqlx::query!(
             "UPDATE feishu.approval_tasks SET deleted_at = now(), synced_at = now()
               WHERE NOT $4 AND user_id = $1 AND topic = $2 AND deleted_at IS NULL
@@ -182,6 +209,30 @@ impl PartitionSink for ApprovalSink {
             ..Completion::default()
         })
     }
+}
+
+/// Stores a list's `data.count`; an unchanged count is not rewritten.
+async fn record_count(
+    tx: &mut PgConnection,
+    user_id: &str,
+    topic: &str,
+    count: &WireCount,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "INSERT INTO feishu.approval_task_counts AS c (user_id, topic, total, has_more)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, topic) DO UPDATE
+            SET total = EXCLUDED.total, has_more = EXCLUDED.has_more, synced_at = now()
+          WHERE (c.total, c.has_more) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.has_more)",
+        user_id,
+        topic,
+        count.total,
+        count.has_more
+    )
+    .execute(&mut *tx)
+    .await
+    .context("recording feishu.approval_task_counts")?;
+    Ok(())
 }
 
 /// Users and topics read at once: most partitions are one page, so without overlap the
@@ -239,6 +290,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
                     user_id: user_id.clone(),
                     topic: topic.clone(),
                     seen: Vec::new(),
+                    truncated: false,
                 },
             })
         })
