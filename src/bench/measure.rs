@@ -145,6 +145,24 @@ pub fn theoretical_minimum_secs(figures: &[EndpointFigures]) -> f64 {
         .max(secs(Endpoint::Tasks))
 }
 
+/// The as-of query the README documents, on the history the first pass wrote: the stage
+/// tasks as they were just before the pass (none) and now (all), planned and run.
+pub const AS_OF_QUERY: &str = "SELECT stage_task_status, count(*) FROM feishu.stage_tasks_at(now() - interval '1 day') GROUP BY 1";
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of [`AS_OF_QUERY`].
+pub async fn as_of_plan(pool: &PgPool) -> anyhow::Result<String> {
+    sqlx::query("ANALYZE feishu.stage_tasks_history")
+        .execute(pool)
+        .await?;
+    let lines: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {AS_OF_QUERY}"
+    ))
+    .fetch_all(pool)
+    .await
+    .context("explaining the as-of query")?;
+    Ok(lines.join("\n"))
+}
+
 /// Rows written by the runs recorded after run id `after`.
 pub async fn rows_written_since(pool: &PgPool, after: i64) -> anyhow::Result<i64> {
     let rows = sqlx::query_scalar!(

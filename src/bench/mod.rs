@@ -112,6 +112,8 @@ pub struct WorkloadResult {
     /// What the no-change re-run asked of each endpoint (its API cost).
     pub no_change_endpoints: Vec<EndpointFigures>,
     pub failures: Vec<String>,
+    /// `EXPLAIN ANALYZE` of an as-of query over the history the runs wrote.
+    pub as_of_plan: String,
 }
 
 /// Runs the benchmark.
@@ -175,6 +177,7 @@ async fn measure_workload(
     let no_change_rows_written = measure::rows_written_since(&pool, before).await?;
     let no_change_endpoints = measure::endpoint_figures(&sim);
     failures.extend(measure::failed_runs_since(&pool, before).await?);
+    let as_of_plan = measure::as_of_plan(&pool).await?;
     sim.shutdown().await;
     Ok(WorkloadResult {
         workload,
@@ -186,6 +189,7 @@ async fn measure_workload(
         no_change_rows_written,
         no_change_endpoints,
         failures,
+        as_of_plan,
     })
 }
 

@@ -88,6 +88,15 @@ pub fn markdown(
     for result in results {
         workload(&mut out, result);
     }
+    if let Some(largest) = results.last() {
+        let _ = writeln!(
+            out,
+            "## As-of query on the history ({} tenant)\n\n`{}`\n\n```\n{}\n```\n",
+            largest.workload.name,
+            super::measure::AS_OF_QUERY,
+            largest.as_of_plan
+        );
+    }
     out
 }
 
