@@ -26,6 +26,9 @@ pub struct StreamStatus {
     pub watermark_partitions: i64,
     pub oldest_watermark: Option<DateTime<Utc>>,
     pub newest_watermark: Option<DateTime<Utc>>,
+    /// Set when the last run outlasted the interval between firings, so the service
+    /// skips firings (approvals of many users in five topics do that by default).
+    pub warning: Option<String>,
 }
 
 /// The most recent row of `sync_runs` for a stream.
@@ -74,10 +77,14 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
         .map(|endpoint| {
             let schedule = config.streams.schedule(endpoint);
             let enabled = config.streams.enabled(endpoint);
-            let next_run = parse_schedule(&schedule)
-                .ok()
-                .filter(|_| enabled)
+            let cron = parse_schedule(&schedule).ok().filter(|_| enabled);
+            let next_run = cron
+                .as_ref()
                 .and_then(|cron| cron.find_next_occurrence(&now, false).ok());
+            let interval = cron.as_ref().zip(next_run).and_then(|(cron, next)| {
+                let after = cron.find_next_occurrence(&next, false).ok()?;
+                Some((after - next).num_seconds() as f64)
+            });
             let last_run = runs
                 .iter()
                 .find(|r| r.stream == endpoint.name())
@@ -93,6 +100,8 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                     error: r.error.clone(),
                 });
             let mark = marks.iter().find(|m| m.stream == endpoint.name());
+            let took = last_run.as_ref().and_then(|r| r.duration_seconds);
+            let warning = outlasts(endpoint, took, interval);
             StreamStatus {
                 stream: endpoint.name(),
                 enabled,
@@ -102,9 +111,22 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                 watermark_partitions: mark.map_or(0, |m| m.partitions),
                 oldest_watermark: mark.and_then(|m| m.oldest),
                 newest_watermark: mark.and_then(|m| m.newest),
+                warning,
             }
         })
         .collect())
+}
+
+/// The warning for a run that took longer than the interval between its firings.
+fn outlasts(endpoint: Endpoint, took: Option<f64>, interval: Option<f64>) -> Option<String> {
+    let (took, interval) = (took?, interval?);
+    (took > interval).then(|| {
+        format!(
+            "the last run took {took:.0} s, longer than the {interval:.0} s between firings: the service skips \
+             firings while it runs; schedule streams.{endpoint}.schedule less often, read less (for approvals: \
+             fewer user_ids or topics), or raise feishu.rate_limits.{endpoint} if your Feishu tier allows"
+        )
+    })
 }
 
 fn time(t: Option<DateTime<Utc>>) -> String {
@@ -150,6 +172,9 @@ fn print_table(statuses: &[StreamStatus]) {
     for s in statuses {
         if let Some(error) = s.last_run.as_ref().and_then(|r| r.error.as_deref()) {
             println!("\n{}: {error}", s.stream);
+        }
+        if let Some(warning) = &s.warning {
+            println!("\n{} (warning): {warning}", s.stream);
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct SimConfig {
     pub tenant_token_refused: Vec<Endpoint>,
     /// Endpoints the app lacks a scope for: they answer 99991672 naming the scopes.
     pub missing_scope: Vec<Endpoint>,
+    /// Whether the app has `contact:user.employee_id:readonly`: without it, stage tasks
+    /// asked for with `user_id_type=user_id` arrive without `user_id`. Default true.
+    pub grants_user_id_scope: bool,
     /// The most approval tasks of one user and topic the API counts and lists; beyond
     /// it `count.has_more` is true. Default 999, as the document says.
     pub approval_list_cap: usize,
@@ -74,6 +77,7 @@ impl Default for SimConfig {
             tenant_token_refused: Vec::new(),
             missing_scope: Vec::new(),
             approval_list_cap: 999,
+            grants_user_id_scope: true,
             rate_limits,
             legacy_rate_limit_status: false,
             announce_limit_per_second: false,

@@ -191,7 +191,7 @@ impl Gen {
                 out.push(names::approval(self, &defs, (ui, user), topic, users));
             }
             if ui == 0 && per_user > 0 {
-                for _ in 0..per_user * 20 + 1 {
+                for _ in 0..(per_user * 20 + 1).min(999 - per_user.min(999)) {
                     out.push(names::approval(self, &defs, (ui, user), "2", users));
                 }
             }

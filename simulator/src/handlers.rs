@@ -180,6 +180,15 @@ fn stage_tasks(shared: &Shared, query: &Query, body: &Value) -> Result<Value, Ap
         .items
         .into_iter()
         .map(|(user, tasks)| wire::stage_user(user, &tasks))
+        .map(|mut item| {
+            // `user_id` needs a field scope when user ids are asked for.
+            if !shared.config.grants_user_id_scope
+                && param(query, "user_id_type") == Some("user_id")
+            {
+                item.as_object_mut().map(|o| o.remove("user_id"));
+            }
+            item
+        })
         .collect();
     let mut data = json!({ "items": items });
     if let Some(s) = tenant.semesters.iter().find(|s| s.id == semester_id) {

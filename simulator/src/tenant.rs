@@ -5,7 +5,8 @@ use super::people::{ContactRange, Department, Person};
 /// How big a synthetic tenant to generate; deterministic for a given seed.
 ///
 /// Besides the per-user counts below, the first user is a "heavy" approver: on top of
-/// their share they get `approval_tasks_per_user * 20 + 1` approvals in topic `"2"`, so
+/// their share they get `approval_tasks_per_user * 20 + 1` approvals in topic `"2"` (at most
+/// 999, the most the API lists for one user and topic), so
 /// that one (user, topic) partition needs more than one page at the maximum page size.
 #[derive(Debug, Clone)]
 pub struct TenantSpec {

@@ -91,6 +91,19 @@ pub enum ApiError {
         scopes: Vec<String>,
         log_id: LogId,
     },
+    /// Every record of a page lacks a field that only a field scope returns (`user_id`
+    /// without `contact:user.employee_id:readonly`): each would be rejected, so the
+    /// stream stops and says which scope to grant.
+    #[error(
+        "Feishu {endpoint} sent records without `{field}`: the app lacks the field scope {scope}, which \
+         `{field}` needs (feishu.user_id_type = user_id); grant it (developer console > Permissions & Scopes), \
+         or set feishu.user_id_type to open_id"
+    )]
+    MissingFieldScope {
+        endpoint: Endpoint,
+        field: &'static str,
+        scope: &'static str,
+    },
     /// Code 99991403: the client sends nothing more until `until`.
     #[error(
         "Feishu {endpoint}: code 99991403: the tenant's monthly API quota is used up (shared by all its custom \
@@ -139,7 +152,9 @@ impl ApiError {
             | ApiError::Forbidden { code, .. } => Some(*code),
             ApiError::RateLimited { .. } => Some(CODE_RATE_LIMITED),
             ApiError::QuotaExhausted { .. } => Some(CODE_QUOTA_EXHAUSTED),
-            ApiError::Unavailable { .. } | ApiError::Shape { .. } => None,
+            ApiError::Unavailable { .. }
+            | ApiError::Shape { .. }
+            | ApiError::MissingFieldScope { .. } => None,
         }
     }
 
@@ -150,6 +165,7 @@ impl ApiError {
             self,
             ApiError::QuotaExhausted { .. }
                 | ApiError::Forbidden { .. }
+                | ApiError::MissingFieldScope { .. }
                 | ApiError::TokenRejected { .. }
                 | ApiError::Token { .. }
         )

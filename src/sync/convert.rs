@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::rejects::RejectedRecord;
+use crate::feishu::{ApiError, Endpoint};
 
 /// Epoch milliseconds as a decimal string (performance endpoints).
 pub fn from_millis(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
@@ -55,6 +56,32 @@ pub struct I18nSnake {
     pub zh: Option<String>,
     #[serde(rename = "en_us", default)]
     pub en: Option<String>,
+}
+
+/// The scope without which the contact and performance endpoints leave out `user_id`.
+pub const USER_ID_SCOPE: &str = "contact:user.employee_id:readonly";
+
+/// When `user_id_type = user_id` and not one of a page's records carries `field`, the
+/// app lacks the field scope that returns it: every record would be rejected alike, so
+/// this is the stream's error, not the records'.
+pub fn missing_user_id_scope(
+    endpoint: Endpoint,
+    user_id_type: &str,
+    records: &[Value],
+    field: &'static str,
+) -> Option<ApiError> {
+    let absent = |r: &Value| {
+        r.get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    };
+    let all_without =
+        user_id_type == "user_id" && !records.is_empty() && records.iter().all(absent);
+    all_without.then_some(ApiError::MissingFieldScope {
+        endpoint,
+        field,
+        scope: USER_ID_SCOPE,
+    })
 }
 
 /// Column arrays for one batch upsert, built record by record.

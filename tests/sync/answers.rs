@@ -129,3 +129,94 @@ async fn a_list_the_api_caps_is_counted_and_retires_nothing(pool: PgPool) {
     .unwrap();
     assert_eq!(retired, 0, "an incomplete list retires nothing");
 }
+
+#[sqlx::test]
+async fn approval_statuses_read_the_same_as_codes_or_words(pool: PgPool) {
+    let codes: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT feishu.approval_status_code(s), feishu.approval_process_status_code(p)
+           FROM (VALUES ('1', '1'), ('Todo', 'Running'), ('DONE', 'Approved'), ('Withdrawn', 'Rejected'),
+                        ('mystery', 'mystery')) AS v(s, p)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let some = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+    assert_eq!(
+        codes,
+        [
+            some("1", "1"),
+            some("1", "1"),
+            some("2", "2"),
+            some("34", "3"),
+            (None, None)
+        ]
+    );
+}
+
+#[sqlx::test]
+async fn status_warns_when_a_run_outlasts_the_time_between_firings(pool: PgPool) {
+    // Approvals fire every 15 minutes by default; tasks every 10.
+    sqlx::query(
+        "INSERT INTO feishu.sync_runs (stream, started_at, finished_at, status)
+         VALUES ('approval_tasks', now() - interval '20 minutes', now(), 'succeeded'),
+                ('tasks', now() - interval '1 minute', now(), 'succeeded')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let statuses = feishu_sync::status::collect(&pool, &feishu_sync::config::Config::default())
+        .await
+        .unwrap();
+
+    let warning = |stream: &str| {
+        statuses
+            .iter()
+            .find(|s| s.stream == stream)
+            .and_then(|s| s.warning.clone())
+    };
+    let approvals = warning("approval_tasks").expect("a warning");
+    assert!(
+        approvals.contains("1200 s") && approvals.contains("900 s"),
+        "{approvals}"
+    );
+    assert_eq!(warning("tasks"), None);
+}
+
+#[sqlx::test]
+async fn stage_tasks_without_user_ids_fail_the_stream_naming_the_field_scope(pool: PgPool) {
+    let sim = simulator_with(SimConfig {
+        grants_user_id_scope: false,
+        ..SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let mut settings = client_settings(&sim);
+    settings.user_id_type = "user_id".into();
+    let ctx = context_with(&pool, settings, streams_config(&sim));
+
+    let reports = sync::sync(
+        &ctx,
+        &[Endpoint::Semesters, Endpoint::StageTasks],
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    let stage = report(&reports, Endpoint::StageTasks);
+    let error = stage.error.as_deref().unwrap_or_default();
+    assert_eq!(stage.status, RunStatus::Failed);
+    assert!(
+        error.contains("contact:user.employee_id:readonly"),
+        "{error}"
+    );
+    assert_eq!(error.matches("without `user_id`").count(), 1, "{error}");
+    assert_eq!(
+        report(&reports, Endpoint::Semesters).status,
+        RunStatus::Succeeded
+    );
+    let quarantined: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.sync_errors")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(quarantined, 0, "nothing quarantined");
+}

@@ -13,7 +13,7 @@ use super::{ROOT, SharedSeen, contact_range, department_id_type, read_one, root_
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
-use crate::sync::convert::dedup_last;
+use crate::sync::convert::{dedup_last, missing_user_id_scope};
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
 use crate::sync_state::Pass;
@@ -229,6 +229,16 @@ impl PartitionSink for UserSink {
         tx: &mut PgConnection,
         data: UserPage,
     ) -> anyhow::Result<PageWrite> {
+        let type_of_id = if self.id_field == "user_id" {
+            "user_id"
+        } else {
+            ""
+        };
+        if let Some(error) =
+            missing_user_id_scope(Endpoint::Users, type_of_id, &data.items, "user_id")
+        {
+            return Err(error.into());
+        }
         let (columns, rejected) = Columns::build(data.items, self.id_field);
         columns.note(&self.seen, Some(&self.department));
         let written = columns.upsert(tx).await?;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::context::{RunOptions, StreamOutcome, SyncContext};
-use super::convert::{I18nDashed, from_millis, to_millis_string};
+use super::convert::{I18nDashed, from_millis, missing_user_id_scope, to_millis_string};
 use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use super::rejects::RejectedRecord;
 use super::semesters;
@@ -85,6 +85,9 @@ struct StageTaskSink {
     after_time: Option<DateTime<Utc>>,
     seen_tasks: HashSet<(String, String)>,
     seen_counts: HashSet<(String, i32)>,
+    /// `feishu.user_id_type`: with `user_id`, records arrive without one unless the
+    /// app has the field scope.
+    user_id_type: String,
 }
 
 impl StageTaskSink {
@@ -218,6 +221,12 @@ impl PartitionSink for StageTaskSink {
         tx: &mut PgConnection,
         data: StageTaskPage,
     ) -> anyhow::Result<PageWrite> {
+        let user_id_type = &self.user_id_type;
+        if let Some(error) =
+            missing_user_id_scope(Endpoint::StageTasks, user_id_type, &data.items, "user_id")
+        {
+            return Err(error.into());
+        }
         let (tasks, counts, rejected) = self.columns(data.items);
         let written =
             self.upsert_tasks(tx, &tasks).await? + self.upsert_counts(tx, &counts).await?;
@@ -301,6 +310,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             after_time,
             seen_tasks: HashSet::new(),
             seen_counts: HashSet::new(),
+            user_id_type: ctx.client.user_id_type().to_string(),
         };
         partitions.push(Partition {
             key: semester_id,
