@@ -83,6 +83,11 @@ pub struct SyncArgs {
     /// With --backfill: re-read from this date (YYYY-MM-DD, UTC) or RFC 3339 time on.
     #[arg(long, requires = "backfill", value_name = "DATE", value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
+
+    /// With --backfill, after changing feishu.user_id_type: empty the tables keyed by
+    /// user ids and read them again under the new kind of id.
+    #[arg(long, requires = "backfill", conflicts_with = "since")]
+    pub reset_ids: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -51,6 +51,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         streams: Vec::new(),
         backfill: false,
         since: None,
+        reset_ids: false,
     };
     let reports = one_pass::run(&config, settings, &args).await?;
     let elapsed = started.elapsed();

@@ -20,6 +20,11 @@ pub async fn run(
 ) -> anyhow::Result<Vec<StreamReport>> {
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
+    let id_type = &config.feishu.user_id_type;
+    if args.reset_ids {
+        crate::sync_state::reset_user_ids(&pool, id_type).await?;
+    }
+    crate::sync_state::check_user_id_type(&pool, id_type).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
     let ctx = SyncContext::new(pool, client, config.streams.clone());
     let streams = selected_streams(config, &args.named_streams());

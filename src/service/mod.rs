@@ -31,6 +31,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
+    crate::sync_state::check_user_id_type(&pool, &config.feishu.user_id_type).await?;
     let streams: Vec<Endpoint> = Endpoint::ALL
         .into_iter()
         .filter(|e| config.streams.enabled(*e))

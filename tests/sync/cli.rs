@@ -308,3 +308,39 @@ async fn every_log_line_of_a_run_carries_its_run_id_and_stream(pool: PgPool) {
         assert_eq!(line["span"]["stream"], "tasks", "{line}");
     }
 }
+
+#[sqlx::test(migrations = false)]
+async fn switching_the_id_type_is_refused_until_the_ids_are_reset(pool: PgPool) {
+    let sim = simulator().await;
+    let mut env = sim_env(&sim, &pool);
+    let directory = ["sync", "--stream", "departments", "--stream", "users"];
+    let first = run(&directory, env.clone()).await;
+    assert!(first.status.success(), "{:?}", text(&first));
+    env.push(("FEISHU_SYNC__FEISHU__USER_ID_TYPE".into(), "user_id".into()));
+
+    let refused = run(&["sync", "--stream", "users"], env.clone()).await;
+    let reset = run(
+        &[&directory[..], &["--backfill", "--reset-ids"]].concat(),
+        env,
+    )
+    .await;
+
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--reset-ids") && stderr.contains("\"open_id\""),
+        "{stderr}"
+    );
+    assert!(reset.status.success(), "{:?}", text(&reset));
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM feishu.users WHERE deleted_at IS NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let people = sim.with_tenant(|t| t.people.iter().filter(|p| !p.is_resigned).count());
+    assert_eq!(ids.len(), people);
+    assert!(
+        ids.iter().all(|id| !id.starts_with("ou_")),
+        "only user ids: {ids:?}"
+    );
+}
