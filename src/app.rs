@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let backfill = args.backfill.then_some(RunOptions {
                 backfill: true,
                 since: args.since,
+                sweep: Default::default(),
             });
             crate::service::run(
                 &config,

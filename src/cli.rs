@@ -88,6 +88,28 @@ pub struct SyncArgs {
     /// user ids and read them again under the new kind of id.
     #[arg(long, requires = "backfill", conflicts_with = "since")]
     pub reset_ids: bool,
+
+    /// Instead of the incremental read: `reconcile` reads every partition whole (as the
+    /// service does nightly), `open-tasks` re-reads every open task v1 task.
+    #[arg(long, value_enum, conflicts_with = "backfill")]
+    pub sweep: Option<SweepArg>,
+}
+
+/// A sweep named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SweepArg {
+    Reconcile,
+    OpenTasks,
+}
+
+impl SweepArg {
+    /// The sweep it names.
+    pub fn sweep(self) -> crate::config::Sweep {
+        match self {
+            SweepArg::Reconcile => crate::config::Sweep::Reconcile,
+            SweepArg::OpenTasks => crate::config::Sweep::OpenTasks,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

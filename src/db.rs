@@ -100,11 +100,17 @@ pub struct ApiCost {
 }
 
 /// Opens a `running` row for a stream run and returns its id.
-pub async fn start_run(pool: &PgPool, stream: &str, backfill: bool) -> anyhow::Result<i64> {
+pub async fn start_run(
+    pool: &PgPool,
+    stream: &str,
+    backfill: bool,
+    sweep: Option<&str>,
+) -> anyhow::Result<i64> {
     let id = sqlx::query_scalar!(
-        "INSERT INTO feishu.sync_runs (stream, backfill) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO feishu.sync_runs (stream, backfill, sweep) VALUES ($1, $2, $3) RETURNING id",
         stream,
-        backfill
+        backfill,
+        sweep
     )
     .fetch_one(pool)
     .await

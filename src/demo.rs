@@ -52,6 +52,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         backfill: false,
         since: None,
         reset_ids: false,
+        sweep: None,
     };
     let reports = one_pass::run(&config, settings, &args).await?;
     let elapsed = started.elapsed();

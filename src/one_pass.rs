@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::cli::SyncArgs;
+use crate::cli::{SweepArg, SyncArgs};
 use crate::config::Config;
 use crate::db::{self, RunStatus};
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
@@ -27,11 +27,16 @@ pub async fn run(
     crate::sync_state::check_user_id_type(&pool, id_type).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
     let ctx = SyncContext::new(pool, client, config.streams.clone());
-    let streams = selected_streams(config, &args.named_streams());
+    let mut streams = selected_streams(config, &args.named_streams());
+    if args.sweep == Some(SweepArg::OpenTasks) {
+        // The open-task sweep is task v1's alone.
+        streams.retain(|s| *s == Endpoint::Tasks);
+    }
     let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
     let opts = RunOptions {
         backfill: args.backfill,
         since: args.since,
+        sweep: args.sweep.map(SweepArg::sweep).unwrap_or_default(),
     };
     let reports = sync::sync(&ctx, &streams, &opts).await;
     if let Some(progress) = progress {

@@ -157,6 +157,10 @@ pub struct StageTasksConfig {
     /// An incremental pass re-reads every task whose deadline is later than the previous
     /// pass's start minus this many hours.
     pub lookback_hours: u32,
+    /// When `run` reads every semester whole, to see what the deadline filter cannot
+    /// (late completions of older tasks, tasks added with earlier deadlines, deletions):
+    /// 6-field cron, UTC, or `off`.
+    pub reconcile_schedule: String,
 }
 
 /// Approval tasks are listed per user and topic: of the users named here, or, when none
@@ -182,6 +186,12 @@ pub struct TasksConfig {
     /// An incremental pass asks for tasks created after the newest create time seen
     /// minus this many hours.
     pub lookback_hours: u32,
+    /// When `run` reads every open task (`task_completed=false`), whatever its create
+    /// time, so edits of older open tasks arrive: cron, UTC, or `off`.
+    pub open_sweep_schedule: String,
+    /// When `run` reads every task, completing what the create-time filter cannot see
+    /// (completions of older tasks) and retiring deleted ones: cron, UTC, or `off`.
+    pub reconcile_schedule: String,
 }
 
 impl Default for FeishuConfig {
@@ -251,6 +261,7 @@ impl Default for StageTasksConfig {
             enabled: true,
             schedule: None,
             lookback_hours: 30 * 24,
+            reconcile_schedule: "0 25 19 * * *".into(),
         }
     }
 }
@@ -272,6 +283,8 @@ impl Default for TasksConfig {
             enabled: true,
             schedule: None,
             lookback_hours: 24,
+            open_sweep_schedule: "0 35 * * * *".into(),
+            reconcile_schedule: "0 5 19 * * *".into(),
         }
     }
 }
@@ -291,6 +304,31 @@ impl StreamsConfig {
         configured
             .clone()
             .unwrap_or_else(|| default_schedule(endpoint).to_string())
+    }
+
+    /// The sweeps `run` schedules besides the incremental runs: `(stream, sweep,
+    /// config key, schedule)`, `off` ones included.
+    pub fn sweeps(&self) -> Vec<(Endpoint, Sweep, &'static str, &str)> {
+        vec![
+            (
+                Endpoint::StageTasks,
+                Sweep::Reconcile,
+                "streams.stage_tasks.reconcile_schedule",
+                &self.stage_tasks.reconcile_schedule,
+            ),
+            (
+                Endpoint::Tasks,
+                Sweep::OpenTasks,
+                "streams.tasks.open_sweep_schedule",
+                &self.tasks.open_sweep_schedule,
+            ),
+            (
+                Endpoint::Tasks,
+                Sweep::Reconcile,
+                "streams.tasks.reconcile_schedule",
+                &self.tasks.reconcile_schedule,
+            ),
+        ]
     }
 
     /// Whether a stream is switched on.
@@ -320,6 +358,30 @@ pub fn default_schedule(endpoint: Endpoint) -> &'static str {
         Endpoint::Tasks => "0 */10 * * * *",
         Endpoint::Departments => "0 50 * * * *",
         Endpoint::Users => "0 55 * * * *",
+    }
+}
+
+/// A read besides the incremental one, for what a time filter cannot see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sweep {
+    /// The incremental read (or a backfill).
+    #[default]
+    None,
+    /// Every partition read whole: retires what is gone, refreshes what changed outside
+    /// the window, moves no watermark backwards.
+    Reconcile,
+    /// Task v1 only: every open task, whatever its create time.
+    OpenTasks,
+}
+
+impl Sweep {
+    /// The name in `sync_runs.sweep` and the logs; `None` for an ordinary run.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Sweep::None => None,
+            Sweep::Reconcile => Some("reconcile"),
+            Sweep::OpenTasks => Some("open_tasks"),
+        }
     }
 }
 

@@ -123,6 +123,15 @@ impl Config {
                 ));
             }
         }
+        for (_, _, key, schedule) in self.streams.sweeps() {
+            if schedule != "off"
+                && let Err(e) = parse_schedule(schedule)
+            {
+                problems.push(format!(
+                    "{key} {schedule:?} is neither `off` nor a 6-field cron expression: {e}"
+                ));
+            }
+        }
         let approval = &self.streams.approval_tasks;
         if approval.enabled && approval.user_ids.is_empty() && !self.streams.users.enabled {
             problems.push(

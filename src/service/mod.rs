@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, parse_schedule};
+use crate::config::{Config, Sweep, parse_schedule};
 use crate::db;
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
@@ -140,18 +140,30 @@ fn start_loops(
     tracker: &TaskTracker,
     scheduler_alive: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    for &stream in streams {
-        let schedule = config.streams.schedule(stream);
+    let incremental = streams
+        .iter()
+        .map(|&stream| (stream, Sweep::None, config.streams.schedule(stream)));
+    let sweeps = config
+        .streams
+        .sweeps()
+        .into_iter()
+        .filter(|(stream, _, _, schedule)| streams.contains(stream) && *schedule != "off")
+        .map(|(stream, sweep, _, schedule)| (stream, sweep, schedule.to_string()));
+    for (stream, sweep, schedule) in incremental.chain(sweeps).collect::<Vec<_>>() {
         let cron = parse_schedule(&schedule)
             .map_err(|e| anyhow::anyhow!("scheduling {stream} with {schedule:?}: {e}"))?;
         let (jobs, alive) = (jobs.clone(), scheduler_alive.clone());
+        let opts = RunOptions {
+            sweep,
+            ..RunOptions::default()
+        };
         tracker.spawn(async move {
-            schedule::run_loop(jobs.clone(), stream, cron).await;
+            schedule::run_loop(jobs.clone(), stream, cron, opts).await;
             if !jobs.shutdown().is_cancelled() {
                 alive.store(false, Ordering::Relaxed);
             }
         });
-        tracing::info!(%stream, %schedule, "scheduled (UTC)");
+        tracing::info!(%stream, sweep = sweep.name(), %schedule, "scheduled (UTC)");
     }
     Ok(())
 }

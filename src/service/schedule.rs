@@ -9,9 +9,9 @@ use super::jobs::{SharedJobs, WhenBusy};
 use crate::feishu::Endpoint;
 use crate::sync::RunOptions;
 
-/// Fires `stream` on `cron` until shutdown. Returns early only if the schedule has no
-/// next firing, which the caller treats as a dead scheduler.
-pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron) {
+/// Fires `stream` with `opts` on `cron` until shutdown. Returns early only if the schedule
+/// has no next firing, which the caller treats as a dead scheduler.
+pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron, opts: RunOptions) {
     let mut after = Utc::now();
     loop {
         let Some(next) = next_firing(&cron, after) else {
@@ -23,8 +23,7 @@ pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron) {
             _ = jobs.shutdown().cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        jobs.fire(stream, RunOptions::default(), WhenBusy::Skip)
-            .await;
+        jobs.fire(stream, opts, WhenBusy::Skip).await;
         let now = Utc::now();
         let missed = missed_firings(&cron, next, now);
         if missed > 0 {

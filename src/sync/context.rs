@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::config::StreamsConfig;
+pub use crate::config::Sweep;
 use crate::db::{RunCounts, RunStatus};
 use crate::feishu::{ApiError, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
@@ -46,6 +47,16 @@ pub struct RunOptions {
     pub backfill: bool,
     /// With `backfill`: the earliest deadline / create time to re-read.
     pub since: Option<DateTime<Utc>>,
+    /// A sweep instead of the incremental read.
+    pub sweep: Sweep,
+}
+
+impl RunOptions {
+    /// Whether the watermarks are ignored: a backfill, or a reconciliation (which reads
+    /// everything, `since` being `None`).
+    pub fn ignores_watermarks(&self) -> bool {
+        self.backfill || self.sweep == Sweep::Reconcile
+    }
 }
 
 /// The result of one stream run.

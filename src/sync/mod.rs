@@ -17,7 +17,7 @@ pub mod semesters;
 pub mod stage_tasks;
 pub mod tasks;
 
-pub use context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
+pub use context::{RunOptions, StreamOutcome, StreamReport, Sweep, SyncContext};
 pub use partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 pub use rejects::RejectedRecord;
 pub use run::{run_journaled, run_once, sync};

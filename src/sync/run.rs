@@ -104,7 +104,7 @@ pub async fn run_journaled(
     stream: Endpoint,
     opts: &RunOptions,
 ) -> anyhow::Result<StreamReport> {
-    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill).await?;
+    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await?;
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
     run_journaled_in(ctx, stream, opts, run_id)
@@ -121,7 +121,7 @@ async fn run_journaled_in(
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
     let started = Instant::now();
-    tracing::info!(%stream, backfill = opts.backfill, "stream run started");
+    tracing::info!(%stream, backfill = opts.backfill, sweep = opts.sweep.name(), "stream run started");
     // A used-up monthly quota stops every stream, even one with nothing to request.
     let result = match ctx.client.quota_stop() {
         Some(stop) => Err(stop.error(stream.name()).into()),

@@ -98,6 +98,7 @@ async fn a_list_the_api_caps_is_counted_and_retires_nothing(pool: PgPool) {
     const OPTIONS: RunOptions = RunOptions {
         backfill: false,
         since: None,
+        sweep: feishu_sync::sync::Sweep::None,
     };
     let run = || sync::sync(&ctx, &[Endpoint::ApprovalTasks], &OPTIONS);
     assert_all_succeeded(&run().await.unwrap());

@@ -191,6 +191,7 @@ async fn a_pass_that_failed_midway_resumes_at_its_next_page(pool: PgPool) {
     let backfill = RunOptions {
         backfill: true,
         since: None,
+        sweep: feishu_sync::sync::Sweep::None,
     };
     // Page 1 lands; page 2 fails more often than the client retries.
     sim.inject(Some(Endpoint::Tasks), Fault::Delay(Duration::ZERO), 1);

@@ -94,6 +94,7 @@ async fn a_no_change_run_and_a_backfill_write_no_version(pool: PgPool) {
     let backfill = RunOptions {
         backfill: true,
         since: None,
+        sweep: feishu_sync::sync::Sweep::None,
     };
     assert_all_succeeded(&sync_all(&ctx, backfill).await);
 

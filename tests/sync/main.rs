@@ -25,3 +25,5 @@ mod platform;
 mod service;
 /// Each stream against the simulator's tenant: first sync, increments, retirement.
 mod streams;
+/// The sweeps: what the incremental time filters cannot see.
+mod sweeps;

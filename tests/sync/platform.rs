@@ -48,6 +48,7 @@ async fn a_used_up_monthly_quota_stops_every_stream_at_once_and_retires_nothing(
     let backfill = RunOptions {
         backfill: true,
         since: None,
+        sweep: feishu_sync::sync::Sweep::None,
     };
     let reports = sync_all(&ctx, backfill).await;
 

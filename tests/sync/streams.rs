@@ -196,6 +196,7 @@ async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
         RunOptions {
             backfill: true,
             since: None,
+            sweep: feishu_sync::sync::Sweep::None,
         },
     )
     .await;
@@ -230,6 +231,7 @@ async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPoo
         RunOptions {
             backfill: true,
             since: Some(since),
+            sweep: feishu_sync::sync::Sweep::None,
         },
     )
     .await;
@@ -411,6 +413,7 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
         RunOptions {
             backfill: true,
             since: None,
+            sweep: feishu_sync::sync::Sweep::None,
         },
     )
     .await;

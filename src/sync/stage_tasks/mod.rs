@@ -288,7 +288,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
     let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
     let mut partitions = Vec::new();
     for semester_id in semesters::current_ids(&ctx.pool).await? {
-        let after_time = if opts.backfill {
+        let after_time = if opts.ignores_watermarks() {
             opts.since
         } else {
             sync_state::watermark(&ctx.pool, Endpoint::StageTasks, &semester_id)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::context::{RunOptions, StreamOutcome, Sweep, SyncContext};
 use super::convert::ColumnBuilder;
 use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync_state::{self, Pass};
@@ -27,6 +27,9 @@ struct TaskSink {
     window_start: Option<DateTime<Utc>>,
     newest_create_time: Option<DateTime<Utc>>,
     seen: Vec<String>,
+    /// A sweep of the open tasks: it refreshes them, and retires nothing (finished
+    /// tasks are missing from it, not deleted) and moves no watermark.
+    sweeps_open_tasks: bool,
 }
 
 impl PartitionSink for TaskSink {
@@ -48,6 +51,9 @@ impl PartitionSink for TaskSink {
     /// A resumed pass retires nothing; its watermark, the newest `create_time` of the
     /// pages this run read, can only be lower than the whole pass's, so it re-reads more.
     async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+        if self.sweeps_open_tasks {
+            return Ok(Completion::default());
+        }
         let retired = match pass.resumed {
             false => columns::retire_unseen(tx, self.window_start, &self.seen).await?,
             true => 0,
@@ -68,10 +74,32 @@ pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyho
     columns.write(tx).await
 }
 
+/// The open-task sweep: every task with `task_completed=false`, whatever its create time,
+/// in a partition (`open`) of its own.
+async fn open_tasks(ctx: &SyncContext) -> StreamOutcome {
+    let mut request = ApiRequest::new(Endpoint::Tasks);
+    request.query = vec![("task_completed".into(), "false".into())];
+    let sink = TaskSink {
+        window_start: None,
+        newest_create_time: None,
+        seen: Vec::new(),
+        sweeps_open_tasks: true,
+    };
+    let partition = Partition {
+        key: "open".into(),
+        request,
+        sink,
+    };
+    read_partitions(ctx, [partition], 1).await
+}
+
 /// Reads the tasks created since the watermark (minus the lookback), or all of them.
 pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
     let lookback = Duration::hours(i64::from(ctx.streams.tasks.lookback_hours));
-    let window_start = if opts.backfill {
+    if opts.sweep == Sweep::OpenTasks {
+        return Ok(open_tasks(ctx).await);
+    }
+    let window_start = if opts.ignores_watermarks() {
         opts.since
     } else {
         sync_state::watermark(&ctx.pool, Endpoint::Tasks, "")
@@ -95,6 +123,7 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         window_start,
         newest_create_time: None,
         seen: Vec::new(),
+        sweeps_open_tasks: false,
     };
     Ok(read_partitions(
         ctx,
