@@ -12,7 +12,6 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::config::FeishuConfig;
 use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
@@ -22,77 +21,7 @@ use crate::feishu::{Endpoint, Method, TOKEN_PATH};
 use crate::metrics::Metrics;
 
 pub use crate::feishu::answer::ApiReply;
-
-/// Everything the client needs; built from [`FeishuConfig`] or by tests.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    pub base_url: String,
-    pub app_id: String,
-    pub app_secret: SecretString,
-    pub user_id_type: String,
-    /// Requests per `rate_window`, per endpoint.
-    pub rate_limits: HashMap<Endpoint, u32>,
-    /// 60 s for the real API; the simulator's tests shrink it.
-    pub rate_window: Duration,
-    pub timeout: Duration,
-    /// Backoff for transient failures (5xx, timeouts, connection errors, non-JSON).
-    pub retry: ExponentialBuilder,
-    /// How many frequency-limit answers one request may wait out before giving up.
-    pub max_rate_limit_waits: u32,
-}
-
-impl ClientSettings {
-    /// Settings for the real API from the `[feishu]` section.
-    pub fn from_config(config: &FeishuConfig) -> Self {
-        ClientSettings {
-            base_url: config.base_url.trim_end_matches('/').to_string(),
-            app_id: config.app_id.clone(),
-            app_secret: config.app_secret.clone(),
-            user_id_type: config.user_id_type.clone(),
-            rate_limits: Endpoint::ALL
-                .into_iter()
-                .map(|e| (e, config.rate_limits.for_endpoint(e)))
-                .collect(),
-            rate_window: Duration::from_secs(config.rate_limit_window_secs),
-            timeout: Duration::from_secs(config.request_timeout_secs),
-            retry: ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(500))
-                .with_max_delay(Duration::from_secs(30))
-                .with_max_times(6)
-                .with_jitter(),
-            max_rate_limit_waits: 20,
-        }
-    }
-}
-
-/// One request to a list endpoint; the client adds `user_id_type` and the token.
-#[derive(Debug, Clone)]
-pub struct ApiRequest {
-    /// The endpoint whose budget, metrics and request count the request goes to.
-    pub endpoint: Endpoint,
-    /// The concrete path, where it differs from `endpoint.path()`: a filled path
-    /// parameter, or a related resource read on the endpoint's budget (the contact range).
-    pub path: Option<String>,
-    pub query: Vec<(String, String)>,
-    pub body: Option<Value>,
-}
-
-impl ApiRequest {
-    /// A request to `endpoint`'s own path, without parameters yet.
-    pub fn new(endpoint: Endpoint) -> Self {
-        ApiRequest {
-            endpoint,
-            path: None,
-            query: Vec::new(),
-            body: None,
-        }
-    }
-
-    /// The path the request goes to.
-    pub fn path(&self) -> &str {
-        self.path.as_deref().unwrap_or(self.endpoint.path())
-    }
-}
+pub use crate::feishu::request::{ApiRequest, ClientSettings};
 
 /// The shared Feishu client.
 pub struct FeishuClient {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod paging;
 pub mod quota;
+pub mod request;
 pub mod token;
 
 pub use client::{ApiReply, ApiRequest, ClientSettings, FeishuClient};

@@ -21,6 +21,8 @@ mod faults;
 mod history;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
+/// The service's probes when the quota, the configuration or the database fails.
+mod probes;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
 mod service;
 /// Each stream against the simulator's tenant: first sync, increments, retirement.

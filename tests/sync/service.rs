@@ -14,7 +14,7 @@ use feishu_sync::feishu::Endpoint;
 
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -23,7 +23,7 @@ fn free_port() -> u16 {
 }
 
 /// The environment of a service on `port` firing every stream every second.
-fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
+pub(crate) fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
     let mut env = sim_env(sim, pool);
     env.push((
         "FEISHU_SYNC__SERVER__LISTEN".into(),
@@ -43,14 +43,14 @@ fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String
     env
 }
 
-async fn get(url: &str) -> Option<(u16, String)> {
+pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::get(url).await.ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.ok()?))
 }
 
 /// Polls `check` every 200 ms until it holds or `limit` passes.
-async fn eventually<F: std::future::Future<Output = bool>>(
+pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
     limit: Duration,
     mut check: impl FnMut() -> F,
 ) -> bool {
@@ -83,7 +83,7 @@ async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
 }
 
 /// Sends SIGTERM and waits for the exit code, failing if the shutdown takes too long.
-async fn terminate(spawned: Spawned) -> (Option<i32>, Duration, String) {
+pub(crate) async fn terminate(spawned: Spawned) -> (Option<i32>, Duration, String) {
     let mut child = spawned.child;
     let started = Instant::now();
     let status = std::process::Command::new("kill")
@@ -227,7 +227,7 @@ async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
 type RunSpan = (bool, String, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// Environment with every schedule far away, so only what the test starts runs.
-fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
+pub(crate) fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
     let mut env = service_env(sim, pool, port);
     for (key, value) in env.iter_mut() {
         if key.ends_with("__SCHEDULE") {
@@ -320,60 +320,6 @@ async fn sigterm_mid_run_commits_the_page_in_hand_and_records_the_run_as_interru
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool: PgPool) {
-    let sim = simulator_with(feishu_sim::SimConfig {
-        monthly_quota: Some(0),
-        ..feishu_sim::SimConfig::default().with_window(WINDOW)
-    })
-    .await;
-    let port = free_port();
-    let child = spawn_binary(&["run"], service_env(&sim, &pool, port));
-    let base = format!("http://127.0.0.1:{port}");
-    let metrics = || async {
-        get(&format!("{base}/metrics"))
-            .await
-            .map(|(_, body)| body)
-            .unwrap_or_default()
-    };
-
-    let skipping = eventually(Duration::from_secs(30), || async {
-        metrics().await.contains("feishu_sync_skipped_quota_total")
-    })
-    .await;
-    let sent_then = sim.requests().len();
-    tokio::time::sleep(Duration::from_secs(2)).await; // two more firings of every stream
-    let sent_later = sim.requests().len();
-    let ready = get(&format!("{base}/readyz")).await;
-    let live = get(&format!("{base}/livez")).await;
-    let exported = metrics().await;
-    let (code, _, log) = terminate(child).await;
-
-    assert!(skipping, "no firing was skipped:\n{log}");
-    assert!(sent_then <= 8, "{sent_then} requests: a handful at most");
-    assert_eq!(sent_then, sent_later, "a skipped firing sends nothing");
-    let (status, body) = ready.expect("/readyz answers");
-    assert_eq!(status, 503);
-    assert!(
-        body.contains("99991403") && body.contains("renews at"),
-        "{body}"
-    );
-    assert_eq!(
-        live.map(|(s, _)| s),
-        Some(200),
-        "alive while the quota is used up"
-    );
-    assert!(
-        exported.contains("feishu_sync_quota_exhausted 1"),
-        "{exported}"
-    );
-    assert!(
-        log.contains("monthly API quota used up; skipping this firing"),
-        "{log}"
-    );
-    assert_eq!(code, Some(0), "{log}");
-}
-
-#[sqlx::test(migrations = false)]
 async fn a_one_off_sync_beside_the_service_never_writes_a_stream_at_the_same_time(pool: PgPool) {
     let sim = simulator().await;
     // Every task page takes 400 ms, so each tasks run lasts a while.
@@ -418,87 +364,4 @@ async fn a_one_off_sync_beside_the_service_never_writes_a_stream_at_the_same_tim
         let a_end = a.3.expect("finished");
         assert!(b.2 >= a_end, "two tasks runs at once: {a:?} and {b:?}");
     }
-}
-
-#[sqlx::test(migrations = false)]
-async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(pool: PgPool) {
-    let sim = simulator().await;
-    let port = free_port();
-    let mut env = quiet_env(&sim, &pool, port);
-    // Approvals enabled with nobody to read and no directory to read them from.
-    env.retain(|(k, _)| k != "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS");
-    env.push((
-        "FEISHU_SYNC__STREAMS__USERS__ENABLED".into(),
-        "false".into(),
-    ));
-    let child = spawn_binary(&["run"], env);
-    let base = format!("http://127.0.0.1:{port}");
-
-    let answered = eventually(Duration::from_secs(20), || async {
-        get(&format!("{base}/livez")).await.is_some()
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let live = get(&format!("{base}/livez")).await;
-    let ready = get(&format!("{base}/readyz")).await;
-    let (code, _, log) = terminate(child).await;
-
-    assert!(answered, "the process did not stay up:\n{log}");
-    let (status, body) = live.expect("/livez answers");
-    assert_eq!(status, 503);
-    assert!(body.contains("streams.approval_tasks.user_ids"), "{body}");
-    assert_eq!(ready.map(|(s, _)| s), Some(503));
-    assert!(
-        log.contains("streams.approval_tasks.user_ids is empty"),
-        "{log}"
-    );
-    assert_eq!(
-        code,
-        Some(2),
-        "a configuration error still exits 2 when stopped: {log}"
-    );
-}
-
-#[tokio::test]
-async fn a_database_outage_fails_readiness_but_never_liveness() {
-    let cluster = crate::crash::PrivateCluster::start();
-    let pool = sqlx::PgPool::connect(&cluster.url())
-        .await
-        .expect("the private cluster accepts connections");
-    let sim = simulator().await;
-    let port = free_port();
-    let mut env = quiet_env(&sim, &pool, port);
-    env.retain(|(k, _)| k != "DATABASE_URL");
-    env.push(("DATABASE_URL".into(), cluster.url()));
-    let child = spawn_binary(&["run"], env);
-    let base = format!("http://127.0.0.1:{port}");
-    let ready_before = eventually(Duration::from_secs(30), || async {
-        get(&format!("{base}/readyz"))
-            .await
-            .is_some_and(|(s, _)| s == 200)
-    })
-    .await;
-    pool.close().await;
-
-    let cluster = tokio::task::spawn_blocking(move || {
-        cluster.pg_ctl(&["stop"]);
-        cluster
-    })
-    .await
-    .unwrap();
-    let live = get(&format!("{base}/livez")).await;
-    let ready = get(&format!("{base}/readyz")).await;
-    let (code, _, log) = terminate(child).await;
-    drop(cluster);
-
-    assert!(ready_before, "{log}");
-    assert_eq!(
-        live.map(|(s, _)| s),
-        Some(200),
-        "liveness ignores the database"
-    );
-    let (status, body) = ready.expect("/readyz answers");
-    assert_eq!(status, 503);
-    assert!(body.contains("database not answering"), "{body}");
-    assert_eq!(code, Some(0), "{log}");
 }

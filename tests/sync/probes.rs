@@ -1,0 +1,147 @@
+//! The service's probes under trouble: a used-up monthly quota, an invalid
+//! configuration, a database outage. Liveness stays up unless the service itself is dead.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::helpers::binary::spawn_binary;
+use crate::helpers::*;
+use crate::service::{eventually, free_port, get, quiet_env, service_env, terminate};
+
+#[sqlx::test(migrations = false)]
+async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool: PgPool) {
+    let sim = simulator_with(feishu_sim::SimConfig {
+        monthly_quota: Some(0),
+        ..feishu_sim::SimConfig::default().with_window(WINDOW)
+    })
+    .await;
+    let port = free_port();
+    let child = spawn_binary(&["run"], service_env(&sim, &pool, port));
+    let base = format!("http://127.0.0.1:{port}");
+    let metrics = || async {
+        get(&format!("{base}/metrics"))
+            .await
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    };
+
+    let skipping = eventually(Duration::from_secs(30), || async {
+        metrics().await.contains("feishu_sync_skipped_quota_total")
+    })
+    .await;
+    let sent_then = sim.requests().len();
+    tokio::time::sleep(Duration::from_secs(2)).await; // two more firings of every stream
+    let sent_later = sim.requests().len();
+    let ready = get(&format!("{base}/readyz")).await;
+    let live = get(&format!("{base}/livez")).await;
+    let exported = metrics().await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(skipping, "no firing was skipped:\n{log}");
+    assert!(sent_then <= 8, "{sent_then} requests: a handful at most");
+    assert_eq!(sent_then, sent_later, "a skipped firing sends nothing");
+    let (status, body) = ready.expect("/readyz answers");
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("99991403") && body.contains("renews at"),
+        "{body}"
+    );
+    assert_eq!(
+        live.map(|(s, _)| s),
+        Some(200),
+        "alive while the quota is used up"
+    );
+    assert!(
+        exported.contains("feishu_sync_quota_exhausted 1"),
+        "{exported}"
+    );
+    assert!(
+        log.contains("monthly API quota used up; skipping this firing"),
+        "{log}"
+    );
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(pool: PgPool) {
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    // Approvals enabled with nobody to read and no directory to read them from.
+    env.retain(|(k, _)| k != "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS");
+    env.push((
+        "FEISHU_SYNC__STREAMS__USERS__ENABLED".into(),
+        "false".into(),
+    ));
+    let child = spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let answered = eventually(Duration::from_secs(20), || async {
+        get(&format!("{base}/livez")).await.is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let live = get(&format!("{base}/livez")).await;
+    let ready = get(&format!("{base}/readyz")).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(answered, "the process did not stay up:\n{log}");
+    let (status, body) = live.expect("/livez answers");
+    assert_eq!(status, 503);
+    assert!(body.contains("streams.approval_tasks.user_ids"), "{body}");
+    assert_eq!(ready.map(|(s, _)| s), Some(503));
+    assert!(
+        log.contains("streams.approval_tasks.user_ids is empty"),
+        "{log}"
+    );
+    assert_eq!(
+        code,
+        Some(2),
+        "a configuration error still exits 2 when stopped: {log}"
+    );
+}
+
+#[tokio::test]
+async fn a_database_outage_fails_readiness_but_never_liveness() {
+    let cluster = crate::crash::PrivateCluster::start();
+    let pool = sqlx::PgPool::connect(&cluster.url())
+        .await
+        .expect("the private cluster accepts connections");
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    env.retain(|(k, _)| k != "DATABASE_URL");
+    env.push(("DATABASE_URL".into(), cluster.url()));
+    let child = spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+    let ready_before = eventually(Duration::from_secs(30), || async {
+        get(&format!("{base}/readyz"))
+            .await
+            .is_some_and(|(s, _)| s == 200)
+    })
+    .await;
+    pool.close().await;
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.pg_ctl(&["stop"]);
+        cluster
+    })
+    .await
+    .unwrap();
+    let live = get(&format!("{base}/livez")).await;
+    let ready = get(&format!("{base}/readyz")).await;
+    let (code, _, log) = terminate(child).await;
+    drop(cluster);
+
+    assert!(ready_before, "{log}");
+    assert_eq!(
+        live.map(|(s, _)| s),
+        Some(200),
+        "liveness ignores the database"
+    );
+    let (status, body) = ready.expect("/readyz answers");
+    assert_eq!(status, 503);
+    assert!(body.contains("database not answering"), "{body}");
+    assert_eq!(code, Some(0), "{log}");
+}
