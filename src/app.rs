@@ -50,8 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ClientSettings::from_config(&config.feishu),
                 backfill,
             )
-            .await?;
-            Ok(ExitCode::SUCCESS)
+            .await
         }
         Command::Status(args) => {
             let config = load_config_for_database(cli.config.as_deref())?;

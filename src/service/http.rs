@@ -22,7 +22,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::config::ConfigError;
 use crate::feishu::FeishuClient;
 use crate::metrics::Metrics;
 use crate::shutdown::CancellationToken;
@@ -84,10 +83,14 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
     }
 }
 
-/// `run` with an invalid configuration: instead of exiting (which a restart policy would
-/// turn into a loop), serve `/livez` and `/readyz` answering 503 with every problem, log
-/// them, and wait for SIGTERM or SIGINT; then exit 2.
-pub async fn serve_config_error(listen: &str, error: &ConfigError) -> anyhow::Result<ExitCode> {
+/// `run` that cannot start (an invalid configuration, a database written under another
+/// `user_id_type`): instead of exiting, which a restart policy would turn into a loop,
+/// serve `/livez` and `/readyz` answering 503 with the problems, log them, and wait for
+/// SIGTERM or SIGINT; then exit 2.
+pub async fn serve_config_error(
+    listen: &str,
+    error: &dyn std::fmt::Display,
+) -> anyhow::Result<ExitCode> {
     tracing::error!("{error}");
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -7,6 +7,7 @@ pub mod http;
 pub mod jobs;
 pub mod schedule;
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -23,15 +24,20 @@ use crate::stream_lock::{self, StreamLock};
 use crate::sync::{RunOptions, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
 
-/// Runs the service until SIGTERM or SIGINT; `backfill` runs one backfill pass first.
+/// Runs the service until SIGTERM or SIGINT (exit 0); `backfill` runs one backfill pass
+/// first. A database written under another `user_id_type` keeps it up but unhealthy.
 pub async fn run(
     config: &Config,
     settings: ClientSettings,
     backfill: Option<RunOptions>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
-    crate::sync_state::check_user_id_type(&pool, &config.feishu.user_id_type).await?;
+    if let Err(error) =
+        crate::sync_state::check_user_id_type(&pool, &config.feishu.user_id_type).await
+    {
+        return http::serve_config_error(&config.server.listen, &format!("{error:#}")).await;
+    }
     let streams: Vec<Endpoint> = Endpoint::ALL
         .into_iter()
         .filter(|e| config.streams.enabled(*e))
@@ -100,7 +106,7 @@ pub async fn run(
         tracing::warn!(%error, "the probe and metrics server ended badly");
     }
     tracing::info!("stopped");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Serves the probes and `/metrics` until `stop`, then finishes the requests in hand.

@@ -145,3 +145,29 @@ async fn a_database_outage_fails_readiness_but_never_liveness() {
     assert!(body.contains("database not answering"), "{body}");
     assert_eq!(code, Some(0), "{log}");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_database_of_another_id_type_keeps_run_up_and_unhealthy(pool: PgPool) {
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    let first =
+        crate::helpers::binary::run_binary(&["sync", "--stream", "semesters"], env.clone()).await;
+    assert!(first.status.success());
+    env.push(("FEISHU_SYNC__FEISHU__USER_ID_TYPE".into(), "user_id".into()));
+    let child = spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let answered = eventually(Duration::from_secs(20), || async {
+        get(&format!("{base}/livez")).await.is_some()
+    })
+    .await;
+    let live = get(&format!("{base}/livez")).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(answered, "{log}");
+    let (status, body) = live.expect("/livez answers");
+    assert_eq!(status, 503);
+    assert!(body.contains("--reset-ids"), "{body}");
+    assert_eq!(code, Some(2), "{log}");
+}
