@@ -214,7 +214,14 @@ impl Metrics {
 
     /// A firing was skipped because the previous run still runs here.
     pub fn skipped_overlap(&self, endpoint: Endpoint) {
-        self.skipped_overlaps.get_or_create(&stream(endpoint)).inc();
+        self.skipped_overlaps(endpoint, 1);
+    }
+
+    /// `firings` of a stream were skipped because its run outlasted them.
+    pub fn skipped_overlaps(&self, endpoint: Endpoint, firings: u64) {
+        self.skipped_overlaps
+            .get_or_create(&stream(endpoint))
+            .inc_by(firings);
     }
 
     /// A firing was skipped because another replica holds the stream's lock.

@@ -95,11 +95,8 @@ impl FeishuClient {
     /// The monthly-quota stop in force, if Feishu answered 99991403 this month: while it
     /// holds, every call fails at once without sending anything.
     pub fn quota_stop(&self) -> Option<QuotaStop> {
-        let stop = self.quota.active(Utc::now());
-        if stop.is_none() {
-            self.metrics.quota_stopped(None);
-        }
-        stop
+        self.quota
+            .active(Utc::now(), || self.metrics.quota_stopped(None))
     }
 
     /// Sends `request`, retrying what can be retried, and returns the `data` of the answer.

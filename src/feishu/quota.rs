@@ -63,12 +63,14 @@ pub struct QuotaFlag {
 }
 
 impl QuotaFlag {
-    /// The stop in force at `now`, if any; an expired one is cleared.
-    pub fn active(&self, now: DateTime<Utc>) -> Option<QuotaStop> {
+    /// The stop in force at `now`, if any; an expired one is cleared, and only then is
+    /// `on_renewal` called.
+    pub fn active(&self, now: DateTime<Utc>, on_renewal: impl FnOnce()) -> Option<QuotaStop> {
         let mut stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
         if stop.as_ref().is_some_and(|s| now >= s.until) {
             tracing::info!("the month changed in UTC+8: the monthly API quota has renewed");
             *stop = None;
+            on_renewal();
         }
         stop.clone()
     }
@@ -116,12 +118,15 @@ mod tests {
     fn a_stop_holds_until_the_renewal_then_clears() {
         let flag = QuotaFlag::default();
         let now = utc("2026-11-10T00:00:00Z");
-        assert_eq!(flag.active(now), None);
+        assert_eq!(flag.active(now, || {}), None);
         let stop = flag.exhausted(now, LogId(Some("abc".into())));
         let later = flag.exhausted(utc("2026-11-11T00:00:00Z"), LogId(None));
         assert_eq!(stop, later, "the first answer sets the stop");
-        assert_eq!(flag.active(utc("2026-11-30T15:00:00Z")), Some(stop.clone()));
+        assert_eq!(
+            flag.active(utc("2026-11-30T15:00:00Z"), || {}),
+            Some(stop.clone())
+        );
         assert!(stop.reason().contains("99991403") && stop.reason().contains("2026-11-30 16:00"));
-        assert_eq!(flag.active(utc("2026-11-30T16:00:00Z")), None);
+        assert_eq!(flag.active(utc("2026-11-30T16:00:00Z"), || {}), None);
     }
 }

@@ -96,7 +96,12 @@ pub trait ColumnBuilder: Default {
     /// The columns of a page's records, keyed by the string field `key` (a key that
     /// repeats keeps its last record), and the records that could not be mapped.
     fn from_records(records: Vec<Value>, key: &str) -> (Self, Vec<RejectedRecord>) {
-        let mut columns = Self::default();
+        Self::default().fill(records, key)
+    }
+
+    /// [`ColumnBuilder::from_records`] into columns the caller set up.
+    fn fill(mut self, records: Vec<Value>, key: &str) -> (Self, Vec<RejectedRecord>) {
+        let columns = &mut self;
         let mut rejected = Vec::new();
         let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
         // A record without a key is never a duplicate: it is mapped (and rejected) alone.
@@ -112,7 +117,7 @@ pub trait ColumnBuilder: Default {
                 }),
             }
         }
-        (columns, rejected)
+        (self, rejected)
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{ROOT, SharedSeen, contact_range, department_id_type, read_one, root_refused};
+use super::{ROOT, SharedSeen, contact_range, department_id_type, read_granted, root_refused};
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
@@ -80,7 +80,6 @@ async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Resul
         };
         id(a).cmp(&id(b))
     });
-    records.dedup_by(|a, b| a.get("open_department_id") == b.get("open_department_id"));
     let (c, rejected) = Columns::from_records(records, "open_department_id");
     // New departments are inserted; a known one is updated only when its record changed
     // (or it had been retired), so an unchanged directory rewrites nothing.
@@ -177,24 +176,16 @@ async fn granted_departments(
     granted: &[String],
     seen: &SharedSeen,
 ) -> anyhow::Result<(RunCounts, Vec<String>)> {
-    let (mut records, mut refused) = (Vec::new(), Vec::new());
-    for id in granted {
-        match read_one(
-            ctx,
-            Endpoint::Departments,
-            DEPARTMENT_PATH,
-            id,
-            "department",
-        )
-        .await?
-        {
-            Some(record) => {
-                seen.lock().ids.insert(id.clone());
-                records.push(record);
-            }
-            None => refused.push(id.clone()),
-        }
-    }
+    let (records, refused) = read_granted(
+        ctx,
+        Endpoint::Departments,
+        DEPARTMENT_PATH,
+        granted,
+        "department",
+    )
+    .await?;
+    let read = granted.iter().filter(|id| !refused.contains(id)).cloned();
+    seen.lock().ids.extend(read);
     let mut tx = ctx.pool.begin().await?;
     let write = upsert(&mut tx, records).await?;
     anyhow::ensure!(

@@ -78,26 +78,32 @@ fn department_id_type() -> Vec<(String, String)> {
     vec![("department_id_type".into(), "open_department_id".into())]
 }
 
-/// One resource of the directory (`data.<field>`), read on `endpoint`'s budget; `None`
-/// when it lies outside the app's contact range.
-async fn read_one(
+/// The records (`data.<field>`) of resources granted one by one, read each on
+/// `endpoint`'s budget, and the ids the app may no longer read (skipped with a log line).
+async fn read_granted(
     ctx: &SyncContext,
     endpoint: Endpoint,
     template: &str,
-    id: &str,
+    ids: &[String],
     field: &str,
-) -> anyhow::Result<Option<Value>> {
-    let mut request = ApiRequest::new(endpoint);
-    request.path = Some(fill_path(template, id));
-    request.query = department_id_type();
-    match ctx.client.call(&request).await {
-        Ok(reply) => Ok(reply.data.get(field).cloned()),
-        Err(error) if error.is_out_of_contact_range() => {
-            tracing::warn!(id, error = %error, "outside the app's contact range; skipped");
-            Ok(None)
+) -> anyhow::Result<(Vec<Value>, Vec<String>)> {
+    let (mut records, mut refused) = (Vec::new(), Vec::new());
+    for id in ids {
+        let mut request = ApiRequest::new(endpoint);
+        request.path = Some(fill_path(template, id));
+        request.query = department_id_type();
+        match ctx.client.call(&request).await {
+            Ok(reply) => records.extend(reply.data.get(field).cloned()),
+            Err(error) if error.is_out_of_contact_range() => {
+                tracing::warn!(id, error = %error, "outside the app's contact range; skipped");
+                refused.push(id.clone());
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error)).with_context(|| format!("reading {id}"));
+            }
         }
-        Err(error) => Err(anyhow::Error::new(error)).with_context(|| format!("reading {id}")),
     }
+    Ok((records, refused))
 }
 
 /// What one pass has seen, shared by the sinks of its partitions.

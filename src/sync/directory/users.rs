@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{ROOT, SharedSeen, contact_range, department_id_type, read_one, root_refused};
+use super::{ROOT, SharedSeen, contact_range, department_id_type, read_granted, root_refused};
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
-use crate::sync::convert::{dedup_last, missing_user_id_scope};
+use crate::sync::convert::{ColumnBuilder, missing_user_id_scope};
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
 use crate::sync_state::Pass;
@@ -82,6 +82,8 @@ pub(super) struct Columns {
     /// Not a column: each user's departments, when the record lists them.
     pub(super) departments: Vec<Option<Vec<String>>>,
     pub(super) raw: Vec<Value>,
+    /// Not a column: the record field that holds `id` (see [`id_field`]).
+    id_field: &'static str,
 }
 
 /// The name of the record field that holds `feishu.users.id`.
@@ -97,27 +99,24 @@ impl Columns {
     /// Maps `records`, whose key is the `id_field` field, in key order (so concurrent
     /// pages lock rows in one order); malformed ones, and ones without that id (a missing
     /// field scope), are returned as rejected.
-    pub(super) fn build(records: Vec<Value>, id_field: &str) -> (Columns, Vec<RejectedRecord>) {
+    pub(super) fn build(
+        mut records: Vec<Value>,
+        id_field: &'static str,
+    ) -> (Columns, Vec<RejectedRecord>) {
         let key_of = |v: &Value| v.get(id_field).and_then(Value::as_str).map(str::to_string);
-        let mut numbered: Vec<(usize, Value)> = records.into_iter().enumerate().collect();
-        numbered.sort_by_key(|(i, v)| (key_of(v), *i));
-        let unique = dedup_last(numbered, |(i, v)| key_of(v).ok_or(*i));
-        let (mut columns, mut rejected) = (Columns::default(), Vec::new());
-        for (_, record) in unique {
-            match columns.push(&record, id_field) {
-                Ok(()) => columns.raw.push(record),
-                Err(error) => rejected.push(RejectedRecord {
-                    key: key_of(&record),
-                    reason: format!("{error:#}"),
-                    raw: record,
-                }),
-            }
-        }
-        (columns, rejected)
+        records.sort_by_key(key_of);
+        let columns = Columns {
+            id_field,
+            ..Columns::default()
+        };
+        columns.fill(records, id_field)
     }
+}
 
+impl ColumnBuilder for Columns {
     /// One record's row; nothing is pushed unless every field maps.
-    fn push(&mut self, record: &Value, id_field: &str) -> anyhow::Result<()> {
+    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
+        let id_field = self.id_field;
         let u = WireUser::deserialize(record).context("user record")?;
         let id = record
             .get(id_field)
@@ -158,6 +157,12 @@ impl Columns {
         Ok(())
     }
 
+    fn raw_column(&mut self) -> &mut Vec<Value> {
+        &mut self.raw
+    }
+}
+
+impl Columns {
     /// Upserts the rows; an unchanged user is not rewritten.
     async fn upsert(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let c = self;
@@ -310,13 +315,7 @@ async fn granted_users(
     id_field: &'static str,
     seen: &SharedSeen,
 ) -> anyhow::Result<(RunCounts, Vec<String>)> {
-    let (mut records, mut refused) = (Vec::new(), Vec::new());
-    for id in granted {
-        match read_one(ctx, Endpoint::Users, USER_PATH, id, "user").await? {
-            Some(record) => records.push(record),
-            None => refused.push(id.clone()),
-        }
-    }
+    let (records, refused) = read_granted(ctx, Endpoint::Users, USER_PATH, granted, "user").await?;
     let (columns, rejected) = Columns::build(records, id_field);
     anyhow::ensure!(
         rejected.is_empty(),
