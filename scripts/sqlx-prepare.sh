@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 admin=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-db=feishu_sync_prepare
+# A name of its own per run, so two checkouts can prepare at once.
+db=feishu_sync_prepare_$$
 psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 url="${admin%/*}/$db"
 for f in migrations/*.sql; do psql -q -v ON_ERROR_STOP=1 "$url" -f "$f"; done
