@@ -13,7 +13,7 @@ pub mod users;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
@@ -110,8 +110,9 @@ async fn read_granted(
 #[derive(Debug, Default)]
 struct Seen {
     ids: HashSet<String>,
-    /// `(user, department)` pairs, for the users stream.
-    memberships: HashSet<(String, String)>,
+    /// `(user, department)` pairs, for the users stream, each with whether it is the
+    /// user's primary department (`None`: the record did not say).
+    memberships: HashMap<(String, String), Option<bool>>,
     /// A partition resumed an earlier pass, so `ids` lacks its first pages.
     resumed: bool,
 }

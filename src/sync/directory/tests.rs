@@ -340,6 +340,15 @@ fn the_find_by_department_example_maps_to_user_rows() {
             "od-4e6ac4d14bcd5071a37a39de902c7141".to_string()
         ])]
     );
+    assert_eq!(
+        c.is_primary(0, "od-4e6ac4d14bcd5071a37a39de902c7141"),
+        Some(true)
+    );
+    assert_eq!(
+        c.is_primary(0, "od-elsewhere"),
+        None,
+        "no orders entry: unknown"
+    );
 }
 
 #[test]

@@ -34,6 +34,13 @@ struct WireStatus {
     is_resigned: Option<bool>,
 }
 
+/// One entry of a user's `orders`: where they sort in one of their departments.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct WireOrder {
+    pub(super) department_id: Option<String>,
+    pub(super) is_primary_dept: Option<bool>,
+}
+
 /// One user as the API sends it; fields the app has no scope for are absent.
 #[derive(Debug, Deserialize)]
 struct WireUser {
@@ -55,6 +62,7 @@ struct WireUser {
     #[serde(default)]
     status: WireStatus,
     department_ids: Option<Vec<String>>,
+    orders: Option<Vec<WireOrder>>,
 }
 
 /// Column arrays for one batch upsert.
@@ -81,6 +89,8 @@ pub(super) struct Columns {
     pub(super) is_resigned: Vec<Option<bool>>,
     /// Not a column: each user's departments, when the record lists them.
     pub(super) departments: Vec<Option<Vec<String>>>,
+    /// Not a column: each user's `orders`, which say which department is primary.
+    pub(super) orders: Vec<Option<Vec<WireOrder>>>,
     pub(super) raw: Vec<Value>,
     /// Not a column: the record field that holds `id` (see [`id_field`]).
     id_field: &'static str,
@@ -153,6 +163,7 @@ impl ColumnBuilder for Columns {
         self.is_frozen.push(u.status.is_frozen);
         self.is_resigned.push(u.status.is_resigned);
         self.departments.push(u.department_ids);
+        self.orders.push(u.orders);
         self.id.push(id);
         Ok(())
     }
@@ -213,9 +224,22 @@ impl Columns {
                 _ => Vec::new(),
             };
             for department in departments {
-                seen.memberships.insert((id.clone(), department));
+                let primary = self.is_primary(i, &department);
+                seen.memberships.insert((id.clone(), department), primary);
             }
         }
+    }
+}
+
+impl Columns {
+    /// Whether `department` is user `i`'s primary one, as their `orders` say; `None` when
+    /// no entry names it (the field scope that returns `orders` is missing).
+    pub(super) fn is_primary(&self, i: usize, department: &str) -> Option<bool> {
+        let orders = self.orders[i].as_deref()?;
+        let entry = orders
+            .iter()
+            .find(|o| o.department_id.as_deref() == Some(department))?;
+        Some(entry.is_primary_dept.unwrap_or(false))
     }
 }
 
@@ -340,8 +364,12 @@ async fn finish_pass(
     ids: &[String],
     seen: &SharedSeen,
 ) -> anyhow::Result<RunCounts> {
-    let (users, departments): (Vec<String>, Vec<String>) =
-        seen.lock().memberships.iter().cloned().unzip();
+    let (mut users, mut departments, mut primary) = (Vec::new(), Vec::new(), Vec::new());
+    for ((user, department), is_primary) in seen.lock().memberships.iter() {
+        users.push(user.clone());
+        departments.push(department.clone());
+        primary.push(*is_primary);
+    }
     let mut tx = ctx.pool.begin().await?;
     let retired = sqlx::query!(
         "UPDATE feishu.users SET deleted_at = now(), synced_at = now()
@@ -351,7 +379,7 @@ async fn finish_pass(
     .execute(&mut *tx)
     .await
     .context("retiring users")?;
-    // Memberships that ended, then those that began; unchanged ones are not touched.
+    // Memberships that ended, then those that began or changed; unchanged ones are not touched.
     let ended = sqlx::query!(
         "DELETE FROM feishu.user_departments m
           WHERE NOT EXISTS (SELECT 1 FROM UNNEST($1::text[], $2::text[]) AS s(u, d)
@@ -363,10 +391,13 @@ async fn finish_pass(
     .await
     .context("removing ended memberships")?;
     let began = sqlx::query!(
-        "INSERT INTO feishu.user_departments (user_id, department_id)
-         SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+        "INSERT INTO feishu.user_departments AS t (user_id, department_id, is_primary)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bool[])
+         ON CONFLICT (user_id, department_id) DO UPDATE SET is_primary = EXCLUDED.is_primary
+         WHERE t.is_primary IS DISTINCT FROM EXCLUDED.is_primary",
         &users,
-        &departments
+        &departments,
+        &primary as _
     )
     .execute(&mut *tx)
     .await

@@ -98,7 +98,8 @@ const USERS_SQL: &str = "SELECT jsonb_build_object('id', id, 'union_id', union_i
     FROM feishu.users WHERE deleted_at IS NULL";
 
 const USER_DEPARTMENTS_SQL: &str =
-    "SELECT jsonb_build_object('user_id', user_id, 'department_id', department_id)
+    "SELECT jsonb_build_object('user_id', user_id, 'department_id', department_id,
+    'is_primary', is_primary)
     FROM feishu.user_departments";
 
 /// The departments the app may read.
@@ -130,9 +131,9 @@ fn user_departments(t: &Tenant) -> Vec<Value> {
         .iter()
         .filter(|p| !p.is_resigned)
         .flat_map(|p| {
-            p.departments
-                .iter()
-                .map(|d| json!({"user_id": p.open_id, "department_id": d}))
+            p.departments.iter().enumerate().map(
+                |(i, d)| json!({"user_id": p.open_id, "department_id": d, "is_primary": i == 0}),
+            )
         })
         .collect()
 }
