@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::commands;
 use crate::config::Config;
 use crate::db;
 use crate::feishu::ClientSettings;
@@ -19,7 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_for_database(cli.config.as_deref())?;
             let pool = db::connect(&config.database).await?;
             db::migrate(&pool).await?;
-            println!("migrations applied to {}", config.database.redacted_url());
+            crate::outln!("migrations applied to {}", config.database.redacted_url());
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync(args) => {
@@ -54,11 +55,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status(args) => {
             let config = load_config_for_database(cli.config.as_deref())?;
-            crate::status::run(&config, args.json).await?;
-            Ok(ExitCode::SUCCESS)
+            crate::status::run(&config, &args).await
         }
         Command::Healthcheck(args) => {
-            let config = load_config_for_database(cli.config.as_deref())?;
+            let (path, required) = config_path(cli.config.as_deref());
+            let config = Config::load_for_probe(&path, required)?;
             crate::status::healthcheck(&config, args.probe).await
         }
         #[cfg(feature = "simulator")]
@@ -78,12 +79,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 "cannot log in (grant it to users' roles)"
             };
-            println!(
+            crate::outln!(
                 "role {} may SELECT the feishu tables and nothing else; it {login}",
                 args.role
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check => {
+            let (path, required) = config_path(cli.config.as_deref());
+            commands::check::run(&path, required).await
+        }
+        Command::DbtSources(args) => {
+            let config = load_config_for_database(cli.config.as_deref())?;
+            commands::dbt_sources::run(&config, &args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reset(args) => {
+            let config = load_config_for_database(cli.config.as_deref())?;
+            commands::reset::run(&config, &args).await
+        }
+        Command::Completions(args) => {
+            commands::completions::run_completions(args.shell)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            commands::completions::run_man()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(args) => match args.command {
+            ConfigCommand::Schema => {
+                commands::config_schema::run()?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
     }
 }
 

@@ -1,5 +1,6 @@
-//! The command line: `sync`, `run`, `status`, `migrate`, `healthcheck` and `grant-reader`,
-//! plus `demo` and `bench` when built with the `simulator` feature (the default).
+//! The command line: `sync`, `run`, `status`, `migrate`, `healthcheck`, `grant-reader`,
+//! `check`, `dbt-sources`, `reset`, `completions`, `man` and `config schema`, plus `demo`
+//! and `bench` when built with the `simulator` feature (the default).
 
 use std::path::PathBuf;
 
@@ -56,6 +57,62 @@ pub enum Command {
     /// Needs no configuration file and no credentials.
     #[cfg(feature = "simulator")]
     Demo(DemoArgs),
+    /// Test, in order, the configuration, the database (reachable, writable, migrations), a
+    /// token and one cheap request per enabled endpoint; one line per check. Writes nothing.
+    /// Exits 0 if all pass, 1 if one fails, 2 if the configuration is invalid.
+    Check,
+    /// Print a dbt sources file (YAML) generated from the database's own comments: every
+    /// table, view and column with its description, and freshness rules on `synced_at`.
+    DbtSources(DbtSourcesArgs),
+    /// Forget one stream's watermarks and resume cursors, so its next run is a first sync.
+    /// Its rows are kept. Needs --yes.
+    Reset(ResetArgs),
+    /// Print a shell completion script, e.g. `feishu-sync completions bash`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of feishu-sync and its subcommands.
+    Man,
+    /// About the configuration file: `config schema` prints its JSON Schema.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DbtSourcesArgs {
+    /// dbt warns when a table's newest `synced_at` is older than this many hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 6)]
+    pub warn_after_hours: u32,
+    /// dbt fails when a table's newest `synced_at` is older than this many hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub error_after_hours: u32,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    /// The stream whose state to forget.
+    #[arg(long, value_name = "NAME", value_enum)]
+    pub stream: StreamName,
+    /// Do it (without, `reset` only says what it would clear, and exits 2).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// What `config` does.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the JSON Schema of sync.toml, for editors' validation and completion.
+    Schema,
 }
 
 impl Command {
@@ -110,6 +167,14 @@ impl SweepArg {
             SweepArg::OpenTasks => crate::config::Sweep::OpenTasks,
         }
     }
+
+    /// How it is spelt after `--sweep`.
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            SweepArg::Reconcile => "reconcile",
+            SweepArg::OpenTasks => "open-tasks",
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +193,39 @@ pub struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// For monitoring (cron, Nagios): exit 1, naming each problem on stderr, when an
+    /// enabled stream's last run failed, it never succeeded, or its last success is older
+    /// than --max-age.
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: the oldest a last success may be, e.g. `90m`, `6h`, `2d` (default:
+    /// three firings of the stream's schedule, at least 1h).
+    #[arg(long, requires = "check", value_name = "AGE", value_parser = parse_age)]
+    pub max_age: Option<MaxAge>,
+}
+
+/// A `--max-age`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxAge(pub std::time::Duration);
+
+/// Accepts a number with a unit: `45s`, `90m`, `6h`, `2d`.
+pub fn parse_age(text: &str) -> Result<MaxAge, String> {
+    let refuse = || format!("{text:?} is not an age like 90m, 6h or 2d");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(refuse)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| refuse())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(refuse()),
+    };
+    Ok(MaxAge(std::time::Duration::from_secs(number * seconds)))
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 
@@ -27,19 +28,35 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(options.options([("synchronous_commit", "off")]))
 }
 
-/// Connects to `database.url`.
+/// Connects to `database.url`. One direct attempt comes first: the pool would retry a
+/// refused connection until its 10 s acquire timeout and then say only "pool timed out".
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let options = connect_options(config.url())?;
+    let failed = |error: sqlx::Error| {
+        anyhow::anyhow!(
+            "cannot connect to the database at {}: {}; is PostgreSQL running and database.url right?",
+            config.redacted_url(),
+            connect_error_text(&error)
+        )
+    };
+    let first = PgConnection::connect_with(&options).await.map_err(failed)?;
+    first.close().await.ok();
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_with(connect_options(config.url())?)
+        .connect_with(options)
         .await
-        .with_context(|| {
-            format!(
-                "cannot connect to the database at {}: is PostgreSQL running and database.url right?",
-                config.redacted_url()
-            )
-        })
+        .map_err(failed)
+}
+
+/// The cause of a failed connection, said once: sqlx's own text repeats the server's
+/// message after its prefix ("error returned from database: X: X" in a chain).
+pub fn connect_error_text(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Applies every pending migration.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::{DateTime, NaiveTime, Utc};
 use secrecy::SecretString;
 
 use crate::cli::{DemoArgs, SyncArgs};
@@ -23,13 +24,20 @@ const DEMO_WINDOW: Duration = Duration::from_secs(1);
 /// How many of the demo tenant's users the approval stream reads.
 const DEMO_APPROVAL_USERS: usize = 40;
 
+/// The demo's tenant, its times counted from the start of `now`'s UTC day: every demo
+/// of the same day serves the same tenant, so a re-run writes no rows.
+pub fn demo_tenant(now: DateTime<Utc>) -> Tenant {
+    let day_start = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+    Tenant::generate_at(&TenantSpec::demo(), day_start.timestamp_millis())
+}
+
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let url = args.database_url;
     scratch_database::create_database_if_missing(&url).await?;
     scratch_database::refuse_real_data(&url, DEMO_MARKER).await?;
     let sim_config = SimConfig::default().with_window(DEMO_WINDOW);
-    let sim = Simulator::start(Tenant::generate(&TenantSpec::demo()), sim_config.clone())
+    let sim = Simulator::start(demo_tenant(Utc::now()), sim_config.clone())
         .await
         .context("starting the simulator")?;
     let mut config = Config::default();
@@ -41,7 +49,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sim.with_tenant(|t| t.users.iter().take(DEMO_APPROVAL_USERS).cloned().collect());
     let mut settings = ClientSettings::from_config(&config.feishu);
     settings.rate_window = DEMO_WINDOW;
-    println!(
+    crate::outln!(
         "simulated Feishu at {}; syncing into {}\n",
         sim.base_url(),
         db::redact_url(&url)
@@ -60,7 +68,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     scratch_database::mark(&url, DEMO_MARKER).await?;
     print_tables(&config).await?;
     print_backlog(&config).await?;
-    println!(
+    crate::outln!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
         elapsed.as_secs_f64(),
         DEMO_WINDOW.as_secs()
@@ -72,9 +80,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 async fn print_tables(config: &Config) -> anyhow::Result<()> {
     let pool = db::connect(&config.database).await?;
-    println!("\n{:<28} {:>9} {:>9}", "table", "current", "retired");
+    crate::outln!("\n{:<28} {:>9} {:>9}", "table", "current", "retired");
     for row in db::table_counts(&pool).await? {
-        println!(
+        crate::outln!(
             "{:<28} {:>9} {:>9}",
             format!("feishu.{}", row.table),
             row.current,
@@ -94,13 +102,15 @@ async fn print_backlog(config: &Config) -> anyhow::Result<()> {
     )
     .fetch_all(&pool)
     .await?;
-    println!(
+    crate::outln!(
         "
 {:<12} {:<24} {:>8}",
-        "assignee", "department", "to do"
+        "assignee",
+        "department",
+        "to do"
     );
     for row in rows {
-        println!(
+        crate::outln!(
             "{:<12} {:<24} {:>8}",
             row.name.unwrap_or_default(),
             row.department,
@@ -111,7 +121,7 @@ async fn print_backlog(config: &Config) -> anyhow::Result<()> {
 }
 
 fn print_sample_sql(url: &str) {
-    println!(
+    crate::outln!(
         r#"
 Try it:
   psql {url}

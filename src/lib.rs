@@ -12,8 +12,9 @@
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
 //!   write with every upsert; [`stream_lock`]: one writer per stream across processes.
-//! - [`one_pass`], [`service`], [`status`], [`grant`]: what the commands do; [`app`] picks
-//!   one for the parsed [`cli`]. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
+//! - [`one_pass`], [`service`], [`status`], [`grant`] and [`commands`] (one file per newer
+//!   command): what the commands do; [`app`] picks one for the parsed [`cli`]; [`output`]
+//!   writes their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
 //!   serve them.
 //! - With the `simulator` feature (default): [`demo`] and [`bench`], which start the
 //!   `feishu-sim` crate's simulator in-process, and [`scratch_database`] for their databases.
@@ -35,6 +36,7 @@ pub mod app;
 #[cfg(feature = "simulator")]
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 #[cfg(feature = "simulator")]
@@ -44,6 +46,7 @@ pub mod grant;
 pub mod history;
 pub mod metrics;
 pub mod one_pass;
+pub mod output;
 pub mod progress;
 #[cfg(test)]
 mod property_test_json;

@@ -18,6 +18,7 @@ pub async fn run(
     settings: ClientSettings,
     args: &SyncArgs,
 ) -> anyhow::Result<Vec<StreamReport>> {
+    let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
     let id_type = &config.feishu.user_id_type;
@@ -26,12 +27,13 @@ pub async fn run(
     }
     crate::sync_state::check_user_id_type(&pool, id_type).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
-    let ctx = SyncContext::new(pool, client, config.streams.clone());
-    let mut streams = selected_streams(config, &args.named_streams());
-    if args.sweep == Some(SweepArg::OpenTasks) {
-        // The open-task sweep is task v1's alone.
-        streams.retain(|s| *s == Endpoint::Tasks);
+    // Refused credentials fail every stream the same way: say so once, before any starts.
+    if let Err(error) = client.ensure_token().await
+        && error.refuses_credentials()
+    {
+        return Err(anyhow::Error::new(error));
     }
+    let ctx = SyncContext::new(pool, client, config.streams.clone());
     let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
     let opts = RunOptions {
         backfill: args.backfill,
@@ -45,16 +47,49 @@ pub async fn run(
     reports
 }
 
-/// The streams named on the command line, or every enabled one.
-fn selected_streams(config: &Config, named: &[Endpoint]) -> Vec<Endpoint> {
-    if named.is_empty() {
+/// The streams named on the command line, or every enabled one; with a sweep, only the
+/// streams that have it (naming one that has not is refused).
+fn selected_streams(
+    config: &Config,
+    named: &[Endpoint],
+    sweep: Option<SweepArg>,
+) -> anyhow::Result<Vec<Endpoint>> {
+    let has_sweep = |stream: Endpoint| match sweep {
+        None => true,
+        Some(sweep) => config
+            .streams
+            .sweeps()
+            .iter()
+            .any(|(s, kind, _, _)| *s == stream && *kind == sweep.sweep()),
+    };
+    if let Some(sweep) = sweep {
+        let without: Vec<&str> = named
+            .iter()
+            .filter(|s| !has_sweep(**s))
+            .map(|s| s.name())
+            .collect();
+        if !without.is_empty() {
+            let with: Vec<&str> = Endpoint::ALL
+                .into_iter()
+                .filter(|s| has_sweep(*s))
+                .map(Endpoint::name)
+                .collect();
+            anyhow::bail!(
+                "--sweep {} does not apply to {}: only {} have it",
+                sweep.cli_name(),
+                without.join(", "),
+                with.join(" and ")
+            );
+        }
+    }
+    Ok(if named.is_empty() {
         Endpoint::ALL
             .into_iter()
-            .filter(|e| config.streams.enabled(*e))
+            .filter(|e| config.streams.enabled(*e) && has_sweep(*e))
             .collect()
     } else {
         named.to_vec()
-    }
+    })
 }
 
 /// Success only if every stream succeeded.
@@ -68,7 +103,7 @@ pub fn exit_code(reports: &[StreamReport]) -> ExitCode {
 
 /// One line per stream run on stdout, then each error in full.
 pub fn print_reports(reports: &[StreamReport]) {
-    println!(
+    crate::outln!(
         "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>8} {:>9}",
         "stream",
         "status",
@@ -81,7 +116,7 @@ pub fn print_reports(reports: &[StreamReport]) {
         "seconds"
     );
     for r in reports {
-        println!(
+        crate::outln!(
             "{:<15} {:<11} {:>6} {:>9} {:>8} {:>9} {:>9} {:>8} {:>9.1}",
             r.stream.name(),
             r.status.as_str(),
@@ -95,7 +130,7 @@ pub fn print_reports(reports: &[StreamReport]) {
         );
     }
     for r in reports.iter().filter(|r| r.error.is_some()) {
-        println!(
+        crate::outln!(
             "\n{} {}: {}",
             r.stream.name(),
             r.status.as_str(),

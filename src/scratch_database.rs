@@ -34,7 +34,7 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
             .execute(&mut admin)
             .await
             .with_context(|| format!("creating database {name}"))?;
-        println!("created database {name}");
+        crate::outln!("created database {name}");
     }
     Ok(())
 }

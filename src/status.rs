@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::cli::Probe;
+use std::time::Duration;
+
+use crate::cli::{Probe, StatusArgs};
 use crate::config::{Config, parse_schedule};
 use crate::db;
 use crate::feishu::Endpoint;
@@ -20,6 +22,8 @@ pub struct StreamStatus {
     pub stream: &'static str,
     pub enabled: bool,
     pub schedule: String,
+    /// RFC 3339, to the second.
+    #[serde(serialize_with = "to_the_second")]
     pub next_run: Option<DateTime<Utc>>,
     pub last_run: Option<LastRun>,
     /// Partitions with a watermark, and the oldest and newest of them.
@@ -29,6 +33,23 @@ pub struct StreamStatus {
     /// Set when the last run outlasted the interval between firings, so the service
     /// skips firings (approvals of many users in five topics do that by default).
     pub warning: Option<String>,
+    /// When the stream's last successful run finished, if it ever had one.
+    #[serde(serialize_with = "to_the_second")]
+    pub last_success: Option<DateTime<Utc>>,
+    /// Seconds between two firings of its schedule, when enabled.
+    #[serde(skip)]
+    pub interval_seconds: Option<f64>,
+}
+
+/// A time as RFC 3339 to the second (`2026-12-01T20:00:00Z`), not to the nanosecond.
+fn to_the_second<S: serde::Serializer>(
+    time: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(t) => serializer.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// The most recent row of `sync_runs` for a stream.
@@ -47,16 +68,78 @@ pub struct LastRun {
     pub error: Option<String>,
 }
 
-/// Prints the status of every stream.
-pub async fn run(config: &Config, json: bool) -> anyhow::Result<()> {
+/// Prints the status of every stream; with `check`, also each problem `--check` finds,
+/// and exits 1 if there is one.
+pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = db::connect(&config.database).await?;
     let statuses = collect(&pool, config).await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&statuses)?);
+    if args.json {
+        crate::outln!("{}", serde_json::to_string_pretty(&statuses)?);
     } else {
         print_table(&statuses);
     }
-    Ok(())
+    if !args.check {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let problems = check(&statuses, args.max_age.map(|m| m.0), Utc::now());
+    for problem in &problems {
+        eprintln!("check failed: {problem}");
+    }
+    Ok(match problems.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    })
+}
+
+/// How old an enabled stream's last success may be when `--max-age` does not say: three
+/// firings of its schedule, and never less than an hour.
+pub fn default_max_age(interval_seconds: Option<f64>) -> Duration {
+    let three_firings = interval_seconds.map_or(0.0, |i| 3.0 * i);
+    Duration::from_secs_f64(three_firings.max(3600.0))
+}
+
+/// What `status --check` complains about: an enabled stream whose last run failed (or
+/// was partial, interrupted or abandoned), that never succeeded, or whose last success
+/// is older than `max_age` (default: [`default_max_age`]).
+pub fn check(
+    statuses: &[StreamStatus],
+    max_age: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for s in statuses.iter().filter(|s| s.enabled) {
+        let outcome = s.last_run.as_ref().map(|r| r.status.as_str());
+        if let Some(outcome) = outcome.filter(|o| !matches!(*o, "succeeded" | "running")) {
+            problems.push(format!("{}: the last run {outcome}", s.stream));
+        }
+        let limit = max_age.unwrap_or_else(|| default_max_age(s.interval_seconds));
+        match s.last_success {
+            None => problems.push(format!("{}: no successful run yet", s.stream)),
+            Some(at) => {
+                let age = (now - at).to_std().unwrap_or_default();
+                if age > limit {
+                    problems.push(format!(
+                        "{}: data is {} old (last success {}), more than the {} allowed",
+                        s.stream,
+                        humane(age),
+                        time(Some(at)),
+                        humane(limit)
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// `90061 s` as `25h1m`.
+fn humane(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
 }
 
 /// Reads the status of every stream.
@@ -70,6 +153,13 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
     .fetch_all(pool)
     .await
     .context("reading feishu.sync_runs (has `feishu-sync migrate` or `sync` run against this database?)")?;
+    let successes = sqlx::query!(
+        r#"SELECT stream, max(finished_at) AS "finished_at" FROM feishu.sync_runs
+            WHERE status = 'succeeded' GROUP BY stream"#
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the last successful runs")?;
     let marks = crate::sync_state::watermark_summaries(pool).await?;
     let now = Utc::now();
     Ok(Endpoint::ALL
@@ -112,6 +202,11 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                 oldest_watermark: mark.and_then(|m| m.oldest),
                 newest_watermark: mark.and_then(|m| m.newest),
                 warning,
+                last_success: successes
+                    .iter()
+                    .find(|r| r.stream == endpoint.name())
+                    .and_then(|r| r.finished_at),
+                interval_seconds: interval,
             }
         })
         .collect())
@@ -134,8 +229,7 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn print_table(statuses: &[StreamStatus]) {
-    println!(
-        "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:>8} {:>8} {:<19} {:<19}",
+    let header = [
         "stream",
         "enabled",
         "last run (UTC)",
@@ -145,38 +239,72 @@ fn print_table(statuses: &[StreamStatus]) {
         "limited",
         "seconds",
         "watermark",
-        "next run (UTC)"
-    );
-    for s in statuses {
-        let run = s.last_run.as_ref();
-        let watermark = match s.watermark_partitions {
-            0 => "-".to_string(),
-            1 => time(s.newest_watermark),
-            n => format!("{} (+{} more)", time(s.oldest_watermark), n - 1),
-        };
-        println!(
-            "{:<15} {:<8} {:<19} {:<11} {:>8} {:>8} {:>8} {:>8} {:<19} {:<19}",
-            s.stream,
-            if s.enabled { "yes" } else { "no" },
-            time(run.map(|r| r.started_at)),
-            run.map_or("never", |r| r.status.as_str()),
-            run.map_or("-".into(), |r| r.rows_written.to_string()),
-            run.map_or("-".into(), |r| r.api_requests.to_string()),
-            run.map_or("-".into(), |r| r.rate_limited_requests.to_string()),
-            run.and_then(|r| r.duration_seconds)
-                .map_or("-".into(), |d| format!("{d:.1}")),
-            watermark,
-            time(s.next_run),
-        );
-    }
+        "next run (UTC)",
+    ];
+    // Text columns align left, counts right.
+    let right = [
+        false, false, false, false, true, true, true, true, false, false,
+    ];
+    let rows: Vec<Vec<String>> = statuses.iter().map(table_row).collect();
+    crate::out!("{}", render_table(&header, &right, &rows));
     for s in statuses {
         if let Some(error) = s.last_run.as_ref().and_then(|r| r.error.as_deref()) {
-            println!("\n{}: {error}", s.stream);
+            crate::outln!("\n{}: {error}", s.stream);
         }
         if let Some(warning) = &s.warning {
-            println!("\n{} (warning): {warning}", s.stream);
+            crate::outln!("\n{} (warning): {warning}", s.stream);
         }
     }
+}
+
+/// One stream's cells, in the header's order.
+fn table_row(s: &StreamStatus) -> Vec<String> {
+    let run = s.last_run.as_ref();
+    let watermark = match s.watermark_partitions {
+        0 => "-".to_string(),
+        1 => time(s.newest_watermark),
+        n => format!("{} (+{} more)", time(s.oldest_watermark), n - 1),
+    };
+    vec![
+        s.stream.to_string(),
+        if s.enabled { "yes" } else { "no" }.to_string(),
+        time(run.map(|r| r.started_at)),
+        run.map_or("never", |r| r.status.as_str()).to_string(),
+        run.map_or("-".into(), |r| r.rows_written.to_string()),
+        run.map_or("-".into(), |r| r.api_requests.to_string()),
+        run.map_or("-".into(), |r| r.rate_limited_requests.to_string()),
+        run.and_then(|r| r.duration_seconds)
+            .map_or("-".into(), |d| format!("{d:.1}")),
+        watermark,
+        time(s.next_run),
+    ]
+}
+
+/// The rows under `header`, each column as wide as its widest cell, one space apart.
+pub fn render_table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .zip(right)
+            .map(|((cell, &width), &right)| match right {
+                true => format!("{cell:>width$}"),
+                false => format!("{cell:<width$}"),
+            })
+            .collect();
+        format!("{}\n", padded.join(" ").trim_end())
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
 }
 
 /// Asks the service at `server.listen` for `probe`; success only on HTTP 200.

@@ -21,12 +21,18 @@ pub fn lock_key(endpoint: Endpoint) -> i64 {
 }
 
 /// A pool for lock connections beside `work_pool`, to the same database: one connection
-/// per stream, opened when first needed.
+/// per stream, opened when first needed. Its statements are not logged: waiting for a
+/// lock is not slow SQL, and sqlx's "slow statement" warning would leak onto the terminal
+/// while `sync` waits for the service.
 pub fn lock_pool(work_pool: &PgPool) -> PgPool {
+    use sqlx::ConnectOptions;
+    let options = (*work_pool.connect_options())
+        .clone()
+        .disable_statement_logging();
     PgPoolOptions::new()
         .max_connections(Endpoint::ALL.len() as u32)
         .min_connections(0)
-        .connect_lazy_with((*work_pool.connect_options()).clone())
+        .connect_lazy_with(options)
 }
 
 /// A held stream lock; release it with [`StreamLock::release`].

@@ -197,6 +197,31 @@ pub async fn forget_partitions(
     Ok(())
 }
 
+/// Every partition of `stream` that has state (a watermark, a resume cursor or a
+/// pass in progress), for `reset` to say what it clears.
+pub async fn count_partitions(pool: &PgPool, stream: Endpoint) -> anyhow::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM feishu.sync_state WHERE stream = $1"#,
+        stream.name()
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading feishu.sync_state")
+}
+
+/// Clears `stream`'s watermarks, resume cursors and pass state, so its next run is a
+/// first sync; its rows stay. Returns how many partitions were cleared.
+pub async fn reset_stream(pool: &PgPool, stream: Endpoint) -> anyhow::Result<u64> {
+    let cleared = sqlx::query!(
+        "DELETE FROM feishu.sync_state WHERE stream = $1",
+        stream.name()
+    )
+    .execute(pool)
+    .await
+    .context("clearing the stream's rows of feishu.sync_state")?;
+    Ok(cleared.rows_affected())
+}
+
 /// The watermarks of one stream, summarised for `status`.
 #[derive(Debug, Clone)]
 pub struct WatermarkSummary {

@@ -49,7 +49,17 @@ impl TenantSpec {
 impl Tenant {
     /// Generates a tenant; equal specs give equal content except for now-relative times.
     pub fn generate(spec: &TenantSpec) -> Tenant {
-        let mut g = Gen::new(spec.seed);
+        Tenant::generate_with(spec, Gen::new(spec.seed))
+    }
+
+    /// Generates a tenant whose now-relative times (deadlines, join times, updates) count
+    /// from `now_ms` (epoch ms): equal specs and anchors give identical tenants, so a
+    /// second sync of a re-generated tenant has nothing to write.
+    pub fn generate_at(spec: &TenantSpec, now_ms: i64) -> Tenant {
+        Tenant::generate_with(spec, Gen::at(spec.seed, now_ms))
+    }
+
+    fn generate_with(spec: &TenantSpec, mut g: Gen) -> Tenant {
         let users: Vec<String> = (0..spec.users).map(|_| g.open_id()).collect();
         let mut tenant = Tenant {
             users,

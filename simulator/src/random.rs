@@ -20,10 +20,15 @@ pub(crate) struct Gen {
 
 impl Gen {
     pub(crate) fn new(seed: u64) -> Self {
+        Gen::at(seed, Utc::now().timestamp_millis())
+    }
+
+    /// A source whose now-relative times count from `now_ms` instead of the clock.
+    pub(crate) fn at(seed: u64, now_ms: i64) -> Self {
         Gen {
             rng: StdRng::seed_from_u64(seed),
             ids: HashSet::new(),
-            now_ms: Utc::now().timestamp_millis(),
+            now_ms,
         }
     }
 

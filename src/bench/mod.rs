@@ -122,9 +122,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     scratch_database::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
     if args.write_path_only {
         let write = measure_upserts(&args.database_url, args.scale).await?;
-        println!(
+        crate::outln!(
             "upsert path: {:.0} rows/s ({:.0} task records/s)",
-            write.rows_per_sec, write.records_per_sec
+            write.rows_per_sec,
+            write.records_per_sec
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -137,7 +138,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let write_path = measure_upserts(&args.database_url, args.scale).await?;
     let text = report::markdown(&args, window, &results, write_path);
-    println!("{text}");
+    crate::outln!("{text}");
     if let Some(path) = &args.output {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -317,7 +318,7 @@ fn check(results: &[WorkloadResult]) -> anyhow::Result<ExitCode> {
         }
     }
     if problems.is_empty() {
-        println!(
+        crate::outln!(
             "bench check ok: every run succeeded, tables hold the tenant, the no-change re-run wrote nothing"
         );
         Ok(ExitCode::SUCCESS)

@@ -63,6 +63,21 @@ impl Config {
         }
     }
 
+    /// For `healthcheck`, which only talks to `server.listen`: only problems of the
+    /// `server` section (and unknown keys) matter.
+    pub fn load_for_probe(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let (config, problems) = Config::load_with_problems(path, required, &env)?;
+        let problems: Vec<String> = problems
+            .into_iter()
+            .filter(|p| p.starts_with("server.") || p.starts_with("unknown key"))
+            .collect();
+        match problems.is_empty() {
+            true => Ok(config),
+            false => Err(ConfigError { problems }),
+        }
+    }
+
     /// The layered configuration and its validation problems; unknown keys and values
     /// that cannot be read at all are errors straight away.
     pub(super) fn load_with_problems(
@@ -74,6 +89,13 @@ impl Config {
             return Err(ConfigError::one(format!(
                 "config file {} not found: create it (see sync.toml in the repository) or pass --config",
                 path.display()
+            )));
+        }
+        if path.is_dir() {
+            return Err(ConfigError::one(format!(
+                "config path {} is a directory: pass the file itself, e.g. --config {}",
+                path.display(),
+                path.join("sync.toml").display()
             )));
         }
         let layered = layered_source(path, env)?;

@@ -1,6 +1,7 @@
 //! The configuration's shape and its defaults: one struct per section of `sync.toml`,
 //! each key documented in the README's configuration reference.
 
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +19,9 @@ pub const APPROVAL_TOPICS: [&str; 5] = ["1", "2", "3", "17", "18"];
 /// Unknown keys are found by [`unknown_keys`] (comparing the given tree with the defaults)
 /// rather than by serde's `deny_unknown_fields`, which stops at the first one: this way a
 /// misspelt key and a missing secret are reported in the same message.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct Config {
     pub feishu: FeishuConfig,
     pub database: DatabaseConfig,
@@ -29,8 +31,9 @@ pub struct Config {
 }
 
 /// The change history (`feishu.<table>_history`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct HistoryConfig {
     /// The service prunes versions that ended more than this many days ago, in small
     /// batches every hour; `None` (the default) keeps the whole history.
@@ -39,8 +42,9 @@ pub struct HistoryConfig {
 
 /// The long-lived `run` service: where health and metrics are served, how long a
 /// shutdown may take.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address of the probes (`/livez`, `/readyz`) and `/metrics`.
     pub listen: String,
@@ -58,14 +62,16 @@ impl Default for ServerConfig {
 }
 
 /// How to reach the Feishu Open Platform and as which app.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct FeishuConfig {
     /// `https://open.feishu.cn`, or `https://open.larksuite.com` for Lark.
     pub base_url: String,
     pub app_id: String,
     /// Never logged; serialized as an empty string.
     #[serde(serialize_with = "serialize_redacted")]
+    #[schemars(with = "String")]
     pub app_secret: SecretString,
     /// `open_id`, `union_id` or `user_id`: which id every user column holds.
     pub user_id_type: String,
@@ -79,8 +85,9 @@ pub struct FeishuConfig {
 }
 
 /// Client-side request budget per endpoint, in requests per minute.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct RateLimits {
     pub semesters: u32,
     pub activities: u32,
@@ -92,12 +99,14 @@ pub struct RateLimits {
 }
 
 /// Where the tables live.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// A secret: the URL usually carries the password. `Debug` prints it redacted, and
     /// serializing writes it with the password replaced.
     #[serde(serialize_with = "serialize_redacted_url")]
+    #[schemars(with = "String")]
     pub url: SecretString,
     pub max_connections: u32,
 }
@@ -127,8 +136,9 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Per-stream switches and settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct StreamsConfig {
     pub semesters: StreamToggle,
     pub activities: StreamToggle,
@@ -140,8 +150,9 @@ pub struct StreamsConfig {
 }
 
 /// A stream with nothing to set but whether and when it runs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct StreamToggle {
     pub enabled: bool,
     /// 6-field cron (with seconds), UTC; `None` means the stream's default.
@@ -149,8 +160,9 @@ pub struct StreamToggle {
 }
 
 /// Stage tasks: how far back a deadline may lie and the task still change.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct StageTasksConfig {
     pub enabled: bool,
     pub schedule: Option<String>,
@@ -165,8 +177,9 @@ pub struct StageTasksConfig {
 
 /// Approval tasks are listed per user and topic: of the users named here, or, when none
 /// are, of every current user of `feishu.users` (the directory).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct ApprovalTasksConfig {
     pub enabled: bool,
     pub schedule: Option<String>,
@@ -178,8 +191,9 @@ pub struct ApprovalTasksConfig {
 }
 
 /// Task v1: how late a task may show up after its create time.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
+#[schemars(deny_unknown_fields)]
 pub struct TasksConfig {
     pub enabled: bool,
     pub schedule: Option<String>,

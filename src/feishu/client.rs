@@ -110,6 +110,12 @@ impl FeishuClient {
         .await
     }
 
+    /// Gets (or reuses) the tenant token, so a pass can stop before any stream starts
+    /// when Feishu refuses the app's credentials.
+    pub async fn ensure_token(&self) -> Result<(), ApiError> {
+        self.tokens.get(|| self.fetch_token()).await.map(drop)
+    }
+
     /// Asks the token endpoint for a `tenant_access_token`, through the same loop.
     async fn fetch_token(&self) -> Result<Cached, ApiError> {
         let reply = self

@@ -158,6 +158,13 @@ impl ApiError {
         }
     }
 
+    /// Whether the token endpoint refused the app's credentials (10003 invalid param,
+    /// 10014 app secret invalid and the other 10xxx codes of the token document): no
+    /// stream can run, and only a configuration change helps.
+    pub fn refuses_credentials(&self) -> bool {
+        matches!(self, ApiError::Token { code, .. } if (10000..20000).contains(code))
+    }
+
     /// Whether every other request of the stream would fail the same way, so the stream
     /// stops at once instead of trying each partition: no quota, no scope, no token.
     pub fn stops_the_stream(&self) -> bool {

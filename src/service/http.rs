@@ -91,11 +91,11 @@ pub async fn serve_config_error(
     listen: &str,
     error: &dyn std::fmt::Display,
 ) -> anyhow::Result<ExitCode> {
-    tracing::error!("{error}");
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("{error}\n(and cannot listen on server.listen = {listen})"))?;
-    eprintln!(
+    // Said once: the log line is the message.
+    tracing::error!(
         "{error}\nnot starting; /livez and /readyz on {listen} answer 503 with these problems until stopped"
     );
     let reason = format!("{error}\n");
