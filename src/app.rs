@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sync(args) => {
             let config = load_config(cli.config.as_deref())?;
+            eprintln!("{}", startup_line(&config, cli.config.as_deref()));
             let settings = ClientSettings::from_config(&config.feishu);
             let reports = one_pass::run(&config, settings, &args).await?;
             one_pass::print_reports(&reports);
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return crate::service::http::serve_config_error(&listen, &error).await;
                 }
             };
+            tracing::info!("{}", startup_line(&config, cli.config.as_deref()));
             let backfill = args.backfill.then_some(RunOptions {
                 backfill: true,
                 since: args.since,
@@ -125,6 +127,12 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 pub fn load_config_for_database(path: Option<&Path>) -> anyhow::Result<Config> {
     let (path, required) = config_path(path);
     Ok(Config::load_for_database(&path, required)?)
+}
+
+/// The start-up line: version, config file, database and Feishu URL with their sources.
+fn startup_line(config: &Config, path: Option<&Path>) -> String {
+    let env = std::env::vars().collect();
+    config.startup_line(&config_path(path).0, &env)
 }
 
 /// `--config PATH` must exist; the default `./sync.toml` may be absent.

@@ -6,6 +6,7 @@
 //! collects every problem.
 
 mod load;
+mod origin;
 pub mod types;
 mod validate;
 

@@ -17,6 +17,8 @@ mod crash;
 mod directory;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
+/// A data engineer's first hour: check, reset, dbt sources, status --check, clear errors.
+mod first_hour;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.

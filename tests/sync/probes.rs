@@ -96,6 +96,12 @@ async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(
         "{log}"
     );
     assert_eq!(
+        log.matches("streams.approval_tasks.user_ids is empty")
+            .count(),
+        1,
+        "the configuration error is said once:\n{log}"
+    );
+    assert_eq!(
         code,
         Some(2),
         "a configuration error still exits 2 when stopped: {log}"

@@ -1,0 +1,398 @@
+//! What a data engineer meets in the first hour (issue 21): refused credentials said once,
+//! sweeps only where they apply, `status` for monitoring, `check`, `reset`, `dbt-sources`,
+//! and the mistakes that must give one clear message.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+
+use sqlx::PgPool;
+
+use crate::helpers::binary::{database_url, run_binary as run, sim_env, text};
+use crate::helpers::*;
+use feishu_sync::feishu::Endpoint;
+
+/// Streams with at least one row in `sync_runs`.
+async fn streams_run(pool: &PgPool) -> BTreeSet<String> {
+    sqlx::query_scalar::<_, String>("SELECT DISTINCT stream FROM feishu.sync_runs")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_wrong_app_secret_is_one_message_exit_2_and_no_failed_runs(pool: PgPool) {
+    let sim = simulator().await;
+    let mut env = sim_env(&sim, &pool);
+    env.retain(|(k, _)| k != "FEISHU_SYNC__FEISHU__APP_SECRET");
+    env.push((
+        "FEISHU_SYNC__FEISHU__APP_SECRET".into(),
+        "wrong-secret-123".into(),
+    ));
+
+    let output = run(&["sync"], env).await;
+
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(stderr.matches("10014").count(), 1, "said once:\n{stderr}");
+    assert!(stderr.contains("feishu.app_secret"), "{stderr}");
+    assert!(!stderr.contains("wrong-secret-123") && !stdout.contains("wrong-secret-123"));
+    assert_eq!(stderr.matches(" ERROR ").count(), 0, "{stderr}");
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.sync_runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 0, "no stream started");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_reconcile_sweep_runs_only_the_streams_that_have_one(pool: PgPool) {
+    let sim = simulator().await;
+
+    let output = run(&["sync", "--sweep", "reconcile"], sim_env(&sim, &pool)).await;
+
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let expected: BTreeSet<String> = ["stage_tasks", "tasks"].map(String::from).into();
+    assert_eq!(streams_run(&pool).await, expected, "{stdout}");
+    let sweeps: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT DISTINCT sweep FROM feishu.sync_runs")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(sweeps, [Some("reconcile".to_string())]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_sweep_named_with_a_stream_that_lacks_it_is_refused(pool: PgPool) {
+    let sim = simulator().await;
+
+    let output = run(
+        &["sync", "--sweep", "open-tasks", "--stream", "users"],
+        sim_env(&sim, &pool),
+    )
+    .await;
+
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--sweep open-tasks does not apply to users: only tasks have it"),
+        "{stderr}"
+    );
+    assert!(sim.requests().is_empty(), "nothing was sent");
+}
+
+#[sqlx::test(migrations = false)]
+async fn sync_says_where_its_settings_came_from_in_one_line(pool: PgPool) {
+    let sim = simulator().await;
+
+    let output = run(&["sync", "--stream", "semesters"], sim_env(&sim, &pool)).await;
+
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("feishu-sync "))
+        .unwrap_or_else(|| panic!("no start-up line in:\n{stderr}"));
+    assert!(line.contains("config file none;"), "{line}");
+    assert!(line.contains("(env DATABASE_URL)"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "Feishu {} (env FEISHU_SYNC__FEISHU__BASE_URL)",
+            sim.base_url()
+        )),
+        "{line}"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn status_check_fails_before_the_first_sync_and_passes_after_it(pool: PgPool) {
+    let sim = simulator().await;
+    let env = sim_env(&sim, &pool);
+    assert!(run(&["migrate"], env.clone()).await.status.success());
+
+    let before = run(&["status", "--check"], env.clone()).await;
+    let synced = run(&["sync"], env.clone()).await;
+    let after = run(&["status", "--check", "--json"], env.clone()).await;
+    let strict = run(&["status", "--check", "--max-age", "0s"], env).await;
+
+    let (_, stderr) = text(&before);
+    assert_eq!(before.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tasks: no successful run yet"), "{stderr}");
+    assert!(synced.status.success());
+    let (stdout, stderr) = text(&after);
+    assert_eq!(after.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for stream in json.as_array().unwrap() {
+        let next = stream["next_run"].as_str().unwrap();
+        assert_eq!(
+            next.len(),
+            "2026-12-01T20:00:00Z".len(),
+            "to the second: {next}"
+        );
+        assert!(next.ends_with('Z'), "{next}");
+    }
+    let (_, stderr) = text(&strict);
+    assert_eq!(strict.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("more than the 0s allowed"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn healthcheck_needs_no_database_url(_pool: PgPool) {
+    let port = crate::service::free_port();
+    let env = vec![(
+        "FEISHU_SYNC__SERVER__LISTEN".to_string(),
+        format!("127.0.0.1:{port}"),
+    )];
+
+    let output = run(&["healthcheck"], env).await;
+
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did not answer"), "{stderr}");
+    assert!(!stderr.contains("database.url"), "{stderr}");
+}
+
+#[sqlx::test]
+async fn a_closed_stdout_ends_the_command_quietly(pool: PgPool) {
+    let env = vec![("DATABASE_URL".to_string(), database_url(&pool))];
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_feishu-sync"))
+            .arg("status")
+            .env_clear()
+            .envs(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away, like `| head -0`
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert_eq!(status.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_directory_as_config_is_refused(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![("DATABASE_URL".to_string(), database_url(&pool))];
+
+    let output = run(&["--config", dir.path().to_str().unwrap(), "status"], env).await;
+
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn database_errors_say_their_cause_once(pool: PgPool) {
+    let refused = vec![(
+        "DATABASE_URL".to_string(),
+        "postgres://u:hunter2@127.0.0.1:1/db".to_string(),
+    )];
+    let mut missing_url = url::Url::parse(&database_url(&pool)).unwrap();
+    missing_url.set_path("feishu_sync_no_such_database");
+    let missing = vec![("DATABASE_URL".to_string(), missing_url.to_string())];
+
+    let refused = run(&["status"], refused).await;
+    let missing = run(&["status"], missing).await;
+
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("timed out"), "{stderr}");
+    let (_, stderr) = text(&missing);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches("does not exist").count(), 1, "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_second_demo_writes_no_rows(pool: PgPool) {
+    let url = database_url(&pool);
+
+    let first = run(&["demo", "--database-url", &url], Vec::new()).await;
+    let between: i64 = sqlx::query_scalar("SELECT max(id) FROM feishu.sync_runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let second = run(&["demo", "--database-url", &url], Vec::new()).await;
+
+    assert!(first.status.success(), "{:?}", text(&first));
+    assert!(second.status.success(), "{:?}", text(&second));
+    let written: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT stream, rows_written FROM feishu.sync_runs WHERE id > $1 AND rows_written > 0",
+    )
+    .bind(between)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(written, [], "a re-run of the demo changed rows");
+}
+
+#[sqlx::test(migrations = false)]
+async fn check_passes_against_a_working_tenant_and_names_what_fails(pool: PgPool) {
+    let sim = simulator().await;
+    let env = sim_env(&sim, &pool);
+    let mut wrong = env.clone();
+    wrong.push(("FEISHU_SYNC__FEISHU__APP_SECRET".into(), "nope".into()));
+    let mut invalid = env.clone();
+    invalid.push(("FEISHU_SYNC__FEISHU__USER_ID_TYPE".into(), "email".into()));
+
+    let good = run(&["check"], env).await;
+    let refused = run(&["check"], wrong).await;
+    let broken = run(&["check"], invalid).await;
+
+    let (stdout, stderr) = text(&good);
+    assert_eq!(good.status.code(), Some(0), "{stdout}\n{stderr}");
+    for name in [
+        "configuration",
+        "database",
+        "database writable",
+        "database migrations",
+        "feishu token",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("ok") && l.contains(&format!(" {name} "))),
+            "{name}:\n{stdout}"
+        );
+    }
+    for endpoint in Endpoint::ALL {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("ok") && l.contains(&format!("endpoint {endpoint}"))),
+            "{endpoint}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("none applied yet"),
+        "it migrates nothing:\n{stdout}"
+    );
+    let (stdout, _) = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("FAILED") && l.contains("feishu token") && l.contains("10014")),
+        "{stdout}"
+    );
+    let (stdout, _) = text(&broken);
+    assert_eq!(broken.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("user_id_type"), "{stdout}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn reset_forgets_one_streams_state_and_keeps_its_rows(pool: PgPool) {
+    let sim = simulator().await;
+    let env = sim_env(&sim, &pool);
+    assert!(
+        run(
+            &["sync", "--stream", "tasks", "--stream", "semesters"],
+            env.clone()
+        )
+        .await
+        .status
+        .success()
+    );
+    let state = |stream: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM feishu.sync_state WHERE stream = $1")
+                .bind(stream)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let tasks_before: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(state("tasks").await > 0);
+
+    let asked = run(&["reset", "--stream", "tasks"], env.clone()).await;
+    let kept = state("tasks").await;
+    let done = run(&["reset", "--stream", "tasks", "--yes"], env.clone()).await;
+
+    assert_eq!(asked.status.code(), Some(2), "{:?}", text(&asked));
+    assert!(text(&asked).0.contains("--yes"));
+    assert!(kept > 0, "without --yes nothing is cleared");
+    assert!(done.status.success(), "{:?}", text(&done));
+    assert_eq!(state("tasks").await, 0);
+    assert!(state("semesters").await > 0, "other streams keep theirs");
+    let tasks_after: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tasks_before, tasks_after, "rows are kept");
+}
+
+#[sqlx::test]
+async fn dbt_sources_describe_every_table_and_column_of_the_schema(pool: PgPool) {
+    let env = vec![("DATABASE_URL".to_string(), database_url(&pool))];
+
+    let output = run(&["dbt-sources"], env).await;
+
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&stdout).unwrap();
+    assert_eq!(yaml["version"].as_u64(), Some(2));
+    let source = &yaml["sources"][0];
+    assert_eq!(source["schema"].as_str(), Some("feishu"));
+    let mut listed = BTreeSet::new();
+    for table in source["tables"].as_sequence().unwrap() {
+        let name = table["name"].as_str().unwrap();
+        assert!(
+            table["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name}"
+        );
+        let columns = table["columns"].as_sequence().unwrap();
+        let has_synced_at = columns
+            .iter()
+            .any(|c| c["name"].as_str() == Some("synced_at"));
+        assert_eq!(
+            table["loaded_at_field"].as_str().is_some(),
+            has_synced_at,
+            "{name}"
+        );
+        for column in columns {
+            let column_name = column["name"].as_str().unwrap();
+            let comment: Option<String> = sqlx::query_scalar(
+                "SELECT col_description(format('feishu.%I', $1::text)::regclass, ordinal_position::int)
+                   FROM information_schema.columns
+                  WHERE table_schema = 'feishu' AND table_name = $1 AND column_name = $2",
+            )
+            .bind(name)
+            .bind(column_name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                column["description"].as_str(),
+                comment.as_deref(),
+                "{name}.{column_name}"
+            );
+            listed.insert(format!("{name}.{column_name}"));
+        }
+    }
+    let expected: BTreeSet<String> = sqlx::query_scalar::<_, String>(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'feishu'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(listed, expected);
+    assert!(listed.contains("tasks.synced_at") && listed.contains("history_start.stream"));
+}
