@@ -35,6 +35,8 @@ pub struct HttpState {
     pub client: Arc<FeishuClient>,
     /// True while the scheduler runs.
     pub scheduler_alive: Arc<AtomicBool>,
+    /// Set while Feishu refuses the app's credentials.
+    pub credentials: super::credentials::CredentialsProblem,
 }
 
 /// The router of the probe and metrics server.
@@ -73,6 +75,9 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
     }
     if let Some(stop) = state.client.quota_stop() {
         problems.push(stop.reason());
+    }
+    if let Some(refused) = state.credentials.lock().expect("not poisoned").clone() {
+        problems.push(refused);
     }
     match problems.is_empty() {
         true => (StatusCode::OK, "ready\n".into()),

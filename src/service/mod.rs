@@ -3,6 +3,7 @@
 //! cancels one `CancellationToken`, and a `TaskTracker` waits for the runs in flight (up to
 //! `server.shutdown_timeout_secs`) before the HTTP server stops gracefully.
 
+pub mod credentials;
 pub mod http;
 pub mod jobs;
 pub mod schedule;
@@ -62,9 +63,12 @@ pub async fn run(
 
     let scheduler_alive = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
-    let http = serve_http(config, &ctx, scheduler_alive.clone(), http_stop.clone()).await?;
+    let refused = credentials::CredentialsProblem::default();
+    let http = serve_http(config, &ctx, &scheduler_alive, &refused, http_stop.clone()).await?;
     let tracker = TaskTracker::new();
-    start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+    if credentials::wait_until_accepted(&ctx.client, &refused, &shutdown).await {
+        start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+    }
     if let Some(days) = config.history.retain_days {
         tracker.spawn(crate::history::prune_every_hour(
             pool.clone(),
@@ -113,7 +117,8 @@ pub async fn run(
 async fn serve_http(
     config: &Config,
     ctx: &SyncContext,
-    scheduler_alive: Arc<AtomicBool>,
+    scheduler_alive: &Arc<AtomicBool>,
+    credentials: &credentials::CredentialsProblem,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -124,7 +129,8 @@ async fn serve_http(
         pool: ctx.pool.clone(),
         metrics: ctx.metrics.clone(),
         client: ctx.client.clone(),
-        scheduler_alive,
+        scheduler_alive: scheduler_alive.clone(),
+        credentials: credentials.clone(),
     };
     let app = http::router(state);
     Ok(tokio::spawn(async move {

@@ -396,3 +396,101 @@ async fn dbt_sources_describe_every_table_and_column_of_the_schema(pool: PgPool)
     assert_eq!(listed, expected);
     assert!(listed.contains("tasks.synced_at") && listed.contains("history_start.stream"));
 }
+
+/// Every `feishu_sync_…` name in `text`.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    text.match_indices("feishu_sync_")
+        .map(|(i, _)| {
+            text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_dashboard_and_the_alerts_name_only_metrics_the_service_exports() {
+    use feishu_sync::metrics::{Metrics, RequestOutcome};
+    let metrics = Metrics::new();
+    for endpoint in Endpoint::ALL {
+        metrics.run_finished(endpoint, "succeeded", std::time::Duration::from_secs(1));
+        metrics.page_committed(endpoint, 3);
+        metrics.skipped_overlap(endpoint);
+        metrics.skipped_locked(endpoint);
+        metrics.skipped_quota(endpoint);
+        metrics.announced_limit(endpoint, 50);
+        metrics.request(endpoint, RequestOutcome::Ok);
+        metrics.request(endpoint, RequestOutcome::RateLimited);
+    }
+    metrics.quota_stopped(Some(chrono::Utc::now()));
+    let exported: BTreeSet<String> = metrics
+        .encode()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib");
+    let dashboard = std::fs::read_to_string(root.join("grafana/feishu-sync.json")).unwrap();
+    let rules = std::fs::read_to_string(root.join("prometheus/feishu-sync-rules.yml")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    assert!(parsed["panels"].as_array().unwrap().len() >= 6);
+    let rules_yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&rules).unwrap();
+    let alerts: Vec<&str> = rules_yaml["groups"][0]["rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    assert!(alerts.contains(&"FeishuSyncStreamStale") && alerts.contains(&"FeishuSyncRunsFailing"));
+
+    let named = metric_names(&dashboard)
+        .into_iter()
+        .chain(metric_names(&rules))
+        .collect::<BTreeSet<_>>();
+    let missing: Vec<&String> = named.iter().filter(|n| !exported.contains(*n)).collect();
+    assert!(named.len() >= 10, "{named:?}");
+    assert!(
+        missing.is_empty(),
+        "not in /metrics: {missing:?}\nexported: {exported:?}"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_service_with_a_wrong_secret_stays_up_unready_and_runs_nothing(pool: PgPool) {
+    use crate::service::{eventually, free_port, get, service_env, terminate};
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = service_env(&sim, &pool, port);
+    env.push((
+        "FEISHU_SYNC__FEISHU__APP_SECRET".into(),
+        "wrong-secret-123".into(),
+    ));
+    let child = crate::helpers::binary::spawn_binary(&["run"], env);
+    let base = format!("http://127.0.0.1:{port}");
+
+    let refused = eventually(std::time::Duration::from_secs(20), || async {
+        get(&format!("{base}/readyz"))
+            .await
+            .is_some_and(|(status, body)| status == 503 && body.contains("10014"))
+    })
+    .await;
+    let live = get(&format!("{base}/livez")).await;
+    let (code, _, log) = terminate(child).await;
+
+    assert!(refused, "/readyz never named the refusal:\n{log}");
+    assert_eq!(live.map(|(s, _)| s), Some(200), "{log}");
+    assert_eq!(
+        log.matches("no stream is scheduled").count(),
+        1,
+        "one line per attempt, the next after 30 s:\n{log}"
+    );
+    assert!(!log.contains("wrong-secret-123"));
+    assert_eq!(code, Some(0), "{log}");
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.sync_runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 0);
+}
