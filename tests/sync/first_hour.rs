@@ -494,3 +494,41 @@ async fn the_service_with_a_wrong_secret_stays_up_unready_and_runs_nothing(pool:
         .unwrap();
     assert_eq!(runs, 0);
 }
+
+#[sqlx::test(migrations = false)]
+async fn waiting_for_a_busy_stream_logs_no_slow_statement(pool: PgPool) {
+    let sim = simulator().await;
+    let env = sim_env(&sim, &pool);
+    assert!(run(&["migrate"], env.clone()).await.status.success());
+    let mut holder = pool.acquire().await.unwrap();
+    let key = feishu_sync::stream_lock::lock_key(Endpoint::Semesters);
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    let mut child = crate::helpers::binary::spawn_binary(&["sync", "--stream", "semesters"], env);
+    let waiting = crate::service::eventually(std::time::Duration::from_secs(20), || async {
+        child.output().contains("stream busy")
+    })
+    .await;
+    // Longer than sqlx's one-second slow-statement threshold.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let status = child.child.wait().unwrap();
+        (status, child.output())
+    })
+    .await
+    .unwrap();
+
+    let (status, log) = status;
+    assert!(waiting, "{log}");
+    assert!(status.success(), "{log}");
+    assert!(!log.contains("slow statement"), "{log}");
+}
