@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::db;
-use crate::feishu::{ApiError, ApiRequest, ClientSettings, Endpoint, FeishuClient};
+use crate::feishu::{ApiRequest, ClientSettings, Endpoint, FeishuClient};
 
 /// One check's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,12 +185,8 @@ async fn probe(
         Err(error) if error.is_out_of_contact_range() => {
             Verdict::Ok(format!("answered; the contact range is partial ({error})"))
         }
-        Err(error) => Verdict::Failed(describe(&error)),
+        Err(error) => Verdict::Failed(error.to_string()),
     }
-}
-
-fn describe(error: &ApiError) -> String {
-    error.to_string()
 }
 
 fn first_semester(data: &Value) -> Option<String> {

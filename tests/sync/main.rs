@@ -11,13 +11,15 @@ mod answers;
 mod cli;
 /// The shared client against a misbehaving server: rate limits, tokens, faults.
 mod client_resilience;
+/// `check`, `reset`, `dbt-sources`, and the dashboard and alerts against `/metrics`.
+mod commands;
 /// Processes killed at random points, and Postgres restarted under a running sync.
 mod crash;
 /// The organisation directory: contact range, retirement, approvals for everyone, schema.
 mod directory;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
-/// A data engineer's first hour: check, reset, dbt sources, status --check, clear errors.
+/// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
 mod first_hour;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
