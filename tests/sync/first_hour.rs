@@ -312,3 +312,59 @@ async fn waiting_for_a_busy_stream_logs_no_slow_statement(pool: PgPool) {
     assert!(status.success(), "{log}");
     assert!(!log.contains("slow statement"), "{log}");
 }
+
+#[sqlx::test]
+async fn history_start_labels_and_the_root_department_read_honestly(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.history_start")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    assert_all_succeeded(&sync_all(&ctx, Default::default()).await);
+
+    assert_eq!(before, 0, "no history before the first sync");
+    let covered: Vec<String> = sqlx::query_scalar(
+        "SELECT stream FROM feishu.history_start
+          WHERE history_complete_from >= first_sync_started_at ORDER BY stream",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(covered.len(), Endpoint::ALL.len(), "{covered:?}");
+    let unlabelled_root: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM feishu.people WHERE department_names = '{}' OR
+                (department_ids = '{}' AND department_names <> '{(root)}')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unlabelled_root, 0);
+    let (backlog, labelled): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE status_label = 'to do' AND process_status_label IS NOT NULL)
+           FROM feishu.approval_backlog",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        backlog > 0 && labelled == backlog,
+        "{labelled} of {backlog}"
+    );
+    let words: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT feishu.stage_task_option_label(c) FROM unnest(ARRAY[1, 2, 3, 9]) c",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        words,
+        [
+            Some("to do".into()),
+            Some("done".into()),
+            Some("overdue".into()),
+            None
+        ]
+    );
+}
