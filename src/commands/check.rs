@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::config::Config;
@@ -58,11 +58,11 @@ pub async fn run(path: &Path, required: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    let mut semester = None;
+    let mut found = Found::default();
     for endpoint in Endpoint::ALL {
         let verdict = match config.streams.enabled(endpoint) {
             false => Verdict::Skipped("disabled".into()),
-            true => probe(&client, &config, endpoint, &mut semester).await,
+            true => probe(&client, &config, endpoint, &mut found).await,
         };
         report(&format!("endpoint {endpoint}"), verdict);
     }
@@ -159,14 +159,23 @@ pub fn migration_verdict(known: &BTreeSet<i64>, applied: &BTreeSet<i64>) -> Verd
     }
 }
 
+/// Ids earlier probes found, for the endpoints that ask about one.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The first semester the semesters probe listed.
+    pub semester: Option<String>,
+    /// The first user of the root department, under `feishu.user_id_type`.
+    pub user: Option<String>,
+}
+
 /// One cheap request to `endpoint`: page size 1, the first semester or user it needs.
 async fn probe(
     client: &FeishuClient,
     config: &Config,
     endpoint: Endpoint,
-    semester: &mut Option<String>,
+    found: &mut Found,
 ) -> Verdict {
-    let Some(request) = probe_request(config, endpoint, semester.as_deref()) else {
+    let Some(request) = probe_request(config, endpoint, found) else {
         return Verdict::Skipped(match endpoint {
             Endpoint::ApprovalTasks => {
                 "no user to ask about: set streams.approval_tasks.user_ids to check it".into()
@@ -176,8 +185,12 @@ async fn probe(
     };
     match client.call(&request).await {
         Ok(reply) => {
-            if endpoint == Endpoint::Semesters {
-                *semester = first_semester(&reply.data);
+            let first = &reply.data["items"][0];
+            let id = |field: &str| first[field].as_str().map(str::to_string);
+            match endpoint {
+                Endpoint::Semesters => found.semester = id("id"),
+                Endpoint::Users => found.user = id(&config.feishu.user_id_type),
+                _ => {}
             }
             Verdict::Ok(format!("answered ({})", reply.log_id))
         }
@@ -189,16 +202,11 @@ async fn probe(
     }
 }
 
-fn first_semester(data: &Value) -> Option<String> {
-    data["items"][0]["id"].as_str().map(str::to_string)
-}
-
 /// The request `check` sends to `endpoint`, or `None` when it needs an id there is not.
-pub fn probe_request(
-    config: &Config,
-    endpoint: Endpoint,
-    semester: Option<&str>,
-) -> Option<ApiRequest> {
+/// Approvals ask about the first configured user, else the first user the users probe
+/// found (users are probed before approvals, as a pass reads them first).
+pub fn probe_request(config: &Config, endpoint: Endpoint, found: &Found) -> Option<ApiRequest> {
+    let semester = found.semester.as_deref();
     let mut request = ApiRequest::new(endpoint);
     let one = || ("page_size".to_string(), "1".to_string());
     let id_type = (
@@ -212,7 +220,8 @@ pub fn probe_request(
             request.body = Some(json!({ "semester_id": semester?, "page_size": 1 }))
         }
         Endpoint::ApprovalTasks => {
-            let user = config.streams.approval_tasks.user_ids.first()?;
+            let configured = config.streams.approval_tasks.user_ids.first();
+            let user = configured.or(found.user.as_ref())?;
             let topic = config
                 .streams
                 .approval_tasks

@@ -18,7 +18,11 @@ async fn check_passes_against_a_working_tenant_and_names_what_fails(pool: PgPool
     let mut invalid = env.clone();
     invalid.push(("FEISHU_SYNC__FEISHU__USER_ID_TYPE".into(), "email".into()));
 
-    let good = run(&["check"], env).await;
+    // No approval users configured: approvals are asked about a user of the directory.
+    let mut directory_users = env.clone();
+    directory_users.retain(|(k, _)| k != "FEISHU_SYNC__STREAMS__APPROVAL_TASKS__USER_IDS");
+
+    let good = run(&["check"], directory_users).await;
     let refused = run(&["check"], wrong).await;
     let broken = run(&["check"], invalid).await;
 
