@@ -83,7 +83,14 @@ pub(crate) fn find_by_department(shared: &Shared, query: &Query) -> Result<Value
     let items: Vec<Value> = page
         .items
         .iter()
-        .map(|p| corrupted(shared, Endpoint::Users, &p.open_id, user_json(p, &ids)))
+        .map(|p| {
+            corrupted(
+                shared,
+                Endpoint::Users,
+                &p.open_id,
+                scoped_user_json(shared, p, &ids),
+            )
+        })
         .collect();
     let mut data = json!({ "items": items });
     put_paging(&mut data, Endpoint::Users, &scope, page.next_after);
@@ -177,7 +184,7 @@ pub(crate) fn user(shared: &Shared, id: &str, query: &Query) -> Result<Value, Ap
         shared,
         Endpoint::Users,
         &person.open_id,
-        user_json(person, &ids),
+        scoped_user_json(shared, person, &ids),
     );
     Ok(success(json!({ "user": user })))
 }
@@ -306,6 +313,17 @@ fn department_json(tenant: &Tenant, d: &Department, ids: &IdKinds) -> Value {
         .iter()
         .filter(|p| !p.is_resigned && p.departments.iter().any(|m| inside.contains(m.as_str())))
         .count();
+    // People whose primary department (their first) is here or below.
+    let primary_member_count = tenant
+        .people
+        .iter()
+        .filter(|p| {
+            !p.is_resigned
+                && p.departments
+                    .first()
+                    .is_some_and(|m| inside.contains(m.as_str()))
+        })
+        .count();
     let leader = d.leader.as_deref().map(|l| ids.user(l));
     json!({
         "name": d.name,
@@ -318,9 +336,21 @@ fn department_json(tenant: &Tenant, d: &Department, ids: &IdKinds) -> Value {
         "order": "100",
         "unit_ids": [],
         "member_count": member_count,
+        "primary_member_count": primary_member_count,
         "status": { "is_deleted": false },
         "leaders": leader.iter().map(|l| json!({ "leaderType": 1, "leaderID": l })).collect::<Vec<_>>(),
     })
+}
+
+/// A user record without the fields the app has no field scope for.
+fn scoped_user_json(shared: &Shared, p: &Person, ids: &IdKinds) -> Value {
+    let mut user = user_json(p, ids);
+    if let Some(fields) = user.as_object_mut() {
+        for field in &shared.config.withheld_user_fields {
+            fields.remove(*field);
+        }
+    }
+    user
 }
 
 fn user_json(p: &Person, ids: &IdKinds) -> Value {
@@ -346,8 +376,8 @@ fn user_json(p: &Person, ids: &IdKinds) -> Value {
             "is_frozen": p.is_frozen,
             "is_resigned": p.is_resigned,
             "is_activated": p.is_activated,
-            "is_exited": false,
-            "is_unjoin": false,
+            "is_exited": p.is_exited,
+            "is_unjoin": p.is_unjoin,
         },
         "department_ids": p.departments,
         "leader_user_id": p.leader.as_deref().map(|l| ids.user(l)),

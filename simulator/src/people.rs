@@ -54,6 +54,10 @@ pub struct Person {
     pub is_frozen: bool,
     /// Resigned people are no longer listed in any department.
     pub is_resigned: bool,
+    /// Left the tenant (`status.is_exited`); still listed.
+    pub is_exited: bool,
+    /// Invited but not joined yet (`status.is_unjoin`); still listed.
+    pub is_unjoin: bool,
 }
 
 /// What the app may read of the directory when its contact range is partial: the root
@@ -198,6 +202,8 @@ impl Gen {
             is_activated: true,
             is_frozen: i % 50 == 49,
             is_resigned: false,
+            is_exited: false,
+            is_unjoin: false,
             name,
             en_name,
         }

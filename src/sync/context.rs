@@ -90,6 +90,12 @@ pub struct StreamOutcome {
     /// Partitions outside the app's contact range (a department or user it may not read):
     /// skipped with a log line, not failed.
     pub refused: Vec<String>,
+    /// Why retirement was withheld for the whole run (a parent stream did not complete
+    /// a clean pass): the rows read were written, nothing was retired, the run is partial.
+    pub withheld: Option<String>,
+    /// A partition's pass resumed an earlier run's, so the stream cannot vouch for what
+    /// it did not see (its first pages were read by that run).
+    pub resumed: bool,
 }
 
 impl StreamOutcome {
@@ -138,6 +144,8 @@ impl StreamOutcome {
         self.interrupted |= other.interrupted;
         self.stopped_by = self.stopped_by.take().or(other.stopped_by);
         self.refused.extend(other.refused);
+        self.withheld = self.withheld.take().or(other.withheld);
+        self.resumed |= other.resumed;
     }
 
     /// Whether every partition read completely: nothing failed, refused, skipped or cut
@@ -148,10 +156,12 @@ impl StreamOutcome {
             && self.refused.is_empty()
             && !self.interrupted
             && self.stopped_by.is_none()
+            && self.withheld.is_none()
+            && !self.resumed
     }
 
     /// The run's final status and error text: interrupted, else failed if a partition
-    /// failed, else partial if one skipped malformed records.
+    /// failed, else partial if one skipped malformed records or retirement was withheld.
     pub(super) fn verdict(&self) -> (RunStatus, Option<String>) {
         if let Some(error) = &self.stopped_by {
             return (RunStatus::Failed, Some(error.clone()));
@@ -167,6 +177,7 @@ impl StreamOutcome {
             self.failed_partitions.as_slice(),
             self.partial_partitions.as_slice(),
         ) {
+            ([], []) if self.withheld.is_some() => (RunStatus::Partial, self.withheld.clone()),
             ([], []) => (RunStatus::Succeeded, None),
             ([], partial) => (
                 RunStatus::Partial,

@@ -15,6 +15,8 @@ mod client_resilience;
 mod crash;
 /// The organisation directory: contact range, retirement, approvals for everyone, schema.
 mod directory;
+/// The directory's people counted right: status flags, field scopes, primary departments.
+mod directory_status;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// The change history: versions, as-of functions, duration views, pruning.
@@ -23,6 +25,8 @@ mod history;
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
 mod probes;
+/// The one rule for retirement: no child row retired while its parent stream fails.
+mod retirement;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
 mod service;
 /// Each stream against the simulator's tenant: first sync, increments, retirement.

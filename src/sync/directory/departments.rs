@@ -13,6 +13,7 @@ use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
 use crate::sync::convert::{ColumnBuilder, I18nSnake};
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::retirement::check_empty_listing;
 use crate::sync_state::Pass;
 use feishu_endpoints::{DEPARTMENT_PATH, fill_path};
 
@@ -34,6 +35,45 @@ struct WireDepartment {
     i18n_name: I18nSnake,
     leader_user_id: Option<String>,
     member_count: Option<i32>,
+    primary_member_count: Option<i32>,
+    /// A numeric string in the documents; a number is taken too.
+    order: Option<Value>,
+    leaders: Option<Vec<WireLeader>>,
+}
+
+/// One of `leaders`: `leaderType` 1 is a main leader, 2 a deputy.
+#[derive(Debug, Deserialize)]
+struct WireLeader {
+    #[serde(rename = "leaderType")]
+    leader_type: Option<i32>,
+    #[serde(rename = "leaderID")]
+    leader_id: Option<String>,
+}
+
+/// The main (type 1) and deputy (type 2) leaders' ids, or `None` when `leaders` is absent.
+fn leaders_of(leaders: &Option<Vec<WireLeader>>, leader_type: i32) -> Option<Vec<String>> {
+    let leaders = leaders.as_ref()?;
+    Some(
+        leaders
+            .iter()
+            .filter(|l| l.leader_type == Some(leader_type))
+            .filter_map(|l| l.leader_id.clone())
+            .collect(),
+    )
+}
+
+/// `order`, a numeric string (or number); empty is `None`.
+fn sort_order(order: Option<Value>) -> anyhow::Result<Option<i64>> {
+    match order {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(
+            s.parse()
+                .with_context(|| format!("order {s:?} is not a number"))?,
+        )),
+        Some(Value::Number(n)) => Ok(Some(n.as_i64().context("order is not an integer")?)),
+        Some(other) => anyhow::bail!("order {other} is not a number"),
+    }
 }
 
 /// Column arrays for one batch upsert.
@@ -47,13 +87,26 @@ pub(super) struct Columns {
     pub(super) name_en: Vec<Option<String>>,
     pub(super) leader_user_id: Vec<Option<String>>,
     pub(super) member_count: Vec<Option<i32>>,
+    pub(super) primary_member_count: Vec<Option<i32>>,
+    pub(super) sort_order: Vec<Option<i64>>,
+    /// Each a JSON array of ids, or null (see the upsert).
+    pub(super) leader_user_ids: Vec<Value>,
+    pub(super) deputy_leader_user_ids: Vec<Value>,
     pub(super) raw: Vec<Value>,
 }
 
 impl ColumnBuilder for Columns {
     fn push(&mut self, record: &Value) -> anyhow::Result<()> {
         let d = WireDepartment::deserialize(record).context("department record")?;
+        let order = sort_order(d.order)?;
         let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let as_json = |ids: Option<Vec<String>>| ids.map_or(Value::Null, Value::from);
+        self.leader_user_ids
+            .push(as_json(leaders_of(&d.leaders, 1)));
+        self.deputy_leader_user_ids
+            .push(as_json(leaders_of(&d.leaders, 2)));
+        self.primary_member_count.push(d.primary_member_count);
+        self.sort_order.push(order);
         self.department_id.push(non_empty(d.department_id));
         self.parent_id.push(non_empty(d.parent_department_id));
         self.name.push(d.name);
@@ -85,17 +138,33 @@ async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Resul
     // (or it had been retired), so an unchanged directory rewrites nothing.
     let written = sqlx::query!(
         r#"INSERT INTO feishu.departments AS t
-               (id, department_id, parent_id, name, name_zh, name_en, leader_user_id, member_count, raw)
-           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::int4[], $9::jsonb[])
+               (id, department_id, parent_id, name, name_zh, name_en, leader_user_id, member_count,
+                primary_member_count, sort_order, leader_user_ids, deputy_leader_user_ids, raw)
+           SELECT d.id, d.department_id, d.parent_id, d.name, d.name_zh, d.name_en, d.leader_user_id,
+                d.member_count, d.primary_member_count, d.sort_order,
+                CASE WHEN jsonb_typeof(d.leaders) = 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(d.leaders)) END,
+                CASE WHEN jsonb_typeof(d.deputies) = 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(d.deputies)) END,
+                d.raw
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::int4[], $9::int4[], $10::int8[], $11::jsonb[], $12::jsonb[],
+                $13::jsonb[])
+               AS d(id, department_id, parent_id, name, name_zh, name_en, leader_user_id,
+                    member_count, primary_member_count, sort_order, leaders, deputies, raw)
            ON CONFLICT (id) DO UPDATE SET
                 department_id = EXCLUDED.department_id, parent_id = EXCLUDED.parent_id,
                 name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
                 leader_user_id = EXCLUDED.leader_user_id, member_count = EXCLUDED.member_count,
+                primary_member_count = EXCLUDED.primary_member_count,
+                sort_order = EXCLUDED.sort_order, leader_user_ids = EXCLUDED.leader_user_ids,
+                deputy_leader_user_ids = EXCLUDED.deputy_leader_user_ids,
                 raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
            WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
         &c.id, &c.department_id as _, &c.parent_id as _, &c.name as _, &c.name_zh as _,
-        &c.name_en as _, &c.leader_user_id as _, &c.member_count as _, &c.raw
+        &c.name_en as _, &c.leader_user_id as _, &c.member_count as _,
+        &c.primary_member_count as _, &c.sort_order as _, &c.leader_user_ids,
+        &c.deputy_leader_user_ids, &c.raw
     )
     .execute(&mut *tx)
     .await
@@ -131,10 +200,18 @@ impl PartitionSink for DepartmentSink {
     async fn complete(
         &mut self,
         _tx: &mut PgConnection,
-        pass: &Pass,
+        _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        self.seen.completed(pass);
         Ok(Completion::default())
+    }
+
+    /// The stream retires once, after every partition of the pass (see `run_once`).
+    async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+
+    fn listed(&self) -> usize {
+        0
     }
 }
 
@@ -201,21 +278,10 @@ async fn granted_departments(
     Ok((counts, refused))
 }
 
-/// Marks departments the complete pass did not see as deleted. An empty pass over a
-/// non-empty table is refused: that is a permission problem, not a dissolved company.
+/// Marks departments the complete pass did not see as deleted; an empty listing over a
+/// non-empty table is refused (see [`crate::sync::retirement`]).
 async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
     let mut tx = ctx.pool.begin().await?;
-    if seen.is_empty() {
-        let current = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "n!" FROM feishu.departments WHERE deleted_at IS NULL"#
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        anyhow::ensure!(
-            current == 0,
-            "Feishu listed no department while {current} are current here; refusing to retire them all"
-        );
-    }
     let retired = sqlx::query!(
         "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()
           WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
@@ -223,7 +289,9 @@ async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
     )
     .execute(&mut *tx)
     .await
-    .context("retiring departments")?;
+    .context("retiring departments")?
+    .rows_affected();
+    check_empty_listing(Endpoint::Departments, "", seen.len(), retired)?;
     tx.commit().await?;
-    Ok(retired.rows_affected())
+    Ok(retired)
 }

@@ -4,8 +4,9 @@
 //! Both try the whole directory first (department `"0"`). An app whose contact range is
 //! partial is refused there (40004, one request and a log line); both then start from
 //! `/contact/v3/scopes`: its departments with everything below them, and its users granted
-//! one by one. Rows a complete pass no longer returns get `deleted_at`; a pass that was
-//! refused anywhere, cut short or resumed retires nothing.
+//! one by one. Rows a complete pass no longer returns get `deleted_at`, under the one rule
+//! of [`crate::sync::retirement`]: a pass that was refused anywhere, cut short or resumed,
+//! or whose parent stream did not complete, retires nothing.
 
 pub mod departments;
 pub mod users;
@@ -22,7 +23,6 @@ use serde_json::Value;
 
 use super::context::{StreamOutcome, SyncContext};
 use crate::feishu::{ApiRequest, Endpoint, Pager};
-use crate::sync_state::Pass;
 use feishu_endpoints::{CONTACT_SCOPES_PATH, fill_path};
 
 /// The root department, which only an app with the whole directory in range may read.
@@ -113,8 +113,8 @@ struct Seen {
     /// `(user, department)` pairs, for the users stream, each with whether it is the
     /// user's primary department (`None`: the record did not say).
     memberships: HashMap<(String, String), Option<bool>>,
-    /// A partition resumed an earlier pass, so `ids` lacks its first pages.
-    resumed: bool,
+    /// Field scopes already reported missing in this pass (each is warned about once).
+    warned: HashSet<&'static str>,
 }
 
 /// A cheap handle on a pass's [`Seen`].
@@ -126,21 +126,13 @@ impl SharedSeen {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Called by a sink's `complete`: a resumed pass cannot vouch for what it did not see.
-    fn completed(&self, pass: &Pass) {
-        if pass.resumed {
-            self.lock().resumed = true;
-        }
-    }
-
     /// The ids seen, if the pass may retire what it did not see.
     fn retirable(&self, outcome: &StreamOutcome) -> Option<Vec<String>> {
-        let seen = self.lock();
-        let complete = outcome.all_complete() && !seen.resumed;
-        if !complete {
+        if !outcome.all_complete() {
             tracing::info!("the pass was not complete: nothing retired");
             return None;
         }
+        let seen = self.lock();
         let mut ids: Vec<String> = seen.ids.iter().cloned().collect();
         ids.sort();
         Some(ids)

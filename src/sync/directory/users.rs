@@ -16,6 +16,7 @@ use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
 use crate::sync::convert::{ColumnBuilder, missing_user_id_scope};
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
+use crate::sync::retirement::check_empty_listing;
 use crate::sync_state::Pass;
 use feishu_endpoints::USER_PATH;
 
@@ -26,12 +27,14 @@ pub(super) struct UserPage {
     pub(super) items: Vec<Value>,
 }
 
-/// `status` of a user.
+/// `status` of a user; absent without `contact:user.employee:readonly`.
 #[derive(Debug, Default, Deserialize)]
 struct WireStatus {
     is_activated: Option<bool>,
     is_frozen: Option<bool>,
     is_resigned: Option<bool>,
+    is_exited: Option<bool>,
+    is_unjoin: Option<bool>,
 }
 
 /// One entry of a user's `orders`: where they sort in one of their departments.
@@ -61,6 +64,10 @@ struct WireUser {
     is_tenant_manager: Option<bool>,
     #[serde(default)]
     status: WireStatus,
+    gender: Option<i32>,
+    job_level_id: Option<String>,
+    job_family_id: Option<String>,
+    dotted_line_leader_user_ids: Option<Vec<String>>,
     department_ids: Option<Vec<String>>,
     orders: Option<Vec<WireOrder>>,
 }
@@ -87,6 +94,12 @@ pub(super) struct Columns {
     is_activated: Vec<Option<bool>>,
     is_frozen: Vec<Option<bool>>,
     pub(super) is_resigned: Vec<Option<bool>>,
+    pub(super) is_exited: Vec<Option<bool>>,
+    pub(super) is_unjoin: Vec<Option<bool>>,
+    pub(super) gender: Vec<Option<i32>>,
+    pub(super) job_level_id: Vec<Option<String>>,
+    pub(super) job_family_id: Vec<Option<String>>,
+    pub(super) dotted_line_leader_user_ids: Vec<Option<Vec<String>>>,
     /// Not a column: each user's departments, when the record lists them.
     pub(super) departments: Vec<Option<Vec<String>>>,
     /// Not a column: each user's `orders`, which say which department is primary.
@@ -162,6 +175,13 @@ impl ColumnBuilder for Columns {
         self.is_activated.push(u.status.is_activated);
         self.is_frozen.push(u.status.is_frozen);
         self.is_resigned.push(u.status.is_resigned);
+        self.is_exited.push(u.status.is_exited);
+        self.is_unjoin.push(u.status.is_unjoin);
+        self.gender.push(u.gender);
+        self.job_level_id.push(non_empty(u.job_level_id));
+        self.job_family_id.push(non_empty(u.job_family_id));
+        self.dotted_line_leader_user_ids
+            .push(u.dotted_line_leader_user_ids);
         self.departments.push(u.department_ids);
         self.orders.push(u.orders);
         self.id.push(id);
@@ -177,15 +197,38 @@ impl Columns {
     /// Upserts the rows; an unchanged user is not rewritten.
     async fn upsert(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let c = self;
+        // A text[] per user does not fit an UNNEST parameter (arrays of arrays must be
+        // rectangular): each travels as a JSON array; NULL stays NULL.
+        let dotted: Vec<Value> = c
+            .dotted_line_leader_user_ids
+            .iter()
+            .map(|ids| {
+                ids.as_ref()
+                    .map_or(Value::Null, |ids| Value::from(ids.clone()))
+            })
+            .collect();
         let written = sqlx::query!(
             r#"INSERT INTO feishu.users AS t
                    (id, open_id, union_id, user_id, name, en_name, email, enterprise_email, job_title,
                     employee_no, employee_type, leader_user_id, city, country, join_time,
-                    is_tenant_manager, is_activated, is_frozen, is_resigned, raw)
-               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                    is_tenant_manager, is_activated, is_frozen, is_resigned, is_exited, is_unjoin,
+                    gender, job_level_id, job_family_id, dotted_line_leader_user_ids, raw)
+               SELECT u.id, u.open_id, u.union_id, u.user_id, u.name, u.en_name, u.email,
+                    u.enterprise_email, u.job_title, u.employee_no, u.employee_type,
+                    u.leader_user_id, u.city, u.country, u.join_time, u.is_tenant_manager,
+                    u.is_activated, u.is_frozen, u.is_resigned, u.is_exited, u.is_unjoin, u.gender,
+                    u.job_level_id, u.job_family_id,
+                    CASE WHEN jsonb_typeof(u.dotted) = 'array'
+                         THEN ARRAY(SELECT jsonb_array_elements_text(u.dotted)) END, u.raw
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[],
                     $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[],
-                    $17::bool[], $18::bool[], $19::bool[], $20::jsonb[])
+                    $17::bool[], $18::bool[], $19::bool[], $20::bool[], $21::bool[], $22::int4[],
+                    $23::text[], $24::text[], $25::jsonb[], $26::jsonb[])
+                   AS u(id, open_id, union_id, user_id, name, en_name, email, enterprise_email,
+                        job_title, employee_no, employee_type, leader_user_id, city, country,
+                        join_time, is_tenant_manager, is_activated, is_frozen, is_resigned,
+                        is_exited, is_unjoin, gender, job_level_id, job_family_id, dotted, raw)
                ON CONFLICT (id) DO UPDATE SET
                     open_id = EXCLUDED.open_id, union_id = EXCLUDED.union_id, user_id = EXCLUDED.user_id,
                     name = EXCLUDED.name, en_name = EXCLUDED.en_name, email = EXCLUDED.email,
@@ -195,13 +238,18 @@ impl Columns {
                     country = EXCLUDED.country, join_time = EXCLUDED.join_time,
                     is_tenant_manager = EXCLUDED.is_tenant_manager, is_activated = EXCLUDED.is_activated,
                     is_frozen = EXCLUDED.is_frozen, is_resigned = EXCLUDED.is_resigned,
+                    is_exited = EXCLUDED.is_exited, is_unjoin = EXCLUDED.is_unjoin,
+                    gender = EXCLUDED.gender, job_level_id = EXCLUDED.job_level_id,
+                    job_family_id = EXCLUDED.job_family_id,
+                    dotted_line_leader_user_ids = EXCLUDED.dotted_line_leader_user_ids,
                     raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
                WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
             &c.id, &c.open_id as _, &c.union_id as _, &c.user_id as _, &c.name as _, &c.en_name as _,
             &c.email as _, &c.enterprise_email as _, &c.job_title as _, &c.employee_no as _,
             &c.employee_type as _, &c.leader_user_id as _, &c.city as _, &c.country as _,
             &c.join_time as _, &c.is_tenant_manager as _, &c.is_activated as _, &c.is_frozen as _,
-            &c.is_resigned as _, &c.raw
+            &c.is_resigned as _, &c.is_exited as _, &c.is_unjoin as _, &c.gender as _,
+            &c.job_level_id as _, &c.job_family_id as _, &dotted, &c.raw
         )
         .execute(&mut *tx)
         .await
@@ -243,6 +291,38 @@ impl Columns {
     }
 }
 
+/// User fields that arrive only with a field scope, and the scopes that return them.
+const SCOPED_FIELDS: [(&str, &str); 2] = [
+    (
+        "status",
+        "contact:user.employee:readonly (or contact:contact:readonly_as_app, \
+         contact:contact:access_as_app, contact:contact:readonly)",
+    ),
+    ("department_ids", "contact:user.department:readonly"),
+];
+
+/// When not one of a page's records carries a field of [`SCOPED_FIELDS`], the app lacks
+/// its field scope: warns once per pass, naming the scope. The fields stay NULL (never
+/// `false`), and retirement by absence goes on working.
+pub(super) fn warn_missing_field_scopes(records: &[Value], seen: &SharedSeen) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if records.is_empty() {
+        return missing;
+    }
+    for (field, scope) in SCOPED_FIELDS {
+        if records.iter().all(|r| r.get(field).is_none()) && seen.lock().warned.insert(field) {
+            tracing::warn!(
+                field,
+                scope,
+                "user records arrive without {field}: the app lacks the field scope {scope}; \
+                 the columns it fills stay NULL until the scope is granted"
+            );
+            missing.push(field);
+        }
+    }
+    missing
+}
+
 /// Writes one department's direct members.
 struct UserSink {
     department: String,
@@ -268,6 +348,7 @@ impl PartitionSink for UserSink {
         {
             return Err(error.into());
         }
+        warn_missing_field_scopes(&data.items, &self.seen);
         let (columns, rejected) = Columns::build(data.items, self.id_field);
         columns.note(&self.seen, Some(&self.department));
         let written = columns.upsert(tx).await?;
@@ -277,10 +358,18 @@ impl PartitionSink for UserSink {
     async fn complete(
         &mut self,
         _tx: &mut PgConnection,
-        pass: &Pass,
+        _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        self.seen.completed(pass);
         Ok(Completion::default())
+    }
+
+    /// The stream retires once, after every partition of the pass (see `run_once`).
+    async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+
+    fn listed(&self) -> usize {
+        0
     }
 }
 
@@ -340,6 +429,7 @@ async fn granted_users(
     seen: &SharedSeen,
 ) -> anyhow::Result<(RunCounts, Vec<String>)> {
     let (records, refused) = read_granted(ctx, Endpoint::Users, USER_PATH, granted, "user").await?;
+    warn_missing_field_scopes(&records, seen);
     let (columns, rejected) = Columns::build(records, id_field);
     anyhow::ensure!(
         rejected.is_empty(),
@@ -379,6 +469,7 @@ async fn finish_pass(
     .execute(&mut *tx)
     .await
     .context("retiring users")?;
+    check_empty_listing(Endpoint::Users, "", ids.len(), retired.rows_affected())?;
     // Memberships that ended, then those that began or changed; unchanged ones are not touched.
     let ended = sqlx::query!(
         "DELETE FROM feishu.user_departments m
