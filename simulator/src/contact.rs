@@ -34,6 +34,14 @@ pub(crate) fn children(shared: &Shared, parent: &str, query: &Query) -> Result<V
         return Err(refused(NO_DEPT_AUTHORITY));
     }
     let mut found: Vec<&Department> = below(&tenant, parent, recursive);
+    if recursive
+        && shared
+            .config
+            .recursion_limit
+            .is_some_and(|limit| found.len() > limit)
+    {
+        return Err(ApiError::new(400, 43010, "big dept forbid recursion"));
+    }
     found.sort_by(|a, b| a.open_id.cmp(&b.open_id));
     let scope = paging::fingerprint(&[parent, if recursive { "r" } else { "" }]);
     let after = resume(query, Endpoint::Departments, &scope)?;

@@ -390,6 +390,7 @@ fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Re
             r#"{"code":0,"msg":"success","data":{"items":[{"id":"70"#,
         ),
         Fault::Delay(_) => Reply::json(200, json!({ "code": 0, "msg": "success", "data": {} })),
+        Fault::Answer { status, code, msg } => ApiError::new(*status, *code, msg).into(),
     }
 }
 

@@ -96,6 +96,9 @@ pub struct StreamOutcome {
     /// A partition's pass resumed an earlier run's, so the stream cannot vouch for what
     /// it did not see (its first pages were read by that run).
     pub resumed: bool,
+    /// Departments whose subtree is too large to read recursively (43010): the
+    /// departments stream walks them one level at a time and takes them out of here.
+    pub recursion_refused: Vec<String>,
 }
 
 impl StreamOutcome {
@@ -117,6 +120,13 @@ impl StreamOutcome {
                     "outside the app's contact range; skipped"
                 );
                 self.refused.push(partition.to_string());
+            }
+            Err(error) if refuses_recursion(&error) => {
+                tracing::info!(
+                    partition,
+                    "too many departments below to read at once (43010); reading one level at a time"
+                );
+                self.recursion_refused.push(partition.to_string());
             }
             Err(error) if stops_the_stream(&error) => {
                 if self.stopped_by.is_none() {
@@ -146,6 +156,7 @@ impl StreamOutcome {
         self.refused.extend(other.refused);
         self.withheld = self.withheld.take().or(other.withheld);
         self.resumed |= other.resumed;
+        self.recursion_refused.extend(other.recursion_refused);
     }
 
     /// Whether every partition read completely: nothing failed, refused, skipped or cut
@@ -158,6 +169,7 @@ impl StreamOutcome {
             && self.stopped_by.is_none()
             && self.withheld.is_none()
             && !self.resumed
+            && self.recursion_refused.is_empty()
     }
 
     /// The run's final status and error text: interrupted, else failed if a partition
@@ -192,6 +204,12 @@ fn out_of_contact_range(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<ApiError>()
         .is_some_and(ApiError::is_out_of_contact_range)
+}
+
+fn refuses_recursion(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ApiError>()
+        .is_some_and(ApiError::refuses_recursion)
 }
 
 /// Whether `error` comes from an answer that every request of the stream would get.

@@ -94,7 +94,7 @@ async fn every_status_flag_is_stored_and_people_counts_who_joined_and_stayed(poo
 async fn without_the_employee_scope_the_flags_are_null_and_absence_still_retires(pool: PgPool) {
     let sim = simulator_with(SimConfig {
         withheld_user_fields: vec!["status"],
-        ..SimConfig::default()
+        ..SimConfig::default().with_window(WINDOW)
     })
     .await;
     let ctx = context(&pool, &sim);
@@ -138,7 +138,7 @@ async fn without_the_employee_scope_the_flags_are_null_and_absence_still_retires
 async fn without_the_department_scope_memberships_come_from_the_listing(pool: PgPool) {
     let sim = simulator_with(SimConfig {
         withheld_user_fields: vec!["department_ids", "leader_user_id", "orders"],
-        ..SimConfig::default()
+        ..SimConfig::default().with_window(WINDOW)
     })
     .await;
     let ctx = context(&pool, &sim);

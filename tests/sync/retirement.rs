@@ -188,7 +188,15 @@ fn remove_one_row(sim: &SimHandle, child: Endpoint) -> (&'static str, String) {
             )
         }
         Endpoint::ApprovalTasks => {
-            let task = t.approval_tasks.pop().unwrap();
+            // A task of someone still employed: a leaver's lists are no longer read.
+            let employed =
+                |user: &str| t.people.iter().any(|p| p.open_id == user && !p.is_resigned);
+            let at = t
+                .approval_tasks
+                .iter()
+                .position(|a| employed(&a.user_id))
+                .unwrap();
+            let task = t.approval_tasks.remove(at);
             (
                 "SELECT bool_and(deleted_at IS NULL) FROM feishu.approval_tasks
                   WHERE user_id || '/' || topic || '/' || task_id = $1",

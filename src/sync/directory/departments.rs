@@ -1,6 +1,9 @@
 //! The `departments` stream: every department below the root (one paged read with
 //! `fetch_child=true`), or, for a partial contact range, below each granted department plus
-//! the granted departments' own records.
+//! the granted departments' own records. A department with too many below it refuses the
+//! recursive read (43010); its subtree is then walked one level at a time.
+
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -178,6 +181,8 @@ async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Resul
 /// Writes the departments below one department and notes which it saw.
 struct DepartmentSink {
     seen: SharedSeen,
+    /// For a one-level listing: collects the children, to be read in turn.
+    children: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl PartitionSink for DepartmentSink {
@@ -193,6 +198,13 @@ impl PartitionSink for DepartmentSink {
             .iter()
             .filter_map(|d| d.get("open_department_id").and_then(Value::as_str))
             .map(str::to_owned);
+        let ids: Vec<String> = ids.collect();
+        if let Some(children) = &self.children {
+            children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(ids.iter().cloned());
+        }
         self.seen.lock().ids.extend(ids);
         upsert(tx, data.items).await
     }
@@ -224,7 +236,48 @@ fn below(department: &str, seen: &SharedSeen) -> Partition<DepartmentSink> {
     Partition {
         key: department.to_string(),
         request,
-        sink: DepartmentSink { seen: seen.clone() },
+        sink: DepartmentSink {
+            seen: seen.clone(),
+            children: None,
+        },
+    }
+}
+
+/// The direct children of `department` (`fetch_child=false`), collected into `children`.
+fn one_level(
+    department: &str,
+    seen: &SharedSeen,
+    children: &Arc<Mutex<Vec<String>>>,
+) -> Partition<DepartmentSink> {
+    let mut partition = below(department, seen);
+    partition.key = format!("{department}:children");
+    partition.request.query.retain(|(k, _)| k != "fetch_child");
+    partition
+        .request
+        .query
+        .push(("fetch_child".into(), "false".into()));
+    partition.sink.children = Some(children.clone());
+    partition
+}
+
+/// Departments that refused a recursive read (43010) are walked one level at a time:
+/// their direct children in one listing each, then each child read recursively (a child
+/// that refuses too is walked the same way). The pass stays complete.
+async fn walk_refused_subtrees(ctx: &SyncContext, outcome: &mut StreamOutcome, seen: &SharedSeen) {
+    loop {
+        let refused = std::mem::take(&mut outcome.recursion_refused);
+        if refused.is_empty() {
+            return;
+        }
+        let children = Arc::new(Mutex::new(Vec::new()));
+        let levels: Vec<_> = refused
+            .iter()
+            .map(|d| one_level(d, seen, &children))
+            .collect();
+        outcome.absorb(read_partitions(ctx, levels, 2).await);
+        let children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
+        let partitions: Vec<_> = children.iter().map(|d| below(d, seen)).collect();
+        outcome.absorb(read_partitions(ctx, partitions, 2).await);
     }
 }
 
@@ -240,6 +293,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         let partitions: Vec<_> = range.departments.iter().map(|d| below(d, &seen)).collect();
         outcome.absorb(read_partitions(ctx, partitions, 2).await);
     }
+    walk_refused_subtrees(ctx, &mut outcome, &seen).await;
     if let Some(ids) = seen.retirable(&outcome) {
         outcome.counts.rows_retired += retire(ctx, &ids).await?;
     }

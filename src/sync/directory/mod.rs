@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::context::{StreamOutcome, SyncContext};
-use crate::feishu::{ApiRequest, Endpoint, Pager};
+use crate::feishu::{ApiError, ApiRequest, Endpoint, Pager};
 use feishu_endpoints::{CONTACT_SCOPES_PATH, fill_path};
 
 /// The root department, which only an app with the whole directory in range may read.
@@ -54,14 +54,35 @@ impl ContactRange {
     }
 }
 
-/// Reads `/contact/v3/scopes`, every page, on `endpoint`'s budget.
+/// The scopes `/contact/v3/scopes` needs (any one of them).
+pub const CONTACT_SCOPES_SCOPES: [&str; 3] = [
+    "contact:contact.base:readonly",
+    "contact:contact:readonly_as_app",
+    "contact:contact:access_as_app",
+];
+
+/// Reads `/contact/v3/scopes`, every page, on `endpoint`'s budget. Refused for a missing
+/// scope, it fails the stream with one message naming the scopes it needs.
 pub async fn contact_range(ctx: &SyncContext, endpoint: Endpoint) -> anyhow::Result<ContactRange> {
     let mut request = ApiRequest::new(endpoint);
     request.path = Some(CONTACT_SCOPES_PATH.to_string());
     request.query = department_id_type();
     let mut pager = Pager::new(&ctx.client, request);
     let mut range = ContactRange::default();
-    while let Some(page) = pager.next_page::<ScopesPage>().await? {
+    loop {
+        let page = match pager.next_page::<ScopesPage>().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(error @ ApiError::Forbidden { .. }) => {
+                return Err(anyhow::Error::new(error)).context(format!(
+                    "the app's contact range is partial (department 0 is refused), and {CONTACT_SCOPES_PATH}, \
+                     which lists what it grants, refuses the app: grant one of {} (developer console > \
+                     Permissions & Scopes), or widen the contact range to the whole directory",
+                    CONTACT_SCOPES_SCOPES.join(", ")
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        };
         range.add(page.data);
     }
     tracing::info!(
