@@ -68,6 +68,19 @@ pub struct ContactRange {
     pub departments: Vec<String>,
     /// Users granted one by one (open ids).
     pub users: Vec<String>,
+    /// User groups granted: their members are in range like users granted one by one.
+    pub groups: Vec<UserGroup>,
+}
+
+/// A user group (`contact/v3/group`) and its user members.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserGroup {
+    /// The group's id.
+    pub id: String,
+    /// Its user members (open ids).
+    pub members: Vec<String>,
+    /// Its member list answers an error (as for a group deleted after it was granted).
+    pub refused: bool,
 }
 
 const SURNAMES: [&str; 12] = [

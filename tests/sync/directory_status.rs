@@ -1,10 +1,12 @@
 //! The directory's people counted right: every status flag, field scopes that hide them,
-//! primary departments, and the departments' leaders and counts.
+//! primary departments, the departments' leaders and counts, and users granted through a
+//! user group.
 
 use sqlx::PgPool;
 
 use crate::helpers::*;
-use feishu_sim::SimConfig;
+use feishu_sim::{ContactRange, SimConfig, UserGroup};
+use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
 use feishu_sync::sync::{self, RunOptions};
 
@@ -249,5 +251,84 @@ async fn departments_keep_their_leaders_primary_member_count_and_order(pool: PgP
     assert!(
         primary_count.unwrap() as usize >= expected,
         "{primary_count:?} < {expected}"
+    );
+}
+
+#[sqlx::test]
+async fn users_granted_through_a_group_arrive_and_an_unreadable_group_retires_nobody(pool: PgPool) {
+    let sim = simulator().await;
+    // The range: one top-level department, and a group of three people outside it.
+    let (outside, granted) = sim.with_tenant(|t| {
+        let granted = t
+            .departments
+            .iter()
+            .find(|d| d.parent == "0")
+            .unwrap()
+            .open_id
+            .clone();
+        let outside: Vec<String> = t
+            .people
+            .iter()
+            .filter(|p| !p.departments.contains(&granted) && !p.is_resigned)
+            .take(3)
+            .map(|p| p.open_id.clone())
+            .collect();
+        t.contact_range = Some(ContactRange {
+            departments: vec![granted.clone()],
+            users: Vec::new(),
+            groups: vec![UserGroup {
+                id: "g-analysts".into(),
+                members: outside.clone(),
+                refused: false,
+            }],
+        });
+        (outside, granted)
+    });
+    assert_eq!(outside.len(), 3);
+    let ctx = context(&pool, &sim);
+
+    sync_directory(&ctx).await;
+
+    let current = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM feishu.users WHERE id = $1 AND deleted_at IS NULL)",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    for member in &outside {
+        assert!(
+            current(member.clone()).await,
+            "group member {member} arrived"
+        );
+    }
+    assert!(!granted.is_empty());
+
+    // The group's member list cannot be read: its members stay, nobody is retired, and
+    // the run says so.
+    let leaver = sim.with_tenant(|t| {
+        let group = &mut t.contact_range.as_mut().unwrap().groups[0];
+        group.refused = true;
+        group.members.pop().unwrap() // a complete pass would retire them
+    });
+    let reports = sync::sync(&ctx, &DIRECTORY, &RunOptions::default())
+        .await
+        .unwrap();
+    let users = report(&reports, Endpoint::Users);
+    assert_ne!(users.status, RunStatus::Succeeded, "{:?}", users.error);
+    assert!(
+        users.error.as_deref().unwrap().contains("g-analysts"),
+        "{:?}",
+        users.error
+    );
+    assert_eq!(users.counts.rows_retired, 0);
+    assert!(
+        current(leaver).await,
+        "nobody retired while a group is unreadable"
     );
 }

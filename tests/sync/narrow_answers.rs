@@ -103,6 +103,7 @@ async fn a_refused_contact_scopes_list_fails_the_directory_naming_its_scopes(poo
         t.contact_range = Some(ContactRange {
             departments: vec![granted],
             users: Vec::new(),
+            groups: Vec::new(),
         });
     });
     let ctx = context(&pool, &sim);

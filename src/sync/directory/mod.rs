@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::context::{StreamOutcome, SyncContext};
 use crate::feishu::{ApiError, ApiRequest, Endpoint, Pager};
-use feishu_endpoints::{CONTACT_SCOPES_PATH, fill_path};
+use feishu_endpoints::{CONTACT_SCOPES_PATH, GROUP_MEMBERS_PATH, fill_path};
 
 /// The root department, which only an app with the whole directory in range may read.
 pub const ROOT: &str = "0";
@@ -35,6 +35,8 @@ pub struct ContactRange {
     pub departments: Vec<String>,
     /// Users granted one by one, in `feishu.user_id_type`.
     pub users: Vec<String>,
+    /// User groups granted: their members count as users granted one by one.
+    pub groups: Vec<String>,
 }
 
 /// `data` of `/contact/v3/scopes`.
@@ -44,6 +46,8 @@ struct ScopesPage {
     department_ids: Vec<String>,
     #[serde(default)]
     user_ids: Vec<String>,
+    #[serde(default)]
+    group_ids: Vec<String>,
 }
 
 impl ContactRange {
@@ -51,7 +55,46 @@ impl ContactRange {
     fn add(&mut self, page: ScopesPage) {
         self.departments.extend(page.department_ids);
         self.users.extend(page.user_ids);
+        self.groups.extend(page.group_ids);
     }
+}
+
+/// `data` of a group member list page.
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupMemberPage {
+    #[serde(default)]
+    pub(super) memberlist: Vec<GroupMember>,
+}
+
+/// One member of a user group.
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupMember {
+    pub(super) member_id: String,
+    pub(super) member_type: Option<String>,
+}
+
+/// The user members of `group`, every page, in `feishu.user_id_type`, on the users budget.
+pub async fn group_members(ctx: &SyncContext, group: &str) -> anyhow::Result<Vec<String>> {
+    let mut request = ApiRequest::new(Endpoint::Users);
+    request.path = Some(fill_path(GROUP_MEMBERS_PATH, group));
+    request.query = vec![
+        (
+            "member_id_type".into(),
+            ctx.client.user_id_type().to_string(),
+        ),
+        ("member_type".into(), "user".into()),
+    ];
+    let mut pager = Pager::new(&ctx.client, request);
+    let mut members = Vec::new();
+    while let Some(page) = pager.next_page::<GroupMemberPage>().await? {
+        let users = page.data.memberlist.into_iter();
+        members.extend(
+            users
+                .filter(|m| m.member_type.as_deref().is_none_or(|t| t == "user"))
+                .map(|m| m.member_id),
+        );
+    }
+    Ok(members)
 }
 
 /// The scopes `/contact/v3/scopes` needs (any one of them).
@@ -88,6 +131,7 @@ pub async fn contact_range(ctx: &SyncContext, endpoint: Endpoint) -> anyhow::Res
     tracing::info!(
         departments = range.departments.len(),
         users = range.users.len(),
+        groups = range.groups.len(),
         "read the app's contact range"
     );
     Ok(range)

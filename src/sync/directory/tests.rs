@@ -433,6 +433,7 @@ fn the_scopes_example_gives_departments_and_users() {
     range.add(ScopesPage::deserialize(&data(SCOPES_EXAMPLE)).unwrap());
     assert_eq!(range.departments, ["75217143312g9842"]);
     assert_eq!(range.users, ["9b2fabg6"]);
+    assert_eq!(range.groups, ["4bgga762"]);
 }
 
 proptest::proptest! {

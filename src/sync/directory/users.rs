@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{ROOT, SharedSeen, contact_range, department_id_type, read_granted, root_refused};
+use super::{
+    ROOT, SharedSeen, contact_range, department_id_type, group_members, read_granted, root_refused,
+};
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
@@ -411,7 +413,31 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
     let mut outcome = read_partitions(ctx, partitions, 2).await;
     if root_refused(&mut outcome) {
         let range = contact_range(ctx, Endpoint::Users).await?;
-        let (counts, refused) = granted_users(ctx, &range.users, id_field, &seen).await?;
+        let mut granted = range.users.clone();
+        for group in &range.groups {
+            // Members already read are not read again; a group that cannot be read makes
+            // the pass incomplete, so nothing is retired.
+            match group_members(ctx, group).await {
+                Ok(members) => granted.extend(
+                    members
+                        .into_iter()
+                        .filter(|m| !range.users.contains(m) && !seen.lock().ids.contains(m)),
+                ),
+                Err(error) => {
+                    tracing::error!(
+                        group,
+                        error = format!("{error:#}"),
+                        "a granted group's members cannot be read"
+                    );
+                    outcome
+                        .failed_partitions
+                        .push(format!("group {group}: {error:#}"));
+                }
+            }
+        }
+        granted.sort();
+        granted.dedup();
+        let (counts, refused) = granted_users(ctx, &granted, id_field, &seen).await?;
         outcome.counts.add(counts);
         outcome.refused.extend(refused);
     }
