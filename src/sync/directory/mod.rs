@@ -9,6 +9,7 @@
 //! or whose parent stream did not complete, retires nothing.
 
 pub mod departments;
+mod user_rows;
 pub mod users;
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::SharedSeen;
 use super::departments::{Columns as DepartmentColumns, DepartmentPage};
-use super::users::{Columns as UserColumns, UserPage, id_field, warn_missing_field_scopes};
+use super::user_rows::{Columns as UserColumns, UserPage, id_field};
+use super::users::warn_missing_field_scopes;
 use super::{ContactRange, ScopesPage};
 use crate::sync::convert::ColumnBuilder;
 
