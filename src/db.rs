@@ -174,38 +174,30 @@ pub struct TableCount {
     pub retired: i64,
 }
 
-/// Current and retired rows of every data table, for summaries.
+/// Current and retired rows of every entity table (see [`crate::tables`]), for summaries.
 pub async fn table_counts(pool: &PgPool) -> anyhow::Result<Vec<TableCount>> {
-    let rows = sqlx::query!(
-        r#"SELECT 'semesters' AS "table!", count(*) FILTER (WHERE deleted_at IS NULL) AS "current!",
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) AS "retired!" FROM feishu.semesters
-           UNION ALL SELECT 'activities', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.activities
-           UNION ALL SELECT 'stage_tasks', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.stage_tasks
-           UNION ALL SELECT 'stage_task_counts', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.stage_task_counts
-           UNION ALL SELECT 'approval_tasks', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.approval_tasks
-           UNION ALL SELECT 'tasks', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.tasks
-           UNION ALL SELECT 'task_collaborators', count(*), 0 FROM feishu.task_collaborators
-           UNION ALL SELECT 'task_followers', count(*), 0 FROM feishu.task_followers
-           UNION ALL SELECT 'departments', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.departments
-           UNION ALL SELECT 'users', count(*) FILTER (WHERE deleted_at IS NULL),
-                  count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.users
-           UNION ALL SELECT 'user_departments', count(*), 0 FROM feishu.user_departments"#
-    )
-    .fetch_all(pool)
-    .await
-    .context("counting rows")?;
+    // Table names come from the registry; they cannot be bind parameters.
+    let selects: Vec<String> = crate::tables::ENTITY_TABLES
+        .iter()
+        .map(|t| match t.retires {
+            true => format!(
+                "SELECT '{0}', count(*) FILTER (WHERE deleted_at IS NULL),
+                        count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM feishu.{0}",
+                t.name
+            ),
+            false => format!("SELECT '{0}', count(*), 0::bigint FROM feishu.{0}", t.name),
+        })
+        .collect();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&selects.join(" UNION ALL "))
+        .fetch_all(pool)
+        .await
+        .context("counting rows")?;
     Ok(rows
         .into_iter()
-        .map(|r| TableCount {
-            table: r.table,
-            current: r.current,
-            retired: r.retired,
+        .map(|(table, current, retired)| TableCount {
+            table,
+            current,
+            retired,
         })
         .collect())
 }
@@ -220,4 +212,43 @@ pub async fn prefer_hash_joins(tx: &mut sqlx::PgConnection) -> anyhow::Result<()
         .await
         .context("preparing the retirement query")?;
     Ok(())
+}
+
+/// How a parent stream's passes stand against its child's: the parent's last finished
+/// run, and whether it finished after the child's last succeeded run began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentRun {
+    /// `None`: the parent never finished a run.
+    pub last_status: Option<String>,
+    /// The last finished parent run ended after the child's last succeeded run started
+    /// (or the child never succeeded).
+    pub since_child: bool,
+}
+
+/// The parent's last finished run, compared with the child's last succeeded one.
+pub async fn parent_run(pool: &PgPool, parent: &str, child: &str) -> anyhow::Result<ParentRun> {
+    let row = sqlx::query!(
+        r#"SELECT p.status AS "status?",
+                  p.finished_at > coalesce(
+                      (SELECT max(c.started_at) FROM feishu.sync_runs c
+                        WHERE c.stream = $2 AND c.status = 'succeeded'), '-infinity') AS "since_child?"
+             FROM (SELECT status, finished_at FROM feishu.sync_runs
+                    WHERE stream = $1 AND finished_at IS NOT NULL
+                    ORDER BY finished_at DESC LIMIT 1) p"#,
+        parent,
+        child
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading the parent stream's last run")?;
+    Ok(match row {
+        None => ParentRun {
+            last_status: None,
+            since_child: false,
+        },
+        Some(r) => ParentRun {
+            last_status: r.status,
+            since_child: r.since_child.unwrap_or(false),
+        },
+    })
 }

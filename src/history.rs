@@ -9,17 +9,6 @@ use sqlx::PgPool;
 
 use crate::shutdown::CancellationToken;
 
-/// Every history table, one per entity table.
-pub const HISTORY_TABLES: [&str; 7] = [
-    "semesters_history",
-    "activities_history",
-    "stage_tasks_history",
-    "approval_tasks_history",
-    "tasks_history",
-    "departments_history",
-    "users_history",
-];
-
 /// Versions deleted per statement, so a large prune never holds long locks or bloats one
 /// transaction.
 const BATCH: i64 = 1000;
@@ -31,8 +20,8 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// versions are never touched. Returns how many went.
 pub async fn prune(pool: &PgPool, retain_days: u32) -> anyhow::Result<u64> {
     let mut pruned = 0;
-    for table in HISTORY_TABLES {
-        // Table names cannot be bind parameters; these come from the constant list above.
+    for table in crate::tables::history_tables() {
+        // Table names cannot be bind parameters; these come from the registry.
         let statement = format!(
             "DELETE FROM feishu.{table} WHERE ctid = ANY(ARRAY(
                  SELECT ctid FROM feishu.{table}

@@ -9,7 +9,8 @@
 //!   tables), and the partition reader that drives pages through transactions.
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
 //!   partition passes, resume cursors).
-//! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal.
+//! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
+//!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
 //!   write with every upsert; [`stream_lock`]: one writer per stream across processes.
 //! - [`one_pass`], [`service`], [`status`], [`grant`] and [`commands`] (one file per newer
@@ -58,4 +59,5 @@ pub mod status;
 pub mod stream_lock;
 pub mod sync;
 pub mod sync_state;
+pub mod tables;
 pub mod telemetry;

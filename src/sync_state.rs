@@ -244,19 +244,6 @@ pub async fn watermark_summaries(pool: &PgPool) -> anyhow::Result<Vec<WatermarkS
     .context("reading feishu.sync_state")
 }
 
-/// Tables whose keys hold user ids: under another `user_id_type` every row would be a
-/// different row, so a switch clears them and reads them again.
-const USER_KEYED_TABLES: [&str; 8] = [
-    "stage_tasks",
-    "stage_task_counts",
-    "approval_tasks",
-    "approval_task_counts",
-    "users",
-    "user_departments",
-    "task_collaborators",
-    "task_followers",
-];
-
 /// Refuses to go on when the data was written under another `feishu.user_id_type`
 /// (rows under the old ids would never be retired, and people would appear twice);
 /// records the type on first use.
@@ -273,11 +260,17 @@ pub async fn check_user_id_type(pool: &PgPool, configured: &str) -> anyhow::Resu
              are never retired, so people appear twice). Either set feishu.user_id_type back to {recorded:?}, or run \
              `feishu-sync sync --backfill --reset-ids` once: it clears the user-keyed tables ({}) and their sync \
              state, closes their open history versions, records {configured:?} and reads everything again",
-            USER_KEYED_TABLES.join(", ")
+            user_keyed_names().join(", ")
         ),
         Some(_) => Ok(()),
         None => record_user_id_type(pool, configured).await,
     }
+}
+
+/// Tables whose keys hold user ids: under another `user_id_type` every row would be a
+/// different row, so a switch clears them and reads them again.
+fn user_keyed_names() -> Vec<&'static str> {
+    crate::tables::user_keyed_tables().map(|t| t.name).collect()
 }
 
 async fn record_user_id_type(pool: &PgPool, configured: &str) -> anyhow::Result<()> {
@@ -297,11 +290,10 @@ async fn record_user_id_type(pool: &PgPool, configured: &str) -> anyhow::Result<
 /// then records `configured`; the backfill that follows reads everything under it.
 pub async fn reset_user_ids(pool: &PgPool, configured: &str) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    for table in USER_KEYED_TABLES {
-        // Names from the constant list above; they cannot be bind parameters.
-        let has_history =
-            crate::history::HISTORY_TABLES.contains(&format!("{table}_history").as_str());
-        if has_history {
+    for entity in crate::tables::user_keyed_tables() {
+        // Names from the registry; they cannot be bind parameters.
+        let table = entity.name;
+        if entity.has_history {
             sqlx::query(&format!(
                 "UPDATE feishu.{table}_history SET valid_to = now() WHERE valid_to IS NULL"
             ))

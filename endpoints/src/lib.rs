@@ -39,6 +39,10 @@ pub const DEPARTMENT_PATH: &str = "/open-apis/contact/v3/departments/{department
 /// `GET`: one user (`data.user`), for users granted to the app one by one.
 pub const USER_PATH: &str = "/open-apis/contact/v3/users/{user_id}";
 
+/// `GET`: the members of a user group (`data.memberlist[]`, paged), for the groups the
+/// app's contact range grants. Billed to the users budget.
+pub const GROUP_MEMBERS_PATH: &str = "/open-apis/contact/v3/group/{group_id}/member/simplelist";
+
 /// `template` with its one `{name}` segment replaced by `value`.
 pub fn fill_path(template: &str, value: &str) -> String {
     match (template.find('{'), template.find('}')) {

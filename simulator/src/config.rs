@@ -28,6 +28,15 @@ pub struct SimConfig {
     /// Whether the app has `contact:user.employee_id:readonly`: without it, stage tasks
     /// asked for with `user_id_type=user_id` arrive without `user_id`. Default true.
     pub grants_user_id_scope: bool,
+    /// User fields the app has no field scope for: the contact endpoints leave them out
+    /// of every user record (e.g. `status` without `contact:user.employee:readonly`;
+    /// `department_ids`, `leader_user_id` and `orders` without
+    /// `contact:user.department:readonly`). Default none.
+    pub withheld_user_fields: Vec<&'static str>,
+    /// A department with more departments below it than this refuses
+    /// `children?fetch_child=true` with 43010 ("big dept forbid recursion", HTTP 400);
+    /// listing one level (`fetch_child=false`) still works. Default `None`: no limit.
+    pub recursion_limit: Option<usize>,
     /// The most approval tasks of one user and topic the API counts and lists; beyond
     /// it `count.has_more` is true. Default 999, as the document says.
     pub approval_list_cap: usize,
@@ -78,6 +87,8 @@ impl Default for SimConfig {
             missing_scope: Vec::new(),
             approval_list_cap: 999,
             grants_user_id_scope: true,
+            withheld_user_fields: Vec::new(),
+            recursion_limit: None,
             rate_limits,
             legacy_rate_limit_status: false,
             announce_limit_per_second: false,
@@ -113,4 +124,11 @@ pub enum Fault {
     BadPageToken,
     /// HTTP 200 with a truncated JSON body.
     MalformedJson,
+    /// Any answer the platform gives: HTTP `status` with `{"code": code, "msg": msg}`
+    /// (99991665, contact's 40003, 1580901 without a performance licence, 43010...).
+    Answer {
+        status: u16,
+        code: i64,
+        msg: &'static str,
+    },
 }

@@ -34,6 +34,14 @@ pub(crate) fn children(shared: &Shared, parent: &str, query: &Query) -> Result<V
         return Err(refused(NO_DEPT_AUTHORITY));
     }
     let mut found: Vec<&Department> = below(&tenant, parent, recursive);
+    if recursive
+        && shared
+            .config
+            .recursion_limit
+            .is_some_and(|limit| found.len() > limit)
+    {
+        return Err(ApiError::new(400, 43010, "big dept forbid recursion"));
+    }
     found.sort_by(|a, b| a.open_id.cmp(&b.open_id));
     let scope = paging::fingerprint(&[parent, if recursive { "r" } else { "" }]);
     let after = resume(query, Endpoint::Departments, &scope)?;
@@ -83,7 +91,14 @@ pub(crate) fn find_by_department(shared: &Shared, query: &Query) -> Result<Value
     let items: Vec<Value> = page
         .items
         .iter()
-        .map(|p| corrupted(shared, Endpoint::Users, &p.open_id, user_json(p, &ids)))
+        .map(|p| {
+            corrupted(
+                shared,
+                Endpoint::Users,
+                &p.open_id,
+                scoped_user_json(shared, p, &ids),
+            )
+        })
         .collect();
     let mut data = json!({ "items": items });
     put_paging(&mut data, Endpoint::Users, &scope, page.next_after);
@@ -100,44 +115,52 @@ pub(crate) fn scopes(shared: &Shared, query: &Query) -> Result<Value, ApiError> 
         page_size(size, 50, 100).map_err(|_| ApiError::new(400, 40011, "page size is invalid"))?;
     let tenant = lock(&shared.tenant);
     let ids = IdKinds::of(&tenant, query);
-    let (users, departments): (Vec<String>, Vec<String>) = match &tenant.contact_range {
-        Some(range) => (range.users.clone(), range.departments.clone()),
-        None => (
-            tenant
-                .people
-                .iter()
-                .filter(|p| !p.is_resigned && p.departments.iter().any(|d| d == "0"))
-                .map(|p| p.open_id.clone())
-                .collect(),
-            below(&tenant, "0", false)
-                .iter()
-                .map(|d| d.open_id.clone())
-                .collect(),
-        ),
-    };
-    let entries: Vec<(usize, bool, String)> = users
+    let (users, departments, groups): (Vec<String>, Vec<String>, Vec<String>) =
+        match &tenant.contact_range {
+            Some(range) => (
+                range.users.clone(),
+                range.departments.clone(),
+                range.groups.iter().map(|g| g.id.clone()).collect(),
+            ),
+            None => (
+                tenant
+                    .people
+                    .iter()
+                    .filter(|p| !p.is_resigned && p.departments.iter().any(|d| d == "0"))
+                    .map(|p| p.open_id.clone())
+                    .collect(),
+                below(&tenant, "0", false)
+                    .iter()
+                    .map(|d| d.open_id.clone())
+                    .collect(),
+                Vec::new(),
+            ),
+        };
+    // Users, then departments, then groups, paged as one list.
+    let entries: Vec<(usize, u8, String)> = users
         .into_iter()
-        .map(|u| (true, ids.user(&u)))
-        .chain(departments.into_iter().map(|d| (false, d)))
+        .map(|u| (0, ids.user(&u)))
+        .chain(departments.into_iter().map(|d| (1, d)))
+        .chain(groups.into_iter().map(|g| (2, g)))
         .enumerate()
-        .map(|(i, (is_user, id))| (i, is_user, id))
+        .map(|(i, (kind, id))| (i, kind, id))
         .collect();
     let scope = paging::fingerprint(&["scopes"]);
     let after = resume(query, Endpoint::Departments, &scope)?
         .map(|k| k.parse::<usize>().map_err(|_| bad()))
         .transpose()?;
     let page = paging::page(entries, |e| e.0, after, size, |e| e.0.to_string());
-    let pick = |users: bool| -> Vec<&str> {
+    let pick = |kind: u8| -> Vec<&str> {
         page.items
             .iter()
-            .filter(|e| e.1 == users)
+            .filter(|e| e.1 == kind)
             .map(|e| e.2.as_str())
             .collect()
     };
     let mut data = json!({
-        "user_ids": pick(true),
-        "department_ids": pick(false),
-        "group_ids": [],
+        "user_ids": pick(0),
+        "department_ids": pick(1),
+        "group_ids": pick(2),
     });
     put_paging(
         &mut data,
@@ -177,9 +200,46 @@ pub(crate) fn user(shared: &Shared, id: &str, query: &Query) -> Result<Value, Ap
         shared,
         Endpoint::Users,
         &person.open_id,
-        user_json(person, &ids),
+        scoped_user_json(shared, person, &ids),
     );
     Ok(success(json!({ "user": user })))
+}
+
+/// `GET /contact/v3/group/{group_id}/member/simplelist`: a granted group's user members,
+/// in `member_id_type`, 50 a page by default and at most 100. Only user members are
+/// simulated; a group outside the range is refused.
+pub(crate) fn group_members(shared: &Shared, id: &str, query: &Query) -> Result<Value, ApiError> {
+    let bad = || ApiError::new(400, 99992402, "field validation failed");
+    if param(query, "member_type").is_some_and(|t| t != "user") {
+        return Err(bad());
+    }
+    let size = opt_int(param(query, "page_size")).map_err(|()| bad())?;
+    let size = page_size(size, 50, 100).map_err(|_| bad())?;
+    let tenant = lock(&shared.tenant);
+    let group = tenant
+        .contact_range
+        .as_ref()
+        .and_then(|r| r.groups.iter().find(|g| g.id == id && !g.refused))
+        .ok_or_else(bad)?;
+    let mut kinds = query.to_vec();
+    kinds.retain(|(k, _)| k != "user_id_type");
+    if let Some(kind) = param(query, "member_id_type") {
+        kinds.push(("user_id_type".to_string(), kind.to_string()));
+    }
+    let ids = IdKinds::of(&tenant, &kinds);
+    let mut members: Vec<String> = group.members.iter().map(|m| ids.user(m)).collect();
+    members.sort();
+    let scope = paging::fingerprint(&["group", id]);
+    let after = resume(query, Endpoint::Users, &scope)?;
+    let page = paging::page(members, Clone::clone, after, size, Clone::clone);
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|m| json!({ "member_id": m, "member_type": "user" }))
+        .collect();
+    let mut data = json!({ "memberlist": items });
+    put_paging(&mut data, Endpoint::Users, &scope, page.next_after);
+    Ok(success(data))
 }
 
 /// Only open department ids are simulated; user ids of every kind.
@@ -258,6 +318,10 @@ fn user_in_range(tenant: &Tenant, person: &Person) -> bool {
         None => true,
         Some(range) => {
             range.users.contains(&person.open_id)
+                || range
+                    .groups
+                    .iter()
+                    .any(|g| g.members.contains(&person.open_id))
                 || person
                     .departments
                     .iter()
@@ -306,6 +370,17 @@ fn department_json(tenant: &Tenant, d: &Department, ids: &IdKinds) -> Value {
         .iter()
         .filter(|p| !p.is_resigned && p.departments.iter().any(|m| inside.contains(m.as_str())))
         .count();
+    // People whose primary department (their first) is here or below.
+    let primary_member_count = tenant
+        .people
+        .iter()
+        .filter(|p| {
+            !p.is_resigned
+                && p.departments
+                    .first()
+                    .is_some_and(|m| inside.contains(m.as_str()))
+        })
+        .count();
     let leader = d.leader.as_deref().map(|l| ids.user(l));
     json!({
         "name": d.name,
@@ -318,9 +393,21 @@ fn department_json(tenant: &Tenant, d: &Department, ids: &IdKinds) -> Value {
         "order": "100",
         "unit_ids": [],
         "member_count": member_count,
+        "primary_member_count": primary_member_count,
         "status": { "is_deleted": false },
         "leaders": leader.iter().map(|l| json!({ "leaderType": 1, "leaderID": l })).collect::<Vec<_>>(),
     })
+}
+
+/// A user record without the fields the app has no field scope for.
+fn scoped_user_json(shared: &Shared, p: &Person, ids: &IdKinds) -> Value {
+    let mut user = user_json(p, ids);
+    if let Some(fields) = user.as_object_mut() {
+        for field in &shared.config.withheld_user_fields {
+            fields.remove(*field);
+        }
+    }
+    user
 }
 
 fn user_json(p: &Person, ids: &IdKinds) -> Value {
@@ -346,8 +433,8 @@ fn user_json(p: &Person, ids: &IdKinds) -> Value {
             "is_frozen": p.is_frozen,
             "is_resigned": p.is_resigned,
             "is_activated": p.is_activated,
-            "is_exited": false,
-            "is_unjoin": false,
+            "is_exited": p.is_exited,
+            "is_unjoin": p.is_unjoin,
         },
         "department_ids": p.departments,
         "leader_user_id": p.leader.as_deref().map(|l| ids.user(l)),

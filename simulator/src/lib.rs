@@ -32,7 +32,7 @@ mod tests;
 
 pub use config::{Fault, RateLimit, SimConfig};
 pub use generate::TOPICS;
-pub use people::{ContactRange, Department, Person};
+pub use people::{ContactRange, Department, Person, UserGroup};
 pub use server::{SimHandle, Simulator};
 pub use state::{EndpointStats, RecordedRequest};
 pub use tenant::*;

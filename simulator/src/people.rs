@@ -54,6 +54,10 @@ pub struct Person {
     pub is_frozen: bool,
     /// Resigned people are no longer listed in any department.
     pub is_resigned: bool,
+    /// Left the tenant (`status.is_exited`); still listed.
+    pub is_exited: bool,
+    /// Invited but not joined yet (`status.is_unjoin`); still listed.
+    pub is_unjoin: bool,
 }
 
 /// What the app may read of the directory when its contact range is partial: the root
@@ -64,6 +68,19 @@ pub struct ContactRange {
     pub departments: Vec<String>,
     /// Users granted one by one (open ids).
     pub users: Vec<String>,
+    /// User groups granted: their members are in range like users granted one by one.
+    pub groups: Vec<UserGroup>,
+}
+
+/// A user group (`contact/v3/group`) and its user members.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserGroup {
+    /// The group's id.
+    pub id: String,
+    /// Its user members (open ids).
+    pub members: Vec<String>,
+    /// Its member list answers an error (as for a group deleted after it was granted).
+    pub refused: bool,
 }
 
 const SURNAMES: [&str; 12] = [
@@ -198,6 +215,8 @@ impl Gen {
             is_activated: true,
             is_frozen: i % 50 == 49,
             is_resigned: false,
+            is_exited: false,
+            is_unjoin: false,
             name,
             en_name,
         }

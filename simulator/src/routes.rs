@@ -20,7 +20,8 @@ use super::params::{self, ApiError};
 use super::state::{RecordedRequest, Shared, lock};
 use super::{contact, handlers};
 use feishu_endpoints::{
-    CONTACT_SCOPES_PATH, DEPARTMENT_PATH, Endpoint, Method, TOKEN_PATH, USER_PATH,
+    CONTACT_SCOPES_PATH, DEPARTMENT_PATH, Endpoint, GROUP_MEMBERS_PATH, Method, TOKEN_PATH,
+    USER_PATH,
 };
 
 /// What a data request asks for: one of the list endpoints, or a directory resource with
@@ -32,6 +33,7 @@ pub(crate) enum Resource {
     ContactScopes,
     Department(String),
     User(String),
+    GroupMembers(String),
 }
 
 impl Resource {
@@ -42,7 +44,7 @@ impl Resource {
             Resource::Children(_) | Resource::ContactScopes | Resource::Department(_) => {
                 Endpoint::Departments
             }
-            Resource::User(_) => Endpoint::Users,
+            Resource::User(_) | Resource::GroupMembers(_) => Endpoint::Users,
         }
     }
 }
@@ -152,6 +154,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(Endpoint::Departments.path(), with_param(Resource::Children))
         .route(DEPARTMENT_PATH, with_param(Resource::Department))
         .route(USER_PATH, with_param(Resource::User))
+        .route(GROUP_MEMBERS_PATH, with_param(Resource::GroupMembers))
         .route(CONTACT_SCOPES_PATH, get(scopes))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .layer(middleware::from_fn(add_logid))
@@ -309,6 +312,7 @@ async fn answer(
         Resource::ContactScopes => contact::scopes(shared, query),
         Resource::Department(id) => contact::department(shared, id, query),
         Resource::User(id) => contact::user(shared, id, query),
+        Resource::GroupMembers(id) => contact::group_members(shared, id, query),
     };
     let reply = match answered {
         Ok(body) => Reply::json(200, body),
@@ -390,6 +394,7 @@ fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Re
             r#"{"code":0,"msg":"success","data":{"items":[{"id":"70"#,
         ),
         Fault::Delay(_) => Reply::json(200, json!({ "code": 0, "msg": "success", "data": {} })),
+        Fault::Answer { status, code, msg } => ApiError::new(*status, *code, msg).into(),
     }
 }
 

@@ -7,7 +7,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
 use crate::feishu::error::{
-    CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES,
+    CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES, TRANSIENT_CODES,
 };
 use crate::metrics::RequestOutcome;
 
@@ -91,6 +91,9 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
     };
     if TOKEN_CODES.contains(&code) {
         return Attempt::TokenRejected { code, msg, log_id };
+    }
+    if TRANSIENT_CODES.contains(&code) {
+        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
     }
     if code == CODE_QUOTA_EXHAUSTED {
         return Attempt::QuotaExhausted(log_id);

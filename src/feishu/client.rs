@@ -162,14 +162,17 @@ impl FeishuClient {
                     return Ok(reply);
                 }
                 Attempt::TokenRejected { code, msg, log_id } => {
-                    let (Target::Api(endpoint), Some(token), false) =
-                        (target, token, round.token_retried)
-                    else {
-                        return Err(target.token_rejected(code, msg, log_id));
+                    let (Target::Api(endpoint), Some(token)) = (target, token) else {
+                        return Err(target.token_rejected(code, msg, log_id, false));
                     };
-                    tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
+                    // Nothing refused stays cached, whether or not we try again.
                     self.tokens.invalidate(&token).await;
-                    round.token_retried = true;
+                    if let Some(refused) = &round.refused_token {
+                        let same = refused.expose_secret() == token.expose_secret();
+                        return Err(target.token_rejected(code, msg, log_id, same));
+                    }
+                    tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
+                    round.refused_token = Some(token);
                 }
                 Attempt::RateLimited(wait, announced, log_id) => {
                     self.rate_limited(target, &mut round, sent_at, wait, announced, log_id)
@@ -314,7 +317,8 @@ impl FeishuClient {
 struct Rounds {
     attempts: u32,
     rate_waits: u32,
-    token_retried: bool,
+    /// The token refused once; a second refusal ends the request.
+    refused_token: Option<SecretString>,
     backoff: backon::ExponentialBackoff,
 }
 
@@ -323,7 +327,7 @@ impl Rounds {
         Rounds {
             attempts: 0,
             rate_waits: 0,
-            token_retried: false,
+            refused_token: None,
             backoff: retry.build(),
         }
     }
@@ -351,14 +355,16 @@ impl Target {
         }
     }
 
-    /// A token refused again after a fresh fetch (or by the token endpoint itself).
-    fn token_rejected(self, code: i64, msg: String, log_id: LogId) -> ApiError {
+    /// A token refused again after asking for a new one (`same_token`: the token endpoint
+    /// handed back the refused one), or by the token endpoint itself.
+    fn token_rejected(self, code: i64, msg: String, log_id: LogId, same_token: bool) -> ApiError {
         match self {
             Target::Api(endpoint) => ApiError::TokenRejected {
                 endpoint,
                 code,
                 msg,
                 log_id,
+                same_token,
             },
             Target::Token => ApiError::Token { code, msg, log_id },
         }

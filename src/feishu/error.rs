@@ -10,10 +10,17 @@ use crate::feishu::Endpoint;
 /// Frequency-limit code; arrives with HTTP 429, or HTTP 400 on older endpoints.
 pub const CODE_RATE_LIMITED: i64 = 99991400;
 
-/// Codes meaning "this tenant_access_token is not (or no longer) valid: get a new one".
-/// 99991663 also means "this API takes no tenant token", which only a refused fresh
-/// token tells apart.
-pub const TOKEN_CODES: [i64; 3] = [99991663, 99991664, 99991671];
+/// Codes meaning "this tenant_access_token is not (or no longer) valid: get a new one"
+/// (99991665: "tenant_access_token invalid"). 99991663 also means "this API takes no
+/// tenant token", which only a refused fresh token tells apart.
+pub const TOKEN_CODES: [i64; 4] = [99991663, 99991664, 99991665, 99991671];
+
+/// Answers that are the server's trouble, not the request's, though they come with HTTP
+/// 400: contact v3's 40003 ("internal error"). Retried like a 5xx.
+pub const TRANSIENT_CODES: [i64; 1] = [40003];
+
+/// The tenant has no licence for Feishu Performance: every performance request answers it.
+pub const CODE_NO_PERFORMANCE_LICENCE: i64 = 1580901;
 
 /// The tenant's monthly API quota is used up (Basic plan, shared by all its custom apps).
 pub const CODE_QUOTA_EXHAUSTED: i64 = 99991403;
@@ -64,18 +71,28 @@ pub enum ApiError {
         msg: String,
         log_id: LogId,
     },
-    /// A freshly fetched token was rejected too: the endpoint does not take tenant tokens.
+    /// The token was rejected again after asking for a new one. The token endpoint hands
+    /// back the same token while 30 minutes or more of it remain, so the second try may
+    /// have sent the very token refused: either this endpoint takes no tenant token, or
+    /// the token itself is refused. The refused token is dropped from the cache.
     #[error(
-        "Feishu {endpoint} refused a freshly fetched tenant_access_token: code {code}: {msg} ({log_id}); \
-         this endpoint ({path}) may not accept tenant tokens at all, so the stream stopped (disable it, or \
-         check the endpoint's document for the token types it takes)",
-        path = endpoint.path()
+        "Feishu {endpoint} refused the tenant_access_token again after a new one was asked for: code {code}: \
+         {msg} ({log_id}); {which}. Either this endpoint ({path}) may not accept tenant tokens at all (disable \
+         the stream, or check the endpoint's document for the token types it takes), or Feishu refuses this \
+         token itself; the refused token is dropped, so the next run asks for another. The stream stopped",
+        path = endpoint.path(),
+        which = match same_token {
+            true => "the token endpoint handed back the same token (it does while 30 minutes or more of it remain)",
+            false => "the second token was a new one",
+        }
     )]
     TokenRejected {
         endpoint: Endpoint,
         code: i64,
         msg: String,
         log_id: LogId,
+        /// The token endpoint answered the refused token again.
+        same_token: bool,
     },
     /// The app lacks a scope (or the permission) the endpoint needs.
     #[error(
@@ -170,7 +187,10 @@ impl ApiError {
     pub fn stops_the_stream(&self) -> bool {
         matches!(
             self,
-            ApiError::QuotaExhausted { .. }
+            ApiError::Api {
+                code: CODE_NO_PERFORMANCE_LICENCE,
+                ..
+            } | ApiError::QuotaExhausted { .. }
                 | ApiError::Forbidden { .. }
                 | ApiError::MissingFieldScope { .. }
                 | ApiError::TokenRejected { .. }
@@ -187,6 +207,19 @@ impl ApiError {
             ApiError::Api {
                 endpoint: Endpoint::Departments | Endpoint::Users,
                 code: 40004 | 40014 | 41050,
+                ..
+            }
+        )
+    }
+
+    /// Whether a department's subtree is too large to list in one recursive read (43010,
+    /// "big dept forbid recursion"): the caller walks it one level at a time.
+    pub fn refuses_recursion(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Api {
+                endpoint: Endpoint::Departments,
+                code: 43010,
                 ..
             }
         )

@@ -133,23 +133,33 @@ impl PartitionSink for ActivitySink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        Ok(Completion {
+            watermark: None,
+            partitions: Some(self.semester_ids.clone()),
+        })
+    }
+
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let retired = sqlx::query!(
             "UPDATE feishu.activities SET deleted_at = now(), synced_at = now()
-              WHERE NOT $3 AND deleted_at IS NULL AND semester_id = ANY($1::text[])
+              WHERE deleted_at IS NULL AND semester_id = ANY($1::text[])
                 AND NOT (id = ANY($2::text[]))",
             &self.semester_ids,
-            &self.seen,
-            pass.resumed
+            &self.seen
         )
         .execute(&mut *tx)
         .await
         .context("retiring activities")?;
-        Ok(Completion {
-            retired: retired.rows_affected(),
-            watermark: None,
-            partitions: Some(self.semester_ids.clone()),
-        })
+        Ok(retired.rows_affected())
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
     }
 }
 

@@ -90,6 +90,15 @@ pub struct StreamOutcome {
     /// Partitions outside the app's contact range (a department or user it may not read):
     /// skipped with a log line, not failed.
     pub refused: Vec<String>,
+    /// Why retirement was withheld for the whole run (a parent stream did not complete
+    /// a clean pass): the rows read were written, nothing was retired, the run is partial.
+    pub withheld: Option<String>,
+    /// A partition's pass resumed an earlier run's, so the stream cannot vouch for what
+    /// it did not see (its first pages were read by that run).
+    pub resumed: bool,
+    /// Departments whose subtree is too large to read recursively (43010): the
+    /// departments stream walks them one level at a time and takes them out of here.
+    pub recursion_refused: Vec<String>,
 }
 
 impl StreamOutcome {
@@ -111,6 +120,13 @@ impl StreamOutcome {
                     "outside the app's contact range; skipped"
                 );
                 self.refused.push(partition.to_string());
+            }
+            Err(error) if refuses_recursion(&error) => {
+                tracing::info!(
+                    partition,
+                    "too many departments below to read at once (43010); reading one level at a time"
+                );
+                self.recursion_refused.push(partition.to_string());
             }
             Err(error) if stops_the_stream(&error) => {
                 if self.stopped_by.is_none() {
@@ -138,6 +154,9 @@ impl StreamOutcome {
         self.interrupted |= other.interrupted;
         self.stopped_by = self.stopped_by.take().or(other.stopped_by);
         self.refused.extend(other.refused);
+        self.withheld = self.withheld.take().or(other.withheld);
+        self.resumed |= other.resumed;
+        self.recursion_refused.extend(other.recursion_refused);
     }
 
     /// Whether every partition read completely: nothing failed, refused, skipped or cut
@@ -148,10 +167,13 @@ impl StreamOutcome {
             && self.refused.is_empty()
             && !self.interrupted
             && self.stopped_by.is_none()
+            && self.withheld.is_none()
+            && !self.resumed
+            && self.recursion_refused.is_empty()
     }
 
     /// The run's final status and error text: interrupted, else failed if a partition
-    /// failed, else partial if one skipped malformed records.
+    /// failed, else partial if one skipped malformed records or retirement was withheld.
     pub(super) fn verdict(&self) -> (RunStatus, Option<String>) {
         if let Some(error) = &self.stopped_by {
             return (RunStatus::Failed, Some(error.clone()));
@@ -167,6 +189,7 @@ impl StreamOutcome {
             self.failed_partitions.as_slice(),
             self.partial_partitions.as_slice(),
         ) {
+            ([], []) if self.withheld.is_some() => (RunStatus::Partial, self.withheld.clone()),
             ([], []) => (RunStatus::Succeeded, None),
             ([], partial) => (
                 RunStatus::Partial,
@@ -181,6 +204,12 @@ fn out_of_contact_range(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<ApiError>()
         .is_some_and(ApiError::is_out_of_contact_range)
+}
+
+fn refuses_recursion(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ApiError>()
+        .is_some_and(ApiError::refuses_recursion)
 }
 
 /// Whether `error` comes from an answer that every request of the stream would get.

@@ -3,7 +3,7 @@
 //! pages through one transaction each, and the runner that journals every stream run.
 //!
 //! Dependencies run one way: stream modules → `partition` → `context`, `rejects`,
-//! `convert`; `run` → stream modules.
+//! `retirement`, `convert`; `run` → stream modules.
 
 pub mod activities;
 pub mod approval_tasks;
@@ -12,6 +12,7 @@ pub mod convert;
 pub mod directory;
 mod partition;
 pub mod rejects;
+pub mod retirement;
 mod run;
 pub mod semesters;
 pub mod stage_tasks;

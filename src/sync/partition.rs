@@ -1,6 +1,7 @@
 //! Reading partitions: the page loop every stream shares. One transaction per page holds
 //! the page's rows, its malformed records and the cursor to the next page; the last page of
-//! a clean pass also retires what was not seen and moves the watermark.
+//! a clean pass also retires what was not seen (when [`super::retirement`] allows it) and
+//! moves the watermark.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use sqlx::PgConnection;
 
 use super::context::{StreamOutcome, SyncContext};
 use super::rejects::{self, RejectedRecord};
+use super::retirement::{self, ParentGate};
 use crate::db::RunCounts;
 use crate::feishu::{ApiError, ApiRequest, Page, Pager, PagingEnd};
 use crate::shutdown::{CancellationToken, Interrupted};
@@ -33,13 +35,11 @@ pub struct PageWrite {
     pub rejected: Vec<RejectedRecord>,
 }
 
-/// What a clean pass over a partition leaves behind: the rows it retired and the
-/// watermark the partition reader records (through [`crate::sync_state`]) in the same
-/// transaction. A sink returns its watermark; it never writes one.
+/// What a clean pass over a partition leaves behind: the watermark the partition reader
+/// records (through [`crate::sync_state`]) in the same transaction. A sink returns its
+/// watermark; it never writes one.
 #[derive(Debug, Default)]
 pub struct Completion {
-    /// Rows marked deleted because the pass no longer saw them.
-    pub retired: u64,
     /// The partition's new watermark; `None` keeps the old one (streams without a time
     /// filter record only that a pass completed).
     pub watermark: Option<DateTime<Utc>>,
@@ -49,8 +49,8 @@ pub struct Completion {
 }
 
 /// A stream's side of reading one partition: write each page's rows, then, after the
-/// last page of a clean pass, retire what was not seen and say where the watermark goes.
-/// Both run inside the page's transaction.
+/// last page of a clean pass, say where the watermark goes and, when the reader allows
+/// it, retire what was not seen. All run inside the page's transaction.
 pub trait PartitionSink {
     /// The typed `data` object of one page.
     type Data: DeserializeOwned + Send;
@@ -62,19 +62,35 @@ pub trait PartitionSink {
         data: Self::Data,
     ) -> impl Future<Output = anyhow::Result<PageWrite>> + Send;
 
-    /// Called once after the last page of a pass that met no malformed record. A
-    /// `resumed` pass must not retire: it did not see the first pages.
+    /// Called once after the last page of a pass that met no malformed record.
     fn complete(
         &mut self,
         tx: &mut PgConnection,
         pass: &Pass,
     ) -> impl Future<Output = anyhow::Result<Completion>> + Send;
+
+    /// What to retire: called after [`PartitionSink::complete`] only when the reader
+    /// allows it (a fresh, clean pass whose parents completed; see
+    /// [`super::retirement`]). Returns the rows given `deleted_at`.
+    fn retire(&mut self, tx: &mut PgConnection)
+    -> impl Future<Output = anyhow::Result<u64>> + Send;
+
+    /// Records the pass listed, for the empty-listing guard.
+    fn listed(&self) -> usize;
+
+    /// Whether an empty listing is a real state that may retire every row of the
+    /// partition (a user's emptied to-do list); by default it is refused.
+    fn empty_listing_is_real(&self) -> bool {
+        false
+    }
 }
 
 /// How a pass over a partition ended, when it reached its last page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PassEnd {
     Completed,
+    /// Completed, but the pass resumed an earlier run's: nothing was retired.
+    CompletedResumed,
     /// Malformed records were skipped: nothing was retired and the watermark held.
     Rejected(i32),
     /// The API refused the partition's parameters; the answer is in `sync_errors`.
@@ -97,21 +113,28 @@ pub async fn read_partitions<S: PartitionSink + Send>(
     in_flight: usize,
 ) -> StreamOutcome {
     let mut outcome = StreamOutcome::default();
-    let mut pending = partitions.into_iter();
+    let mut pending = partitions.into_iter().peekable();
+    let gate = match pending.peek() {
+        Some(first) => ParentGate::check(ctx, first.request.endpoint).await,
+        None => ParentGate::default(),
+    };
+    outcome.withheld = gate.withheld.clone();
+    let gate = &gate;
     let mut running = FuturesUnordered::new();
     loop {
         // Once the stream is stopped (no quota, scope or token), no partition starts.
         while running.len() < in_flight.max(1) && outcome.stopped_by.is_none() {
             match pending.next() {
-                Some(partition) => running.push(read_one(ctx, partition)),
+                Some(partition) => running.push(read_one(ctx, partition, gate)),
                 None => break,
             }
         }
         let Some((key, counts, result)) = running.next().await else {
             break;
         };
+        outcome.resumed |= matches!(result, Ok(PassEnd::CompletedResumed));
         let result = result.map(|end| match end {
-            PassEnd::Completed => None,
+            PassEnd::Completed | PassEnd::CompletedResumed => None,
             PassEnd::Rejected(n) => Some(format!(
                 "{n} malformed records skipped (see feishu.sync_errors); nothing retired, watermark held"
             )),
@@ -131,6 +154,7 @@ pub async fn read_partitions<S: PartitionSink + Send>(
 async fn read_one<S: PartitionSink + Send>(
     ctx: &SyncContext,
     mut partition: Partition<S>,
+    gate: &ParentGate,
 ) -> (String, RunCounts, anyhow::Result<PassEnd>) {
     let stream = partition.request.endpoint.name();
     let mut counts = RunCounts::default();
@@ -153,7 +177,7 @@ async fn read_one<S: PartitionSink + Send>(
             "resuming an unfinished pass at its next page"
         );
     }
-    let mut result = read_partition(ctx, &mut partition, cursor, &mut counts).await;
+    let mut result = read_partition(ctx, &mut partition, cursor, gate, &mut counts).await;
     let token_rejected =
         |r: &anyhow::Result<PassEnd>| r.as_ref().err().is_some_and(|e| e.is::<StalePageToken>());
     if token_rejected(&result) {
@@ -162,7 +186,7 @@ async fn read_one<S: PartitionSink + Send>(
             partition = partition.key,
             "page token rejected; reading the partition again from its beginning"
         );
-        result = read_partition(ctx, &mut partition, None, &mut counts).await;
+        result = read_partition(ctx, &mut partition, None, gate, &mut counts).await;
     }
     let refused = result
         .as_ref()
@@ -183,6 +207,7 @@ async fn read_partition<S: PartitionSink>(
     ctx: &SyncContext,
     partition: &mut Partition<S>,
     cursor: Option<Cursor>,
+    gate: &ParentGate,
     counts: &mut RunCounts,
 ) -> anyhow::Result<PassEnd> {
     let request = partition.request.clone();
@@ -194,10 +219,10 @@ async fn read_partition<S: PartitionSink>(
     let mut next = fetch(&mut pager, shutdown).await?;
     while let Some(page) = next {
         if page.last {
-            return write_page(ctx, partition, &mut pass, page, counts).await;
+            return write_page(ctx, partition, &mut pass, page, gate, counts).await;
         }
         let (written, fetched) = tokio::join!(
-            write_page(ctx, partition, &mut pass, page, counts),
+            write_page(ctx, partition, &mut pass, page, gate, counts),
             fetch(&mut pager, shutdown)
         );
         written?;
@@ -257,13 +282,15 @@ async fn quarantine(
 }
 
 /// Writes one page in its own transaction, with its malformed records and the cursor to
-/// the next page. The last page ends the pass: a clean pass completes (retires, moves the
-/// watermark, resolves old errors); one with malformed records leaves all three alone.
+/// the next page. The last page ends the pass: a clean pass completes (moves the
+/// watermark, resolves old errors, and retires when allowed); one with malformed records
+/// leaves all three alone.
 async fn write_page<S: PartitionSink>(
     ctx: &SyncContext,
     partition: &mut Partition<S>,
     pass: &mut Pass,
     page: Page<S::Data>,
+    gate: &ParentGate,
     counts: &mut RunCounts,
 ) -> anyhow::Result<PassEnd> {
     let stream = partition.request.endpoint.name();
@@ -312,7 +339,11 @@ async fn write_page<S: PartitionSink>(
                 .unwrap_or_else(|| vec![key.to_string()]);
             sync_state::record_complete(&mut tx, stream, &partitions, completion.watermark).await?;
             rejects::resolve_rejects(&mut tx, stream, key).await?;
-            (PassEnd::Completed, completion.retired)
+            let retired = retire(&mut tx, partition, &next_pass, gate).await?;
+            match next_pass.resumed {
+                true => (PassEnd::CompletedResumed, 0),
+                false => (PassEnd::Completed, retired),
+            }
         }
         (true, _, rejected) => {
             sync_state::end_pass(&mut tx, stream, key).await?;
@@ -330,4 +361,27 @@ async fn write_page<S: PartitionSink>(
         rows_rejected: write.rejected.len() as u64,
     });
     Ok(end)
+}
+
+/// Retires what a clean pass did not see, if [`super::retirement`]'s rule allows: the pass
+/// is fresh, its parents completed, and an empty listing does not retire a full partition.
+async fn retire<S: PartitionSink>(
+    tx: &mut PgConnection,
+    partition: &mut Partition<S>,
+    pass: &Pass,
+    gate: &ParentGate,
+) -> anyhow::Result<u64> {
+    let stream = partition.request.endpoint;
+    if pass.resumed {
+        tracing::info!(%stream, partition = partition.key, "the pass resumed an earlier one: nothing retired");
+        return Ok(0);
+    }
+    if !gate.allows() {
+        return Ok(0);
+    }
+    let retired = partition.sink.retire(tx).await?;
+    if !partition.sink.empty_listing_is_real() {
+        retirement::check_empty_listing(stream, &partition.key, partition.sink.listed(), retired)?;
+    }
+    Ok(retired)
 }

@@ -59,6 +59,7 @@ async fn a_partial_contact_range_is_read_from_the_scopes_at_the_cost_of_one_refu
         t.contact_range = Some(ContactRange {
             departments: vec![granted.clone()],
             users: vec![loner.clone()],
+            groups: Vec::new(),
         });
         (granted, loner)
     });

@@ -104,7 +104,7 @@ async fn a_no_change_run_and_a_backfill_write_no_version(pool: PgPool) {
 
 async fn history_rows(pool: &PgPool) -> i64 {
     let mut total = 0;
-    for table in feishu_sync::history::HISTORY_TABLES {
+    for table in feishu_sync::tables::history_tables() {
         total += count(pool, &format!("SELECT count(*) FROM feishu.{table}")).await;
     }
     total

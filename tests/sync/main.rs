@@ -17,16 +17,22 @@ mod commands;
 mod crash;
 /// The organisation directory: contact range, retirement, approvals for everyone, schema.
 mod directory;
+/// The directory's people counted right: status flags, field scopes, primary departments.
+mod directory_status;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
 mod first_hour;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
+/// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
+mod narrow_answers;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
 mod probes;
+/// The one rule for retirement: no child row retired while its parent stream fails.
+mod retirement;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
 mod service;
 /// Each stream against the simulator's tenant: first sync, increments, retirement.

@@ -200,8 +200,9 @@ async fn an_endpoint_refusing_tenant_tokens_fails_its_stream_after_one_fresh_tok
         2,
         "one request and one retry with a fresh token, never a loop"
     );
+    // The refused token is dropped, so one more stream may ask for the next one.
     assert!(
-        sim.token_requests() <= 2,
+        sim.token_requests() <= 3,
         "{} token fetches",
         sim.token_requests()
     );

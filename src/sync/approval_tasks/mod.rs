@@ -182,7 +182,15 @@ impl PartitionSink for ApprovalSink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        Ok(Completion::default())
+    }
+
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         if self.truncated || self.seen.len() >= LIST_CAP {
             tracing::warn!(
                 user_id = self.user_id,
@@ -190,24 +198,29 @@ impl PartitionSink for ApprovalSink {
                 listed = self.seen.len(),
                 "the API lists only part of this user's tasks (count.has_more, or the list stops at its cap of 999): nothing retired"
             );
-            return Ok(Completion::default());
+            return Ok(0);
         }
         let retired = sqlx::query!(
             "UPDATE feishu.approval_tasks SET deleted_at = now(), synced_at = now()
-              WHERE NOT $4 AND user_id = $1 AND topic = $2 AND deleted_at IS NULL
+              WHERE user_id = $1 AND topic = $2 AND deleted_at IS NULL
                 AND NOT (task_id = ANY($3::text[]))",
             self.user_id,
             self.topic,
-            &self.seen,
-            pass.resumed
+            &self.seen
         )
         .execute(&mut *tx)
         .await
         .context("retiring approval tasks")?;
-        Ok(Completion {
-            retired: retired.rows_affected(),
-            ..Completion::default()
-        })
+        Ok(retired.rows_affected())
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// A user's list empties when their last task is done: that retires what it held.
+    fn empty_listing_is_real(&self) -> bool {
+        true
     }
 }
 

@@ -1,6 +1,9 @@
 //! The `departments` stream: every department below the root (one paged read with
 //! `fetch_child=true`), or, for a partial contact range, below each granted department plus
-//! the granted departments' own records.
+//! the granted departments' own records. A department with too many below it refuses the
+//! recursive read (43010); its subtree is then walked one level at a time.
+
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -13,6 +16,7 @@ use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
 use crate::sync::convert::{ColumnBuilder, I18nSnake};
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::retirement::check_empty_listing;
 use crate::sync_state::Pass;
 use feishu_endpoints::{DEPARTMENT_PATH, fill_path};
 
@@ -34,6 +38,45 @@ struct WireDepartment {
     i18n_name: I18nSnake,
     leader_user_id: Option<String>,
     member_count: Option<i32>,
+    primary_member_count: Option<i32>,
+    /// A numeric string in the documents; a number is taken too.
+    order: Option<Value>,
+    leaders: Option<Vec<WireLeader>>,
+}
+
+/// One of `leaders`: `leaderType` 1 is a main leader, 2 a deputy.
+#[derive(Debug, Deserialize)]
+struct WireLeader {
+    #[serde(rename = "leaderType")]
+    leader_type: Option<i32>,
+    #[serde(rename = "leaderID")]
+    leader_id: Option<String>,
+}
+
+/// The main (type 1) and deputy (type 2) leaders' ids, or `None` when `leaders` is absent.
+fn leaders_of(leaders: &Option<Vec<WireLeader>>, leader_type: i32) -> Option<Vec<String>> {
+    let leaders = leaders.as_ref()?;
+    Some(
+        leaders
+            .iter()
+            .filter(|l| l.leader_type == Some(leader_type))
+            .filter_map(|l| l.leader_id.clone())
+            .collect(),
+    )
+}
+
+/// `order`, a numeric string (or number); empty is `None`.
+fn sort_order(order: Option<Value>) -> anyhow::Result<Option<i64>> {
+    match order {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(
+            s.parse()
+                .with_context(|| format!("order {s:?} is not a number"))?,
+        )),
+        Some(Value::Number(n)) => Ok(Some(n.as_i64().context("order is not an integer")?)),
+        Some(other) => anyhow::bail!("order {other} is not a number"),
+    }
 }
 
 /// Column arrays for one batch upsert.
@@ -47,13 +90,26 @@ pub(super) struct Columns {
     pub(super) name_en: Vec<Option<String>>,
     pub(super) leader_user_id: Vec<Option<String>>,
     pub(super) member_count: Vec<Option<i32>>,
+    pub(super) primary_member_count: Vec<Option<i32>>,
+    pub(super) sort_order: Vec<Option<i64>>,
+    /// Each a JSON array of ids, or null (see the upsert).
+    pub(super) leader_user_ids: Vec<Value>,
+    pub(super) deputy_leader_user_ids: Vec<Value>,
     pub(super) raw: Vec<Value>,
 }
 
 impl ColumnBuilder for Columns {
     fn push(&mut self, record: &Value) -> anyhow::Result<()> {
         let d = WireDepartment::deserialize(record).context("department record")?;
+        let order = sort_order(d.order)?;
         let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        let as_json = |ids: Option<Vec<String>>| ids.map_or(Value::Null, Value::from);
+        self.leader_user_ids
+            .push(as_json(leaders_of(&d.leaders, 1)));
+        self.deputy_leader_user_ids
+            .push(as_json(leaders_of(&d.leaders, 2)));
+        self.primary_member_count.push(d.primary_member_count);
+        self.sort_order.push(order);
         self.department_id.push(non_empty(d.department_id));
         self.parent_id.push(non_empty(d.parent_department_id));
         self.name.push(d.name);
@@ -85,17 +141,33 @@ async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Resul
     // (or it had been retired), so an unchanged directory rewrites nothing.
     let written = sqlx::query!(
         r#"INSERT INTO feishu.departments AS t
-               (id, department_id, parent_id, name, name_zh, name_en, leader_user_id, member_count, raw)
-           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::int4[], $9::jsonb[])
+               (id, department_id, parent_id, name, name_zh, name_en, leader_user_id, member_count,
+                primary_member_count, sort_order, leader_user_ids, deputy_leader_user_ids, raw)
+           SELECT d.id, d.department_id, d.parent_id, d.name, d.name_zh, d.name_en, d.leader_user_id,
+                d.member_count, d.primary_member_count, d.sort_order,
+                CASE WHEN jsonb_typeof(d.leaders) = 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(d.leaders)) END,
+                CASE WHEN jsonb_typeof(d.deputies) = 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(d.deputies)) END,
+                d.raw
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::int4[], $9::int4[], $10::int8[], $11::jsonb[], $12::jsonb[],
+                $13::jsonb[])
+               AS d(id, department_id, parent_id, name, name_zh, name_en, leader_user_id,
+                    member_count, primary_member_count, sort_order, leaders, deputies, raw)
            ON CONFLICT (id) DO UPDATE SET
                 department_id = EXCLUDED.department_id, parent_id = EXCLUDED.parent_id,
                 name = EXCLUDED.name, name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
                 leader_user_id = EXCLUDED.leader_user_id, member_count = EXCLUDED.member_count,
+                primary_member_count = EXCLUDED.primary_member_count,
+                sort_order = EXCLUDED.sort_order, leader_user_ids = EXCLUDED.leader_user_ids,
+                deputy_leader_user_ids = EXCLUDED.deputy_leader_user_ids,
                 raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
            WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
         &c.id, &c.department_id as _, &c.parent_id as _, &c.name as _, &c.name_zh as _,
-        &c.name_en as _, &c.leader_user_id as _, &c.member_count as _, &c.raw
+        &c.name_en as _, &c.leader_user_id as _, &c.member_count as _,
+        &c.primary_member_count as _, &c.sort_order as _, &c.leader_user_ids,
+        &c.deputy_leader_user_ids, &c.raw
     )
     .execute(&mut *tx)
     .await
@@ -109,6 +181,8 @@ async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Resul
 /// Writes the departments below one department and notes which it saw.
 struct DepartmentSink {
     seen: SharedSeen,
+    /// For a one-level listing: collects the children, to be read in turn.
+    children: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl PartitionSink for DepartmentSink {
@@ -124,6 +198,13 @@ impl PartitionSink for DepartmentSink {
             .iter()
             .filter_map(|d| d.get("open_department_id").and_then(Value::as_str))
             .map(str::to_owned);
+        let ids: Vec<String> = ids.collect();
+        if let Some(children) = &self.children {
+            children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(ids.iter().cloned());
+        }
         self.seen.lock().ids.extend(ids);
         upsert(tx, data.items).await
     }
@@ -131,10 +212,18 @@ impl PartitionSink for DepartmentSink {
     async fn complete(
         &mut self,
         _tx: &mut PgConnection,
-        pass: &Pass,
+        _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        self.seen.completed(pass);
         Ok(Completion::default())
+    }
+
+    /// The stream retires once, after every partition of the pass (see `run_once`).
+    async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+
+    fn listed(&self) -> usize {
+        0
     }
 }
 
@@ -147,7 +236,48 @@ fn below(department: &str, seen: &SharedSeen) -> Partition<DepartmentSink> {
     Partition {
         key: department.to_string(),
         request,
-        sink: DepartmentSink { seen: seen.clone() },
+        sink: DepartmentSink {
+            seen: seen.clone(),
+            children: None,
+        },
+    }
+}
+
+/// The direct children of `department` (`fetch_child=false`), collected into `children`.
+fn one_level(
+    department: &str,
+    seen: &SharedSeen,
+    children: &Arc<Mutex<Vec<String>>>,
+) -> Partition<DepartmentSink> {
+    let mut partition = below(department, seen);
+    partition.key = format!("{department}:children");
+    partition.request.query.retain(|(k, _)| k != "fetch_child");
+    partition
+        .request
+        .query
+        .push(("fetch_child".into(), "false".into()));
+    partition.sink.children = Some(children.clone());
+    partition
+}
+
+/// Departments that refused a recursive read (43010) are walked one level at a time:
+/// their direct children in one listing each, then each child read recursively (a child
+/// that refuses too is walked the same way). The pass stays complete.
+async fn walk_refused_subtrees(ctx: &SyncContext, outcome: &mut StreamOutcome, seen: &SharedSeen) {
+    loop {
+        let refused = std::mem::take(&mut outcome.recursion_refused);
+        if refused.is_empty() {
+            return;
+        }
+        let children = Arc::new(Mutex::new(Vec::new()));
+        let levels: Vec<_> = refused
+            .iter()
+            .map(|d| one_level(d, seen, &children))
+            .collect();
+        outcome.absorb(read_partitions(ctx, levels, 2).await);
+        let children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
+        let partitions: Vec<_> = children.iter().map(|d| below(d, seen)).collect();
+        outcome.absorb(read_partitions(ctx, partitions, 2).await);
     }
 }
 
@@ -163,6 +293,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         let partitions: Vec<_> = range.departments.iter().map(|d| below(d, &seen)).collect();
         outcome.absorb(read_partitions(ctx, partitions, 2).await);
     }
+    walk_refused_subtrees(ctx, &mut outcome, &seen).await;
     if let Some(ids) = seen.retirable(&outcome) {
         outcome.counts.rows_retired += retire(ctx, &ids).await?;
     }
@@ -201,21 +332,10 @@ async fn granted_departments(
     Ok((counts, refused))
 }
 
-/// Marks departments the complete pass did not see as deleted. An empty pass over a
-/// non-empty table is refused: that is a permission problem, not a dissolved company.
+/// Marks departments the complete pass did not see as deleted; an empty listing over a
+/// non-empty table is refused (see [`crate::sync::retirement`]).
 async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
     let mut tx = ctx.pool.begin().await?;
-    if seen.is_empty() {
-        let current = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "n!" FROM feishu.departments WHERE deleted_at IS NULL"#
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        anyhow::ensure!(
-            current == 0,
-            "Feishu listed no department while {current} are current here; refusing to retire them all"
-        );
-    }
     let retired = sqlx::query!(
         "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()
           WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
@@ -223,7 +343,9 @@ async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
     )
     .execute(&mut *tx)
     .await
-    .context("retiring departments")?;
+    .context("retiring departments")?
+    .rows_affected();
+    check_empty_listing(Endpoint::Departments, "", seen.len(), retired)?;
     tx.commit().await?;
-    Ok(retired.rows_affected())
+    Ok(retired)
 }

@@ -4,10 +4,12 @@
 //! Both try the whole directory first (department `"0"`). An app whose contact range is
 //! partial is refused there (40004, one request and a log line); both then start from
 //! `/contact/v3/scopes`: its departments with everything below them, and its users granted
-//! one by one. Rows a complete pass no longer returns get `deleted_at`; a pass that was
-//! refused anywhere, cut short or resumed retires nothing.
+//! one by one. Rows a complete pass no longer returns get `deleted_at`, under the one rule
+//! of [`crate::sync::retirement`]: a pass that was refused anywhere, cut short or resumed,
+//! or whose parent stream did not complete, retires nothing.
 
 pub mod departments;
+mod user_rows;
 pub mod users;
 
 #[cfg(test)]
@@ -21,9 +23,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::context::{StreamOutcome, SyncContext};
-use crate::feishu::{ApiRequest, Endpoint, Pager};
-use crate::sync_state::Pass;
-use feishu_endpoints::{CONTACT_SCOPES_PATH, fill_path};
+use crate::feishu::{ApiError, ApiRequest, Endpoint, Pager};
+use feishu_endpoints::{CONTACT_SCOPES_PATH, GROUP_MEMBERS_PATH, fill_path};
 
 /// The root department, which only an app with the whole directory in range may read.
 pub const ROOT: &str = "0";
@@ -35,6 +36,8 @@ pub struct ContactRange {
     pub departments: Vec<String>,
     /// Users granted one by one, in `feishu.user_id_type`.
     pub users: Vec<String>,
+    /// User groups granted: their members count as users granted one by one.
+    pub groups: Vec<String>,
 }
 
 /// `data` of `/contact/v3/scopes`.
@@ -44,6 +47,8 @@ struct ScopesPage {
     department_ids: Vec<String>,
     #[serde(default)]
     user_ids: Vec<String>,
+    #[serde(default)]
+    group_ids: Vec<String>,
 }
 
 impl ContactRange {
@@ -51,22 +56,83 @@ impl ContactRange {
     fn add(&mut self, page: ScopesPage) {
         self.departments.extend(page.department_ids);
         self.users.extend(page.user_ids);
+        self.groups.extend(page.group_ids);
     }
 }
 
-/// Reads `/contact/v3/scopes`, every page, on `endpoint`'s budget.
+/// `data` of a group member list page.
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupMemberPage {
+    #[serde(default)]
+    pub(super) memberlist: Vec<GroupMember>,
+}
+
+/// One member of a user group.
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupMember {
+    pub(super) member_id: String,
+    pub(super) member_type: Option<String>,
+}
+
+/// The user members of `group`, every page, in `feishu.user_id_type`, on the users budget.
+pub async fn group_members(ctx: &SyncContext, group: &str) -> anyhow::Result<Vec<String>> {
+    let mut request = ApiRequest::new(Endpoint::Users);
+    request.path = Some(fill_path(GROUP_MEMBERS_PATH, group));
+    request.query = vec![
+        (
+            "member_id_type".into(),
+            ctx.client.user_id_type().to_string(),
+        ),
+        ("member_type".into(), "user".into()),
+    ];
+    let mut pager = Pager::new(&ctx.client, request);
+    let mut members = Vec::new();
+    while let Some(page) = pager.next_page::<GroupMemberPage>().await? {
+        let users = page.data.memberlist.into_iter();
+        members.extend(
+            users
+                .filter(|m| m.member_type.as_deref().is_none_or(|t| t == "user"))
+                .map(|m| m.member_id),
+        );
+    }
+    Ok(members)
+}
+
+/// The scopes `/contact/v3/scopes` needs (any one of them).
+pub const CONTACT_SCOPES_SCOPES: [&str; 3] = [
+    "contact:contact.base:readonly",
+    "contact:contact:readonly_as_app",
+    "contact:contact:access_as_app",
+];
+
+/// Reads `/contact/v3/scopes`, every page, on `endpoint`'s budget. Refused for a missing
+/// scope, it fails the stream with one message naming the scopes it needs.
 pub async fn contact_range(ctx: &SyncContext, endpoint: Endpoint) -> anyhow::Result<ContactRange> {
     let mut request = ApiRequest::new(endpoint);
     request.path = Some(CONTACT_SCOPES_PATH.to_string());
     request.query = department_id_type();
     let mut pager = Pager::new(&ctx.client, request);
     let mut range = ContactRange::default();
-    while let Some(page) = pager.next_page::<ScopesPage>().await? {
+    loop {
+        let page = match pager.next_page::<ScopesPage>().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(error @ ApiError::Forbidden { .. }) => {
+                return Err(anyhow::Error::new(error)).context(format!(
+                    "the app's contact range is partial (department 0 is refused), and {CONTACT_SCOPES_PATH}, \
+                     which lists what it grants, refuses the app: grant one of {} (developer console > \
+                     Permissions & Scopes), or widen the contact range to the whole directory",
+                    CONTACT_SCOPES_SCOPES.join(", ")
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        };
         range.add(page.data);
     }
     tracing::info!(
         departments = range.departments.len(),
         users = range.users.len(),
+        groups = range.groups.len(),
         "read the app's contact range"
     );
     Ok(range)
@@ -113,8 +179,8 @@ struct Seen {
     /// `(user, department)` pairs, for the users stream, each with whether it is the
     /// user's primary department (`None`: the record did not say).
     memberships: HashMap<(String, String), Option<bool>>,
-    /// A partition resumed an earlier pass, so `ids` lacks its first pages.
-    resumed: bool,
+    /// Field scopes already reported missing in this pass (each is warned about once).
+    warned: HashSet<&'static str>,
 }
 
 /// A cheap handle on a pass's [`Seen`].
@@ -126,21 +192,13 @@ impl SharedSeen {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Called by a sink's `complete`: a resumed pass cannot vouch for what it did not see.
-    fn completed(&self, pass: &Pass) {
-        if pass.resumed {
-            self.lock().resumed = true;
-        }
-    }
-
     /// The ids seen, if the pass may retire what it did not see.
     fn retirable(&self, outcome: &StreamOutcome) -> Option<Vec<String>> {
-        let seen = self.lock();
-        let complete = outcome.all_complete() && !seen.resumed;
-        if !complete {
+        if !outcome.all_complete() {
             tracing::info!("the pass was not complete: nothing retired");
             return None;
         }
+        let seen = self.lock();
         let mut ids: Vec<String> = seen.ids.iter().cloned().collect();
         ids.sort();
         Some(ids)

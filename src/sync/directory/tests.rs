@@ -3,8 +3,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::SharedSeen;
 use super::departments::{Columns as DepartmentColumns, DepartmentPage};
-use super::users::{Columns as UserColumns, UserPage, id_field};
+use super::user_rows::{Columns as UserColumns, UserPage, id_field};
+use super::users::warn_missing_field_scopes;
 use super::{ContactRange, ScopesPage};
 use crate::sync::convert::ColumnBuilder;
 
@@ -320,6 +322,13 @@ fn the_children_example_maps_to_department_rows() {
         [Some("ou_7dab8a3d3cdcc9da365777c7ad535d62".to_string())]
     );
     assert_eq!(c.member_count, [Some(100)]);
+    assert_eq!(c.sort_order, [Some(100)]);
+    assert_eq!(
+        c.leader_user_ids,
+        [serde_json::json!(["ou_7dab8a3d3cdcc9da365777c7ad535d62"])]
+    );
+    assert_eq!(c.deputy_leader_user_ids, [serde_json::json!([])]);
+    assert_eq!(c.primary_member_count, [None], "not in this example");
     assert_eq!(c.raw[0]["chat_id"], "oc_5ad11d72b830411d72b836c20");
 }
 
@@ -334,6 +343,17 @@ fn the_find_by_department_example_maps_to_user_rows() {
     assert_eq!(c.employee_type, [Some(1)]);
     assert_eq!(c.join_time[0].unwrap().timestamp(), 2147483647);
     assert_eq!(c.is_resigned, [Some(false)]);
+    assert_eq!(c.is_exited, [Some(false)]);
+    assert_eq!(c.is_unjoin, [Some(false)]);
+    assert_eq!(c.gender, [Some(1)]);
+    assert_eq!(c.job_level_id, [Some("mga5oa8ayjlp9rb".to_string())]);
+    assert_eq!(c.job_family_id, [Some("mga5oa8ayjlp9rb".to_string())]);
+    assert_eq!(
+        c.dotted_line_leader_user_ids,
+        [Some(vec![
+            "ou_7dab8a3d3cdcc9da365777c7ad535d62".to_string()
+        ])]
+    );
     assert_eq!(
         c.departments,
         [Some(vec![
@@ -378,11 +398,43 @@ fn the_user_example_keys_by_the_configured_id_type() {
 }
 
 #[test]
+fn a_page_without_status_or_departments_names_the_missing_scopes_once() {
+    let page = UserPage::deserialize(&data(FIND_BY_DEPARTMENT_EXAMPLE)).unwrap();
+    let seen = SharedSeen::default();
+    assert_eq!(
+        warn_missing_field_scopes(&page.items, &seen),
+        Vec::<&str>::new()
+    );
+    let mut hidden = page.items[0].clone();
+    let fields = hidden.as_object_mut().unwrap();
+    fields.remove("status");
+    fields.remove("department_ids");
+    let records = vec![hidden];
+    assert_eq!(
+        warn_missing_field_scopes(&records, &seen),
+        ["status", "department_ids"]
+    );
+    assert_eq!(
+        warn_missing_field_scopes(&records, &seen),
+        Vec::<&str>::new(),
+        "once per pass"
+    );
+    let (c, rejected) = UserColumns::build(records, id_field("open_id"));
+    assert_eq!(rejected, []);
+    assert_eq!(
+        (c.is_resigned[0], c.is_exited[0], c.is_unjoin[0]),
+        (None, None, None),
+        "hidden flags are NULL, never false"
+    );
+}
+
+#[test]
 fn the_scopes_example_gives_departments_and_users() {
     let mut range = ContactRange::default();
     range.add(ScopesPage::deserialize(&data(SCOPES_EXAMPLE)).unwrap());
     assert_eq!(range.departments, ["75217143312g9842"]);
     assert_eq!(range.users, ["9b2fabg6"]);
+    assert_eq!(range.groups, ["4bgga762"]);
 }
 
 proptest::proptest! {

@@ -4,243 +4,52 @@
 //! longer saw (or saw resigned) and makes `feishu.user_departments` exactly its memberships.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{ROOT, SharedSeen, contact_range, department_id_type, read_granted, root_refused};
+use super::user_rows::{Columns, UserPage, id_field};
+use super::{
+    ROOT, SharedSeen, contact_range, department_id_type, group_members, read_granted, root_refused,
+};
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
-use crate::sync::convert::{ColumnBuilder, missing_user_id_scope};
+use crate::sync::convert::missing_user_id_scope;
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
-use crate::sync::rejects::RejectedRecord;
+use crate::sync::retirement::check_empty_listing;
 use crate::sync_state::Pass;
 use feishu_endpoints::USER_PATH;
 
-/// `data` of a `find_by_department` page.
-#[derive(Debug, Deserialize)]
-pub(super) struct UserPage {
-    #[serde(default)]
-    pub(super) items: Vec<Value>,
-}
+/// User fields that arrive only with a field scope, and the scopes that return them.
+const SCOPED_FIELDS: [(&str, &str); 2] = [
+    (
+        "status",
+        "contact:user.employee:readonly (or contact:contact:readonly_as_app, \
+         contact:contact:access_as_app, contact:contact:readonly)",
+    ),
+    ("department_ids", "contact:user.department:readonly"),
+];
 
-/// `status` of a user.
-#[derive(Debug, Default, Deserialize)]
-struct WireStatus {
-    is_activated: Option<bool>,
-    is_frozen: Option<bool>,
-    is_resigned: Option<bool>,
-}
-
-/// One entry of a user's `orders`: where they sort in one of their departments.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct WireOrder {
-    pub(super) department_id: Option<String>,
-    pub(super) is_primary_dept: Option<bool>,
-}
-
-/// One user as the API sends it; fields the app has no scope for are absent.
-#[derive(Debug, Deserialize)]
-struct WireUser {
-    open_id: Option<String>,
-    union_id: Option<String>,
-    user_id: Option<String>,
-    name: Option<String>,
-    en_name: Option<String>,
-    email: Option<String>,
-    enterprise_email: Option<String>,
-    job_title: Option<String>,
-    employee_no: Option<String>,
-    employee_type: Option<i32>,
-    leader_user_id: Option<String>,
-    city: Option<String>,
-    country: Option<String>,
-    join_time: Option<i64>,
-    is_tenant_manager: Option<bool>,
-    #[serde(default)]
-    status: WireStatus,
-    department_ids: Option<Vec<String>>,
-    orders: Option<Vec<WireOrder>>,
-}
-
-/// Column arrays for one batch upsert.
-#[derive(Default)]
-pub(super) struct Columns {
-    pub(super) id: Vec<String>,
-    open_id: Vec<Option<String>>,
-    union_id: Vec<Option<String>>,
-    user_id: Vec<Option<String>>,
-    pub(super) name: Vec<Option<String>>,
-    en_name: Vec<Option<String>>,
-    pub(super) email: Vec<Option<String>>,
-    enterprise_email: Vec<Option<String>>,
-    job_title: Vec<Option<String>>,
-    employee_no: Vec<Option<String>>,
-    pub(super) employee_type: Vec<Option<i32>>,
-    leader_user_id: Vec<Option<String>>,
-    city: Vec<Option<String>>,
-    country: Vec<Option<String>>,
-    pub(super) join_time: Vec<Option<DateTime<Utc>>>,
-    is_tenant_manager: Vec<Option<bool>>,
-    is_activated: Vec<Option<bool>>,
-    is_frozen: Vec<Option<bool>>,
-    pub(super) is_resigned: Vec<Option<bool>>,
-    /// Not a column: each user's departments, when the record lists them.
-    pub(super) departments: Vec<Option<Vec<String>>>,
-    /// Not a column: each user's `orders`, which say which department is primary.
-    pub(super) orders: Vec<Option<Vec<WireOrder>>>,
-    pub(super) raw: Vec<Value>,
-    /// Not a column: the record field that holds `id` (see [`id_field`]).
-    id_field: &'static str,
-}
-
-/// The name of the record field that holds `feishu.users.id`.
-pub(super) fn id_field(user_id_type: &str) -> &'static str {
-    match user_id_type {
-        "union_id" => "union_id",
-        "user_id" => "user_id",
-        _ => "open_id",
+/// When not one of a page's records carries a field of [`SCOPED_FIELDS`], the app lacks
+/// its field scope: warns once per pass, naming the scope. The fields stay NULL (never
+/// `false`), and retirement by absence goes on working.
+pub(super) fn warn_missing_field_scopes(records: &[Value], seen: &SharedSeen) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if records.is_empty() {
+        return missing;
     }
-}
-
-impl Columns {
-    /// Maps `records`, whose key is the `id_field` field, in key order (so concurrent
-    /// pages lock rows in one order); malformed ones, and ones without that id (a missing
-    /// field scope), are returned as rejected.
-    pub(super) fn build(
-        mut records: Vec<Value>,
-        id_field: &'static str,
-    ) -> (Columns, Vec<RejectedRecord>) {
-        let key_of = |v: &Value| v.get(id_field).and_then(Value::as_str).map(str::to_string);
-        records.sort_by_key(key_of);
-        let columns = Columns {
-            id_field,
-            ..Columns::default()
-        };
-        columns.fill(records, id_field)
-    }
-}
-
-impl ColumnBuilder for Columns {
-    /// One record's row; nothing is pushed unless every field maps.
-    fn push(&mut self, record: &Value) -> anyhow::Result<()> {
-        let id_field = self.id_field;
-        let u = WireUser::deserialize(record).context("user record")?;
-        let id = record
-            .get(id_field)
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .with_context(|| {
-                format!("user record without {id_field} (the id feishu.user_id_type names)")
-            })?
-            .to_string();
-        let join_time = match u.join_time.filter(|s| *s > 0) {
-            None => None,
-            Some(s) => Some(
-                DateTime::from_timestamp(s, 0)
-                    .with_context(|| format!("user {id}: join_time {s} is not a time"))?,
-            ),
-        };
-        let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
-        self.join_time.push(join_time);
-        self.open_id.push(non_empty(u.open_id));
-        self.union_id.push(non_empty(u.union_id));
-        self.user_id.push(non_empty(u.user_id));
-        self.name.push(u.name);
-        self.en_name.push(non_empty(u.en_name));
-        self.email.push(non_empty(u.email));
-        self.enterprise_email.push(non_empty(u.enterprise_email));
-        self.job_title.push(non_empty(u.job_title));
-        self.employee_no.push(non_empty(u.employee_no));
-        self.employee_type.push(u.employee_type);
-        self.leader_user_id.push(non_empty(u.leader_user_id));
-        self.city.push(non_empty(u.city));
-        self.country.push(non_empty(u.country));
-        self.is_tenant_manager.push(u.is_tenant_manager);
-        self.is_activated.push(u.status.is_activated);
-        self.is_frozen.push(u.status.is_frozen);
-        self.is_resigned.push(u.status.is_resigned);
-        self.departments.push(u.department_ids);
-        self.orders.push(u.orders);
-        self.id.push(id);
-        Ok(())
-    }
-
-    fn raw_column(&mut self) -> &mut Vec<Value> {
-        &mut self.raw
-    }
-}
-
-impl Columns {
-    /// Upserts the rows; an unchanged user is not rewritten.
-    async fn upsert(&self, tx: &mut PgConnection) -> anyhow::Result<u64> {
-        let c = self;
-        let written = sqlx::query!(
-            r#"INSERT INTO feishu.users AS t
-                   (id, open_id, union_id, user_id, name, en_name, email, enterprise_email, job_title,
-                    employee_no, employee_type, leader_user_id, city, country, join_time,
-                    is_tenant_manager, is_activated, is_frozen, is_resigned, raw)
-               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[],
-                    $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::bool[],
-                    $17::bool[], $18::bool[], $19::bool[], $20::jsonb[])
-               ON CONFLICT (id) DO UPDATE SET
-                    open_id = EXCLUDED.open_id, union_id = EXCLUDED.union_id, user_id = EXCLUDED.user_id,
-                    name = EXCLUDED.name, en_name = EXCLUDED.en_name, email = EXCLUDED.email,
-                    enterprise_email = EXCLUDED.enterprise_email, job_title = EXCLUDED.job_title,
-                    employee_no = EXCLUDED.employee_no, employee_type = EXCLUDED.employee_type,
-                    leader_user_id = EXCLUDED.leader_user_id, city = EXCLUDED.city,
-                    country = EXCLUDED.country, join_time = EXCLUDED.join_time,
-                    is_tenant_manager = EXCLUDED.is_tenant_manager, is_activated = EXCLUDED.is_activated,
-                    is_frozen = EXCLUDED.is_frozen, is_resigned = EXCLUDED.is_resigned,
-                    raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
-               WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
-            &c.id, &c.open_id as _, &c.union_id as _, &c.user_id as _, &c.name as _, &c.en_name as _,
-            &c.email as _, &c.enterprise_email as _, &c.job_title as _, &c.employee_no as _,
-            &c.employee_type as _, &c.leader_user_id as _, &c.city as _, &c.country as _,
-            &c.join_time as _, &c.is_tenant_manager as _, &c.is_activated as _, &c.is_frozen as _,
-            &c.is_resigned as _, &c.raw
-        )
-        .execute(&mut *tx)
-        .await
-        .context("upserting feishu.users")?;
-        Ok(written.rows_affected())
-    }
-
-    /// Notes who was seen current (resigned users count as gone) and in which
-    /// departments: those the record lists, else the one that listed it.
-    fn note(&self, seen: &SharedSeen, listed_in: Option<&str>) {
-        let mut seen = seen.lock();
-        for (i, id) in self.id.iter().enumerate() {
-            if self.is_resigned[i] == Some(true) {
-                continue;
-            }
-            seen.ids.insert(id.clone());
-            let departments = match (&self.departments[i], listed_in) {
-                (Some(listed), _) if !listed.is_empty() => listed.clone(),
-                (_, Some(department)) => vec![department.to_string()],
-                _ => Vec::new(),
-            };
-            for department in departments {
-                let primary = self.is_primary(i, &department);
-                seen.memberships.insert((id.clone(), department), primary);
-            }
+    for (field, scope) in SCOPED_FIELDS {
+        if records.iter().all(|r| r.get(field).is_none()) && seen.lock().warned.insert(field) {
+            tracing::warn!(
+                field,
+                scope,
+                "user records arrive without {field}: the app lacks the field scope {scope}; \
+                 the columns it fills stay NULL until the scope is granted"
+            );
+            missing.push(field);
         }
     }
-}
-
-impl Columns {
-    /// Whether `department` is user `i`'s primary one, as their `orders` say; `None` when
-    /// no entry names it (the field scope that returns `orders` is missing).
-    pub(super) fn is_primary(&self, i: usize, department: &str) -> Option<bool> {
-        let orders = self.orders[i].as_deref()?;
-        let entry = orders
-            .iter()
-            .find(|o| o.department_id.as_deref() == Some(department))?;
-        Some(entry.is_primary_dept.unwrap_or(false))
-    }
+    missing
 }
 
 /// Writes one department's direct members.
@@ -268,6 +77,7 @@ impl PartitionSink for UserSink {
         {
             return Err(error.into());
         }
+        warn_missing_field_scopes(&data.items, &self.seen);
         let (columns, rejected) = Columns::build(data.items, self.id_field);
         columns.note(&self.seen, Some(&self.department));
         let written = columns.upsert(tx).await?;
@@ -277,10 +87,18 @@ impl PartitionSink for UserSink {
     async fn complete(
         &mut self,
         _tx: &mut PgConnection,
-        pass: &Pass,
+        _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        self.seen.completed(pass);
         Ok(Completion::default())
+    }
+
+    /// The stream retires once, after every partition of the pass (see `run_once`).
+    async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+
+    fn listed(&self) -> usize {
+        0
     }
 }
 
@@ -322,7 +140,31 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
     let mut outcome = read_partitions(ctx, partitions, 2).await;
     if root_refused(&mut outcome) {
         let range = contact_range(ctx, Endpoint::Users).await?;
-        let (counts, refused) = granted_users(ctx, &range.users, id_field, &seen).await?;
+        let mut granted = range.users.clone();
+        for group in &range.groups {
+            // Members already read are not read again; a group that cannot be read makes
+            // the pass incomplete, so nothing is retired.
+            match group_members(ctx, group).await {
+                Ok(members) => granted.extend(
+                    members
+                        .into_iter()
+                        .filter(|m| !range.users.contains(m) && !seen.lock().ids.contains(m)),
+                ),
+                Err(error) => {
+                    tracing::error!(
+                        group,
+                        error = format!("{error:#}"),
+                        "a granted group's members cannot be read"
+                    );
+                    outcome
+                        .failed_partitions
+                        .push(format!("group {group}: {error:#}"));
+                }
+            }
+        }
+        granted.sort();
+        granted.dedup();
+        let (counts, refused) = granted_users(ctx, &granted, id_field, &seen).await?;
         outcome.counts.add(counts);
         outcome.refused.extend(refused);
     }
@@ -340,6 +182,7 @@ async fn granted_users(
     seen: &SharedSeen,
 ) -> anyhow::Result<(RunCounts, Vec<String>)> {
     let (records, refused) = read_granted(ctx, Endpoint::Users, USER_PATH, granted, "user").await?;
+    warn_missing_field_scopes(&records, seen);
     let (columns, rejected) = Columns::build(records, id_field);
     anyhow::ensure!(
         rejected.is_empty(),
@@ -379,6 +222,7 @@ async fn finish_pass(
     .execute(&mut *tx)
     .await
     .context("retiring users")?;
+    check_empty_listing(Endpoint::Users, "", ids.len(), retired.rows_affected())?;
     // Memberships that ended, then those that began or changed; unchanged ones are not touched.
     let ended = sqlx::query!(
         "DELETE FROM feishu.user_departments m

@@ -236,16 +236,26 @@ impl PartitionSink for StageTaskSink {
     /// Retirement needs a read of the whole semester from its first page: a windowed
     /// read cannot tell a deleted task from one whose deadline moved back out of the
     /// window. The watermark is the start of the pass, in whichever run it began.
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
-        let retired = match (self.after_time, pass.resumed) {
-            (None, false) => self.retire_unseen(tx).await?,
-            _ => 0,
-        };
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        pass: &Pass,
+    ) -> anyhow::Result<Completion> {
         Ok(Completion {
-            retired,
             watermark: Some(pass.started_at),
             partitions: None,
         })
+    }
+
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        match self.after_time {
+            None => self.retire_unseen(tx).await,
+            Some(_) => Ok(0),
+        }
+    }
+
+    fn listed(&self) -> usize {
+        self.seen_tasks.len() + self.seen_counts.len()
     }
 }
 

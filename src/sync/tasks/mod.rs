@@ -48,21 +48,31 @@ impl PartitionSink for TaskSink {
         Ok(PageWrite { written, rejected })
     }
 
-    /// A resumed pass retires nothing; its watermark, the newest `create_time` of the
-    /// pages this run read, can only be lower than the whole pass's, so it re-reads more.
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
+    /// The watermark is the newest `create_time` of the pages this run read; for a
+    /// resumed pass it can only be lower than the whole pass's, so it re-reads more.
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
         if self.sweeps_open_tasks {
             return Ok(Completion::default());
         }
-        let retired = match pass.resumed {
-            false => columns::retire_unseen(tx, self.window_start, &self.seen).await?,
-            true => 0,
-        };
         Ok(Completion {
-            retired,
             watermark: self.newest_create_time,
             partitions: None,
         })
+    }
+
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        match self.sweeps_open_tasks {
+            true => Ok(0),
+            false => columns::retire_unseen(tx, self.window_start, &self.seen).await,
+        }
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
     }
 }
 
