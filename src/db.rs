@@ -135,6 +135,18 @@ pub async fn start_run(
     Ok(id)
 }
 
+/// Opens a `running` row for a re-read that events started (`trigger = 'event'`).
+pub async fn start_event_run(pool: &PgPool, stream: &str) -> anyhow::Result<i64> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO feishu.sync_runs (stream, backfill, trigger) VALUES ($1, false, 'event') RETURNING id",
+        stream
+    )
+    .fetch_one(pool)
+    .await
+    .context("recording the start of an event-driven run in feishu.sync_runs")?;
+    Ok(id)
+}
+
 /// Closes a run row with its outcome.
 pub async fn finish_run(
     pool: &PgPool,

@@ -42,6 +42,7 @@ pub mod config;
 pub mod db;
 #[cfg(feature = "simulator")]
 pub mod demo;
+pub mod events;
 pub mod feishu;
 pub mod grant;
 pub mod history;

@@ -39,6 +39,13 @@ pub struct RequestLabel {
     pub outcome: String,
 }
 
+/// Label of the event counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabel {
+    pub r#type: String,
+    pub outcome: String,
+}
+
 /// What one HTTP exchange with Feishu came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestOutcome {
@@ -80,6 +87,10 @@ pub struct Metrics {
     quota_exhausted: Gauge,
     quota_renews_at: Gauge,
     skipped_quota: Family<StreamLabel, Counter>,
+    events: Family<EventLabel, Counter>,
+    event_lag: Histogram,
+    ws_connected: Gauge,
+    ws_reconnects: Counter,
 }
 
 impl Default for Metrics {
@@ -116,6 +127,10 @@ impl Metrics {
             quota_exhausted: Gauge::default(),
             quota_renews_at: Gauge::default(),
             skipped_quota: Family::default(),
+            events: Family::default(),
+            event_lag: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
+            ws_connected: Gauge::default(),
+            ws_reconnects: Counter::default(),
         };
         registry.register("runs", "Stream runs by outcome", metrics.runs.clone());
         registry.register(
@@ -174,10 +189,54 @@ impl Metrics {
             "Scheduled firings skipped because the monthly API quota is used up",
             metrics.skipped_quota.clone(),
         );
+        registry.register(
+            "events",
+            "Events received over the long connection, by type and outcome (stored, duplicate, applied, failed, store_failed)",
+            metrics.events.clone(),
+        );
+        registry.register(
+            "event_lag_seconds",
+            "From an event's created_at to the commit of its effect",
+            metrics.event_lag.clone(),
+        );
+        registry.register(
+            "ws_connected",
+            "1 while the long connection to Feishu is open",
+            metrics.ws_connected.clone(),
+        );
+        registry.register(
+            "ws_reconnects",
+            "Times the long connection was opened again after a loss",
+            metrics.ws_reconnects.clone(),
+        );
         Metrics {
             registry,
             ..metrics
         }
+    }
+
+    /// Counts one event of `event_type` with `outcome`.
+    pub fn event(&self, event_type: &str, outcome: &str) {
+        let label = EventLabel {
+            r#type: event_type.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.events.get_or_create(&label).inc();
+    }
+
+    /// Records the time from an event's creation to the commit of its effect.
+    pub fn event_lag(&self, seconds: f64) {
+        self.event_lag.observe(seconds.max(0.0));
+    }
+
+    /// Whether the long connection is open.
+    pub fn ws_connected(&self, connected: bool) {
+        self.ws_connected.set(i64::from(connected));
+    }
+
+    /// Counts a reconnect of the long connection.
+    pub fn ws_reconnected(&self) {
+        self.ws_reconnects.inc();
     }
 
     /// The OpenMetrics text of every metric.

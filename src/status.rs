@@ -77,6 +77,7 @@ pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode>
         crate::outln!("{}", serde_json::to_string_pretty(&statuses)?);
     } else {
         print_table(&statuses);
+        print_connections(&pool).await?;
     }
     if !args.check {
         return Ok(ExitCode::SUCCESS);
@@ -89,6 +90,24 @@ pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode>
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })
+}
+
+/// The long connection of each service process that wrote its state lately.
+async fn print_connections(pool: &PgPool) -> anyhow::Result<()> {
+    for c in crate::events::status::saved(pool).await? {
+        let since = c.connected_since.map_or("down".to_string(), |t| {
+            format!("connected since {}", time(Some(t)))
+        });
+        crate::outln!(
+            "\nlong connection of {}: {since}, last frame {}, {} reconnects, last error: {} (as of {})",
+            c.process,
+            time(c.last_frame_at),
+            c.reconnects,
+            c.last_error.as_deref().unwrap_or("none"),
+            time(Some(c.updated_at))
+        );
+    }
+    Ok(())
 }
 
 /// How old an enabled stream's last success may be when `--max-age` does not say: three

@@ -42,6 +42,22 @@ pub const USER_PATH: &str = "/open-apis/contact/v3/users/{user_id}";
 /// `GET`: the members of a user group (`data.memberlist[]`, paged), for the groups the
 /// app's contact range grants. Billed to the users budget.
 pub const GROUP_MEMBERS_PATH: &str = "/open-apis/contact/v3/group/{group_id}/member/simplelist";
+/// `GET`: one task v1 task (`data.task`), re-read when a task event arrives; billed to
+/// the tasks budget.
+pub const TASK_PATH: &str = "/open-apis/task/v1/tasks/{task_id}";
+
+/// `GET`: one approval instance (its initiator), for an `approval_instance` event; billed
+/// to the approval budget.
+pub const APPROVAL_INSTANCE_PATH: &str = "/open-apis/approval/v4/instances/{instance_id}";
+
+/// `POST`: subscribes the app to one approval definition's events; billed to the approval
+/// budget.
+pub const APPROVAL_SUBSCRIBE_PATH: &str =
+    "/open-apis/approval/v4/approvals/{approval_code}/subscribe";
+
+/// `POST` `{"AppID","AppSecret"}` (not under `/open-apis`, no token): the long
+/// connection's WebSocket URL and client configuration.
+pub const WS_ENDPOINT_PATH: &str = "/callback/ws/endpoint";
 
 /// `template` with its one `{name}` segment replaced by `value`.
 pub fn fill_path(template: &str, value: &str) -> String {

@@ -15,6 +15,7 @@ use super::params::{
 use super::people::{Department, Person};
 use super::state::{Shared, lock};
 use super::tenant::Tenant;
+use super::wire;
 use feishu_endpoints::Endpoint;
 
 const NO_DEPT_AUTHORITY: (u16, i64, &str) = (403, 40004, "no dept authority error");
@@ -411,43 +412,5 @@ fn scoped_user_json(shared: &Shared, p: &Person, ids: &IdKinds) -> Value {
 }
 
 fn user_json(p: &Person, ids: &IdKinds) -> Value {
-    let orders: Vec<Value> = p
-        .departments
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            json!({ "department_id": d, "user_order": 100, "department_order": 100, "is_primary_dept": i == 0 })
-        })
-        .collect();
-    json!({
-        "union_id": p.union_id,
-        "user_id": p.user_id,
-        "open_id": p.open_id,
-        "name": p.name,
-        "en_name": p.en_name,
-        "nickname": "",
-        "email": p.email,
-        "gender": 0,
-        "avatar": { "avatar_72": "", "avatar_240": "", "avatar_640": "", "avatar_origin": "" },
-        "status": {
-            "is_frozen": p.is_frozen,
-            "is_resigned": p.is_resigned,
-            "is_activated": p.is_activated,
-            "is_exited": p.is_exited,
-            "is_unjoin": p.is_unjoin,
-        },
-        "department_ids": p.departments,
-        "leader_user_id": p.leader.as_deref().map(|l| ids.user(l)),
-        "city": p.city,
-        "country": p.country,
-        "work_station": "",
-        "join_time": p.join_time_s,
-        "is_tenant_manager": p.is_tenant_manager,
-        "employee_no": p.employee_no,
-        "employee_type": p.employee_type,
-        "orders": orders,
-        "enterprise_email": p.enterprise_email,
-        "job_title": p.job_title,
-        "is_frozen": p.is_frozen,
-    })
+    wire::user(p, p.leader.as_deref().map(|l| ids.user(l)))
 }

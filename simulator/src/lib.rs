@@ -6,11 +6,13 @@
 //!
 //! Modules depend one way only, from the wire up:
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
-//! `config` → `limits` → `state` → `paging` → `params` → `contact` → `handlers` → `routes` →
-//! `server`.
+//! `config` → `limits` → `events` → `state` → `paging` → `params` → `contact` → `handlers`,
+//! `event_api`, `ws` → `routes` → `server`.
 
 mod config;
 mod contact;
+mod event_api;
+mod events;
 mod generate;
 mod handlers;
 mod limits;
@@ -24,6 +26,7 @@ mod server;
 mod state;
 mod tenant;
 mod wire;
+mod ws;
 
 #[cfg(test)]
 mod generate_tests;
@@ -33,7 +36,7 @@ mod tests;
 pub use config::{Fault, RateLimit, SimConfig};
 pub use generate::TOPICS;
 pub use people::{ContactRange, Department, Person, UserGroup};
-pub use server::{SimHandle, Simulator};
+pub use server::{EventControl, EventStats, SimHandle, Simulator};
 pub use state::{EndpointStats, RecordedRequest};
 pub use tenant::*;
 /// A task as task v1 sends it on the wire (the benchmark's write path feeds on it).

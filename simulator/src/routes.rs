@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 use super::config::Fault;
 use super::params::{self, ApiError};
 use super::state::{RecordedRequest, Shared, lock};
-use super::{contact, handlers};
+use super::{contact, event_api, handlers, ws};
 use feishu_endpoints::{
-    CONTACT_SCOPES_PATH, DEPARTMENT_PATH, Endpoint, GROUP_MEMBERS_PATH, Method, TOKEN_PATH,
-    USER_PATH,
+    APPROVAL_INSTANCE_PATH, APPROVAL_SUBSCRIBE_PATH, CONTACT_SCOPES_PATH, DEPARTMENT_PATH,
+    Endpoint, GROUP_MEMBERS_PATH, Method, TASK_PATH, TOKEN_PATH, USER_PATH, WS_ENDPOINT_PATH,
 };
 
 /// What a data request asks for: one of the list endpoints, or a directory resource with
@@ -34,6 +34,12 @@ pub(crate) enum Resource {
     Department(String),
     User(String),
     GroupMembers(String),
+    /// One task v1 task, for a task event.
+    Task(String),
+    /// One approval instance, for an instance event.
+    Instance(String),
+    /// An approval definition's event subscription.
+    Subscribe(String),
 }
 
 impl Resource {
@@ -45,6 +51,8 @@ impl Resource {
                 Endpoint::Departments
             }
             Resource::User(_) | Resource::GroupMembers(_) => Endpoint::Users,
+            Resource::Task(_) => Endpoint::Tasks,
+            Resource::Instance(_) | Resource::Subscribe(_) => Endpoint::ApprovalTasks,
         }
     }
 }
@@ -156,6 +164,26 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(USER_PATH, with_param(Resource::User))
         .route(GROUP_MEMBERS_PATH, with_param(Resource::GroupMembers))
         .route(CONTACT_SCOPES_PATH, get(scopes))
+        .route(TASK_PATH, with_param(Resource::Task))
+        .route(APPROVAL_INSTANCE_PATH, with_param(Resource::Instance))
+        .route(
+            APPROVAL_SUBSCRIBE_PATH,
+            post(
+                |State(shared): State<Arc<Shared>>,
+                 Path(code): Path<String>,
+                 headers: HeaderMap| {
+                    data_request(
+                        shared,
+                        Resource::Subscribe(code),
+                        headers,
+                        None,
+                        Bytes::new(),
+                    )
+                },
+            ),
+        )
+        .route(WS_ENDPOINT_PATH, post(ws::endpoint))
+        .route(ws::SOCKET_PATH, get(ws::socket))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .layer(middleware::from_fn(add_logid))
         .with_state(shared)
@@ -313,6 +341,9 @@ async fn answer(
         Resource::Department(id) => contact::department(shared, id, query),
         Resource::User(id) => contact::user(shared, id, query),
         Resource::GroupMembers(id) => contact::group_members(shared, id, query),
+        Resource::Task(id) => event_api::task(shared, id),
+        Resource::Instance(code) => event_api::instance(shared, code, query),
+        Resource::Subscribe(code) => event_api::subscribe(shared, code),
     };
     let reply = match answered {
         Ok(body) => Reply::json(200, body),

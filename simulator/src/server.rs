@@ -15,6 +15,47 @@ use crate::routes;
 use crate::state::{EndpointStats, RecordedRequest, Shared, lock};
 use crate::tenant::Tenant;
 
+/// A way to make the long connection misbehave (or behave), for
+/// [`SimHandle::control_events`].
+#[derive(Debug, Clone)]
+pub enum EventControl {
+    /// Send each event in this many fragments.
+    Fragments(usize),
+    /// Deliver each event twice.
+    Duplicate(bool),
+    /// Ignore acknowledgements, so every event is re-sent each `ResendAfter`.
+    WithholdAcks(bool),
+    /// How long an unacknowledged event waits before it is re-sent (default 3 s).
+    ResendAfter(Duration),
+    /// Drop every open socket now, without a close frame.
+    DropConnections,
+    /// `/callback/ws/endpoint` answers this code and message (`None`: a URL again).
+    RefuseEndpoint(Option<(i64, String)>),
+    /// The WebSocket handshake answers 403 with this `Handshake-Status` and
+    /// `Handshake-Autherrcode` (`None`: accepted again).
+    RefuseHandshake(Option<(u16, Option<i64>)>),
+    /// `ClientConfig.PingInterval` handed out (default 2 s).
+    PingIntervalSecs(u64),
+    /// Stop answering pings (a half-open connection).
+    Silent(bool),
+}
+
+/// Counters of the long connection.
+#[derive(Debug, Clone, Default)]
+pub struct EventStats {
+    /// Event ids acknowledged with `{"code":200}`, in order (a re-sent event acked again
+    /// appears once per settled delivery).
+    pub acked: Vec<String>,
+    /// Events queued or sent and not yet acknowledged.
+    pub outstanding: usize,
+    /// Data frames sent, fragments and re-sends included.
+    pub frames_sent: u64,
+    /// Requests for a connection URL.
+    pub endpoint_requests: u64,
+    /// Approval codes subscribed, with how many subscribe requests each got.
+    pub subscriptions: std::collections::BTreeMap<String, u64>,
+}
+
 /// The simulator's entry point.
 pub struct Simulator;
 
@@ -44,6 +85,7 @@ impl Simulator {
             token_requests: AtomicUsize::new(0),
             quota_left: Mutex::new(quota),
             corruptions: Mutex::default(),
+            events: Mutex::default(),
         });
         let app = routes::router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -99,8 +141,66 @@ impl SimHandle {
     }
 
     /// Reads or mutates the tenant's data live.
+    /// Once a client has asked for a long-connection URL, the change also emits the
+    /// events that describe it (see [`SimHandle::emit_event`]).
     pub fn with_tenant<R>(&self, f: impl FnOnce(&mut Tenant) -> R) -> R {
-        f(&mut lock(&self.inner.shared.tenant))
+        let shared = &self.inner.shared;
+        let mut tenant = lock(&shared.tenant);
+        let before = lock(&shared.events).listening.then(|| tenant.clone());
+        let result = f(&mut tenant);
+        if let Some(before) = before {
+            lock(&shared.events).emit_changes(&shared.config.app_id, &before, &tenant);
+        }
+        result
+    }
+
+    /// Queues one event payload (any JSON: an unknown type, a hand-made duplicate) for
+    /// the long connection, as Feishu would push it.
+    pub fn emit_event(&self, payload: serde_json::Value) {
+        lock(&self.inner.shared.events).emit(payload);
+    }
+
+    /// A schema 2.0 event of `event_type` around `event`, with a fresh `event_id`.
+    pub fn make_event(&self, event_type: &str, event: serde_json::Value) -> serde_json::Value {
+        let app_id = &self.inner.shared.config.app_id;
+        lock(&self.inner.shared.events).v2(app_id, event_type, event)
+    }
+
+    /// Steers the long connection; see [`EventControl`].
+    pub fn control_events(&self, control: EventControl) {
+        let mut hub = lock(&self.inner.shared.events);
+        let c = &mut hub.controls;
+        match control {
+            EventControl::Fragments(n) => c.fragments = n.max(1),
+            EventControl::Duplicate(on) => c.duplicate = on,
+            EventControl::WithholdAcks(on) => c.withhold_acks = on,
+            EventControl::ResendAfter(after) => c.resend_after = after,
+            EventControl::DropConnections => c.drop_generation += 1,
+            EventControl::RefuseEndpoint(refusal) => c.refuse_endpoint = refusal,
+            EventControl::RefuseHandshake(refusal) => c.refuse_handshake = refusal,
+            EventControl::PingIntervalSecs(secs) => c.ping_interval_secs = secs.max(1),
+            EventControl::Silent(on) => c.silent = on,
+        }
+    }
+
+    /// What the long connection has done so far.
+    pub fn event_stats(&self) -> EventStats {
+        let hub = lock(&self.inner.shared.events);
+        EventStats {
+            acked: hub.acked.clone(),
+            outstanding: hub.outstanding(),
+            frames_sent: hub.frames_sent,
+            endpoint_requests: hub.endpoint_requests,
+            subscriptions: hub.subscriptions.clone(),
+        }
+    }
+
+    /// When the event `event_id` was emitted (the benchmark's change time).
+    pub fn event_emitted_at(&self, event_id: &str) -> Option<std::time::Instant> {
+        lock(&self.inner.shared.events)
+            .emitted_at
+            .get(event_id)
+            .copied()
     }
 
     /// The next `times` requests to `endpoint` (`None`: the token endpoint) get `fault`,

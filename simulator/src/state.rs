@@ -9,6 +9,7 @@ use std::time::Instant;
 use feishu_endpoints::Endpoint;
 
 use crate::config::SimConfig;
+use crate::events::EventHub;
 use crate::limits::{Faults, Tokens, Windows};
 use crate::tenant::Tenant;
 
@@ -61,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) quota_left: Mutex<Option<u64>>,
     /// Fields merged into one record's wire JSON: `(endpoint, record key) -> object`.
     pub(crate) corruptions: Mutex<HashMap<(Endpoint, String), serde_json::Value>>,
+    /// The long connection's events, queues and controls.
+    pub(crate) events: Mutex<EventHub>,
 }
 
 /// Locks `m`, ignoring poisoning (a panicking test must not wedge the server).

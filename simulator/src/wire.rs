@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::people::Person;
 use super::tenant::{Activity, ApprovalTask, I18n, Semester, StageTask, Task};
 
 /// `{"zh-CN":..,"en-US":..}`, used by semesters and stage tasks.
@@ -143,4 +144,48 @@ pub fn task(t: &Task) -> Value {
         v["repeat_rule"] = json!(rule);
     }
     v
+}
+
+/// A user as the contact v3 endpoints send it, its leader already in the request's
+/// `user_id_type`; the long connection's user events carry the same object.
+pub(crate) fn user(p: &Person, leader: Option<String>) -> Value {
+    let orders: Vec<Value> = p
+        .departments
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({ "department_id": d, "user_order": 100, "department_order": 100, "is_primary_dept": i == 0 })
+        })
+        .collect();
+    json!({
+        "union_id": p.union_id,
+        "user_id": p.user_id,
+        "open_id": p.open_id,
+        "name": p.name,
+        "en_name": p.en_name,
+        "nickname": "",
+        "email": p.email,
+        "gender": 0,
+        "avatar": { "avatar_72": "", "avatar_240": "", "avatar_640": "", "avatar_origin": "" },
+        "status": {
+            "is_frozen": p.is_frozen,
+            "is_resigned": p.is_resigned,
+            "is_activated": p.is_activated,
+            "is_exited": p.is_exited,
+            "is_unjoin": p.is_unjoin,
+        },
+        "department_ids": p.departments,
+        "leader_user_id": leader,
+        "city": p.city,
+        "country": p.country,
+        "work_station": "",
+        "join_time": p.join_time_s,
+        "is_tenant_manager": p.is_tenant_manager,
+        "employee_no": p.employee_no,
+        "employee_type": p.employee_type,
+        "orders": orders,
+        "enterprise_email": p.enterprise_email,
+        "job_title": p.job_title,
+        "is_frozen": p.is_frozen,
+    })
 }

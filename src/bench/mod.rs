@@ -3,6 +3,7 @@
 //! endpoint's ceiling, how fast the write path is, peak memory, and what a no-change re-run
 //! writes. `--check` (used by CI) asserts correctness only, never timings.
 
+mod events;
 mod measure;
 mod report;
 
@@ -55,6 +56,14 @@ pub struct BenchArgs {
     /// user meets whose configured window differs from the header's.
     #[arg(long, conflicts_with = "write_path_only")]
     pub header_window_mismatch: bool,
+    /// The events benchmark instead: the large tenant (`--scale large`; `tiny` for a quick
+    /// look) changed for `--events-secs` while the long connection is open. `--output`
+    /// replaces the events section of that file.
+    #[arg(long, conflicts_with_all = ["check", "write_path_only", "header_window_mismatch"])]
+    pub events: bool,
+    /// Seconds of steady changes for `--events`.
+    #[arg(long, default_value_t = 60)]
+    pub events_secs: u64,
     /// Measure the write path alone and print it; skips the simulator runs.
     #[arg(long, conflicts_with_all = ["check", "output"])]
     pub write_path_only: bool,
@@ -130,6 +139,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let window = Duration::from_secs(args.window_secs.max(1));
+    if args.events {
+        return run_events(&args, window).await;
+    }
     let mut results = Vec::new();
     for workload in workloads(args.scale) {
         eprintln!("benchmarking the {} tenant...", workload.name);
@@ -144,6 +156,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.check {
         return check(&results);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench --events`: prints the events section and splices it into `--output`.
+async fn run_events(args: &BenchArgs, window: Duration) -> anyhow::Result<ExitCode> {
+    let workload = workloads(args.scale).pop().context("a workload")?;
+    let figures = events::measure(&args.database_url, workload, window, args.events_secs).await?;
+    let text = events::markdown(&figures);
+    println!("{text}");
+    if let Some(path) = &args.output {
+        let existing = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(path, events::splice(&existing, &text))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

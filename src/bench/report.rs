@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::measure::{EndpointFigures, WritePath};
 use super::{BenchArgs, WorkloadResult};
 
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {

@@ -123,7 +123,9 @@ impl Config {
 }
 
 /// The configuration's top-level sections.
-const SECTIONS: [&str; 5] = ["feishu", "database", "streams", "server", "history"];
+const SECTIONS: [&str; 6] = [
+    "feishu", "database", "streams", "server", "history", "events",
+];
 
 /// Reads each top-level section on its own, so a wrongly typed value in one section does
 /// not hide the problems of the others. Returns the config (defaults for unreadable
@@ -147,6 +149,7 @@ fn read_sections(layered: &config::Config) -> (Config, Vec<(&'static str, String
         streams: read_section(layered, "streams", e, u),
         server: read_section(layered, "server", e, u),
         history: read_section(layered, "history", e, u),
+        events: read_section(layered, "events", e, u),
     };
     let unknown = unknown
         .into_iter()
@@ -219,9 +222,10 @@ fn leaf_type_errors(
 }
 
 /// Keys whose environment variable holds a comma-separated list.
-const LIST_KEYS: [&str; 2] = [
+const LIST_KEYS: [&str; 3] = [
     "streams.approval_tasks.user_ids",
     "streams.approval_tasks.topics",
+    "events.approval_codes",
 ];
 
 /// The file and environment layered by the `config` crate; defaults come from serde.

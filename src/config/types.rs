@@ -28,6 +28,21 @@ pub struct Config {
     pub streams: StreamsConfig,
     pub server: ServerConfig,
     pub history: HistoryConfig,
+    pub events: EventsConfig,
+}
+
+/// Real-time sync over Feishu's long connection (`run` only).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default)]
+#[schemars(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Off by default: the app's console must be switched to the long connection first.
+    pub enabled: bool,
+    /// Approval definition codes to subscribe besides those `feishu.approval_tasks` holds.
+    pub approval_codes: Vec<String>,
+    /// Processed events older than this many days are pruned hourly; `None` follows
+    /// `history.retain_days` (and keeps everything when that is unset too).
+    pub retain_days: Option<u32>,
 }
 
 /// The change history (`feishu.<table>_history`).

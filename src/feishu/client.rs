@@ -67,6 +67,12 @@ impl FeishuClient {
         })
     }
 
+    /// The HTTP client and the settings, for the long connection's URL request
+    /// ([`crate::feishu::long_connection`]), which is no Open API call.
+    pub(super) fn http_and_settings(&self) -> (&reqwest::Client, &ClientSettings) {
+        (&self.http, &self.settings)
+    }
+
     /// The registry this client records into.
     pub fn metrics(&self) -> Arc<Metrics> {
         self.metrics.clone()
@@ -283,9 +289,11 @@ impl FeishuClient {
         let endpoint = request.endpoint;
         self.requests[&endpoint].fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.settings.base_url, request.path());
-        let builder = match endpoint.method() {
-            Method::Get => self.http.get(url),
-            Method::Post => self.http.post(url),
+        // A request with a body is a POST even on a GET endpoint's budget (the approval
+        // subscription is billed to the approval endpoint).
+        let builder = match (endpoint.method(), &request.body) {
+            (Method::Get, None) => self.http.get(url),
+            _ => self.http.post(url),
         };
         let mut builder = builder
             .bearer_auth(token.expose_secret())

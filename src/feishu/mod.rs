@@ -5,6 +5,7 @@ pub mod answer;
 pub mod budget;
 pub mod client;
 pub mod error;
+pub mod long_connection;
 pub mod paging;
 pub mod quota;
 pub mod request;

@@ -37,6 +37,8 @@ pub struct HttpState {
     pub scheduler_alive: Arc<AtomicBool>,
     /// Set while Feishu refuses the app's credentials.
     pub credentials: super::credentials::CredentialsProblem,
+    /// The long connection's state, when events are enabled.
+    pub events: Option<crate::events::status::SharedStatus>,
 }
 
 /// The router of the probe and metrics server.
@@ -79,11 +81,19 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
     if let Some(refused) = state.credentials.lock().expect("not poisoned").clone() {
         problems.push(refused);
     }
+    if let Some(problem) = state.events.as_ref().and_then(|e| e.readiness_problem()) {
+        problems.push(problem);
+    }
+    let connection = state
+        .events
+        .as_ref()
+        .map(|e| format!("{}\n", e.describe()))
+        .unwrap_or_default();
     match problems.is_empty() {
-        true => (StatusCode::OK, "ready\n".into()),
+        true => (StatusCode::OK, format!("ready\n{connection}")),
         false => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("{}\n", problems.join("\n")),
+            format!("{}\n{connection}", problems.join("\n")),
         ),
     }
 }

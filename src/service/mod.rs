@@ -64,10 +64,25 @@ pub async fn run(
     let scheduler_alive = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
     let refused = credentials::CredentialsProblem::default();
-    let http = serve_http(config, &ctx, &scheduler_alive, &refused, http_stop.clone()).await?;
+    let events = config
+        .events
+        .enabled
+        .then(crate::events::status::SharedStatus::default);
+    let http = serve_http(
+        config,
+        &ctx,
+        &scheduler_alive,
+        &refused,
+        events.clone(),
+        http_stop.clone(),
+    )
+    .await?;
     let tracker = TaskTracker::new();
     if credentials::wait_until_accepted(&ctx.client, &refused, &shutdown).await {
         start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+        if let Some(status) = events {
+            crate::events::start(config, &ctx, &tracker, status);
+        }
     }
     if let Some(days) = config.history.retain_days {
         tracker.spawn(crate::history::prune_every_hour(
@@ -119,6 +134,7 @@ async fn serve_http(
     ctx: &SyncContext,
     scheduler_alive: &Arc<AtomicBool>,
     credentials: &credentials::CredentialsProblem,
+    events: Option<crate::events::status::SharedStatus>,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -131,6 +147,7 @@ async fn serve_http(
         client: ctx.client.clone(),
         scheduler_alive: scheduler_alive.clone(),
         credentials: credentials.clone(),
+        events,
     };
     let app = http::router(state);
     Ok(tokio::spawn(async move {

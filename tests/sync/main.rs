@@ -19,6 +19,8 @@ mod crash;
 mod directory;
 /// The directory's people counted right: status flags, field scopes, primary departments.
 mod directory_status;
+/// Real-time sync over the long connection: events, acks, reconnects, subscriptions.
+mod events;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.

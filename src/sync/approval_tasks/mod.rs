@@ -282,13 +282,35 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         false => config.user_ids.clone(),
         true => directory_users(&ctx.pool).await?,
     };
+    Ok(read_users(ctx, &users, &config.topics).await)
+}
+
+/// Re-reads `topics` of `users`, exactly as a pass reads them (retiring what moved), for
+/// approval events. Users the stream does not read (outside `user_ids` when it is set)
+/// are left alone.
+pub async fn reread_users(ctx: &SyncContext, users: &[String], topics: &[String]) -> StreamOutcome {
+    let config = &ctx.streams.approval_tasks;
+    let wanted: Vec<String> = users
+        .iter()
+        .filter(|u| config.user_ids.is_empty() || config.user_ids.contains(u))
+        .cloned()
+        .collect();
+    let topics: Vec<String> = topics
+        .iter()
+        .filter(|t| config.topics.contains(t))
+        .cloned()
+        .collect();
+    read_users(ctx, &wanted, &topics).await
+}
+
+async fn read_users(ctx: &SyncContext, users: &[String], topics: &[String]) -> StreamOutcome {
     // Collected, not lazy: a lazy iterator of closures held across awaits defeats rustc's
     // Send proof for the spawned service future (rust-lang/rust#102211). It grows with the
     // users, not with the tenant's data.
     let partitions: Vec<Partition<ApprovalSink>> = users
         .iter()
         .flat_map(|user_id| {
-            config.topics.iter().map(move |topic| Partition {
+            topics.iter().map(move |topic| Partition {
                 key: partition_key(user_id, topic),
                 request: ApiRequest {
                     path: None,
@@ -308,7 +330,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             })
         })
         .collect();
-    Ok(read_partitions(ctx, partitions, PARTITIONS_IN_FLIGHT).await)
+    read_partitions(ctx, partitions, PARTITIONS_IN_FLIGHT).await
 }
 
 #[cfg(test)]

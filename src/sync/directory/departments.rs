@@ -127,7 +127,10 @@ impl ColumnBuilder for Columns {
 }
 
 /// Upserts department records, in id order so concurrent pages lock rows in one order.
-async fn upsert(tx: &mut PgConnection, mut records: Vec<Value>) -> anyhow::Result<PageWrite> {
+pub(super) async fn upsert(
+    tx: &mut PgConnection,
+    mut records: Vec<Value>,
+) -> anyhow::Result<PageWrite> {
     records.sort_by(|a, b| {
         let id = |v: &Value| {
             v.get("open_department_id")

@@ -9,6 +9,7 @@
 //! or whose parent stream did not complete, retires nothing.
 
 pub mod departments;
+pub mod events;
 mod user_rows;
 pub mod users;
 

@@ -84,6 +84,48 @@ pub async fn upsert_records(tx: &mut PgConnection, records: Vec<Value>) -> anyho
     columns.write(tx).await
 }
 
+/// `task.task.updated_v1` of a task that still exists: one request for it (with its
+/// collaborators and followers), upserted as a page would be. A task the API no longer
+/// finds is retired.
+pub async fn reread_task(ctx: &SyncContext, id: &str) -> anyhow::Result<crate::db::RunCounts> {
+    let mut request = ApiRequest::new(Endpoint::Tasks);
+    request.path = Some(feishu_endpoints::fill_path(feishu_endpoints::TASK_PATH, id));
+    let record = match ctx.client.call(&request).await {
+        Ok(reply) => reply.data.get("task").cloned(),
+        Err(error) if error.code() == Some(TASK_NOT_FOUND) => None,
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!("re-reading task {id}")));
+        }
+    };
+    let Some(record) = record else {
+        return retire_task(ctx, id).await;
+    };
+    let mut tx = ctx.pool.begin().await?;
+    let written = upsert_records(&mut tx, vec![record]).await?;
+    tx.commit().await?;
+    Ok(crate::db::RunCounts {
+        rows_written: written,
+        ..Default::default()
+    })
+}
+
+/// Task v1's answer for a task that does not exist (deleted).
+const TASK_NOT_FOUND: i64 = 1470404;
+
+/// `task.task.updated_v1` with `obj_type` 7: the task was deleted, so it is retired.
+pub async fn retire_task(ctx: &SyncContext, id: &str) -> anyhow::Result<crate::db::RunCounts> {
+    let retired = sqlx::query!(
+        "UPDATE feishu.tasks SET deleted_at = now(), synced_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .execute(&ctx.pool)
+    .await?;
+    Ok(crate::db::RunCounts {
+        rows_retired: retired.rows_affected(),
+        ..Default::default()
+    })
+}
+
 /// The open-task sweep: every task with `task_completed=false`, whatever its create time,
 /// in a partition (`open`) of its own.
 async fn open_tasks(ctx: &SyncContext) -> StreamOutcome {

@@ -1,0 +1,299 @@
+//! `feishu-sync bench --events`: the large tenant synced once, then changed at a steady
+//! rate (one approval, one task and one directory change a second) for a minute while the
+//! long connection is open. It reports freshness (from the change, the event's
+//! `created_at`, to the commit of its effect, `processed_at`), API requests per change,
+//! and what the same minute would cost under polling.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio_util::task::TaskTracker;
+
+use super::{Workload, fresh_schema, report};
+use crate::config::Config;
+use crate::events::status::SharedStatus;
+use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
+use crate::shutdown::CancellationToken;
+use crate::sync::{self, RunOptions, SyncContext};
+use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant};
+
+/// What the events benchmark measured.
+pub struct EventFigures {
+    pub workload: Workload,
+    pub secs: u64,
+    pub window: Duration,
+    /// `(kind, changes, p50 s, p99 s, max s, requests)` per kind of change.
+    pub kinds: Vec<(&'static str, usize, f64, f64, f64, u64)>,
+    /// Requests of one polling pass per stream, from the first sync.
+    pub poll_pass: Vec<(Endpoint, u64)>,
+    pub unprocessed: i64,
+}
+
+/// Runs the events benchmark on `workload`.
+pub async fn measure(
+    url: &str,
+    workload: Workload,
+    window: Duration,
+    secs: u64,
+) -> anyhow::Result<EventFigures> {
+    fresh_schema(url).await?;
+    // A pool the size of the service's: the streams, the processor and the connection.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(crate::db::connect_options(url)?)
+        .await?;
+    let sim = Simulator::start(
+        Tenant::generate(&workload.spec),
+        SimConfig::default().with_window(window),
+    )
+    .await?;
+    let ctx = context(&pool, &sim, &workload, window)?;
+    eprintln!("first sync of the {} tenant...", workload.name);
+    let mut poll_pass = Vec::new();
+    for report in sync::sync(&ctx, &Endpoint::ALL, &RunOptions::default()).await? {
+        anyhow::ensure!(
+            report.error.is_none(),
+            "{}: {:?}",
+            report.stream,
+            report.error
+        );
+        poll_pass.push((report.stream, report.requests));
+    }
+    let shutdown = CancellationToken::new();
+    let mut events_ctx = ctx.clone();
+    events_ctx.shutdown = shutdown.clone();
+    let mut config = Config::default();
+    config.events.enabled = true;
+    let (status, tracker) = (SharedStatus::default(), TaskTracker::new());
+    crate::events::start(&config, &events_ctx, &tracker, status.clone());
+    wait_until_ready(&pool, &status).await?;
+    let before: Vec<u64> = Endpoint::ALL
+        .iter()
+        .map(|e| ctx.client.requests_sent(*e))
+        .collect();
+    eprintln!("changing the tenant for {secs} s...");
+    let changes = change_steadily(&sim, &workload, secs).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let spent = |e: Endpoint| {
+        let i = Endpoint::ALL
+            .iter()
+            .position(|x| *x == e)
+            .expect("an endpoint");
+        ctx.client.requests_sent(e) - before[i]
+    };
+    let mut kinds = Vec::new();
+    for (kind, types, endpoint) in [
+        ("approval", &["approval_task"][..], Endpoint::ApprovalTasks),
+        ("task", &["task.task.updated_v1"][..], Endpoint::Tasks),
+        (
+            "directory",
+            &["contact.user.updated_v3"][..],
+            Endpoint::Users,
+        ),
+    ] {
+        let lags = lags(&pool, types).await?;
+        let pick = |q: f64| {
+            lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        kinds.push((
+            kind,
+            changes,
+            pick(0.5),
+            pick(0.99),
+            pick(1.0),
+            spent(endpoint),
+        ));
+    }
+    let unprocessed = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM feishu.events WHERE processed_at IS NULL"#
+    )
+    .fetch_one(&pool)
+    .await?;
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+    sim.shutdown().await;
+    Ok(EventFigures {
+        workload,
+        secs,
+        window,
+        kinds,
+        poll_pass,
+        unprocessed,
+    })
+}
+
+fn context(
+    pool: &PgPool,
+    sim: &SimHandle,
+    workload: &Workload,
+    window: Duration,
+) -> anyhow::Result<SyncContext> {
+    let sim_config = sim.config();
+    let mut feishu = Config::default().feishu;
+    feishu.base_url = sim.base_url();
+    feishu.app_id = sim_config.app_id.clone();
+    feishu.app_secret = SecretString::from(sim_config.app_secret.clone());
+    let mut settings = ClientSettings::from_config(&feishu);
+    settings.rate_window = window;
+    for (endpoint, limit) in &sim_config.rate_limits {
+        settings.rate_limits.insert(*endpoint, limit.requests);
+    }
+    let client = Arc::new(FeishuClient::new(settings)?);
+    let mut streams = Config::default().streams;
+    streams.approval_tasks.user_ids = sim.with_tenant(|t| {
+        t.users
+            .iter()
+            .take(workload.approval_users)
+            .cloned()
+            .collect()
+    });
+    Ok(SyncContext::new(pool.clone(), client, streams))
+}
+
+/// Until the connection is open and every known approval code is subscribed.
+async fn wait_until_ready(pool: &PgPool, status: &SharedStatus) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let missing = sqlx::query_scalar!(
+            r#"SELECT count(DISTINCT definition_code) AS "n!" FROM feishu.approval_tasks a
+                WHERE NOT EXISTS (SELECT 1 FROM feishu.event_subscriptions s WHERE s.approval_code = a.definition_code)"#
+        )
+        .fetch_one(pool)
+        .await?;
+        if missing == 0 && status.get().connected_since.is_some() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the long connection did not get ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One approval (topic 1 ↔ 2), one task and one user change a second; returns how many
+/// seconds of changes were made.
+async fn change_steadily(sim: &SimHandle, workload: &Workload, secs: u64) -> usize {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let approvers: Vec<String> = sim.with_tenant(|t| {
+        t.users
+            .iter()
+            .take(workload.approval_users)
+            .cloned()
+            .collect()
+    });
+    for n in 0..secs as usize {
+        tick.tick().await;
+        sim.with_tenant(|t| {
+            let approver = &approvers[(n * 7) % approvers.len()];
+            if let Some(a) = t
+                .approval_tasks
+                .iter_mut()
+                .find(|a| &a.user_id == approver && (a.topic == "1" || a.topic == "2"))
+            {
+                a.topic = if a.topic == "1" {
+                    "2".into()
+                } else {
+                    "1".into()
+                };
+                a.title = format!("bench change {n}");
+            }
+            let tasks = t.tasks.len();
+            t.tasks[(n * 13) % tasks].summary = format!("bench change {n}");
+            let people = t.people.len();
+            t.people[(n * 11) % people].job_title = format!("bench change {n}");
+        });
+    }
+    secs as usize
+}
+
+/// Seconds from each event's creation to the commit of its effect, sorted.
+async fn lags(pool: &PgPool, types: &[&str]) -> anyhow::Result<Vec<f64>> {
+    let types: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+    let mut lags: Vec<f64> = sqlx::query_scalar!(
+        r#"SELECT extract(epoch FROM processed_at - created_at)::float8 AS "lag!" FROM feishu.events
+            WHERE event_type = ANY($1::text[]) AND processed_at IS NOT NULL AND created_at IS NOT NULL"#,
+        &types
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading event lags")?;
+    lags.sort_by(f64::total_cmp);
+    Ok(lags)
+}
+
+/// The report's section, which replaces any earlier one in docs/benchmarks.md.
+pub fn markdown(f: &EventFigures) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{SECTION}\n");
+    let _ = writeln!(
+        out,
+        "Command: `cargo run --release -- bench --events --window-secs {} --output docs/benchmarks.md`  \nMachine: {}  \nDate: {}  \n",
+        f.window.as_secs(),
+        report::machine(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    let _ = writeln!(
+        out,
+        "The {} tenant ({} users, {} approvers in 5 topics, {} tasks) is synced once, then changed for {} s at a steady rate: one approval (a task moving between topics 1 and 2), one task and one user a second. Freshness is from the change (the event's `created_at`) to the commit of its effect (`processed_at`), over the simulator's WebSocket into a real PostgreSQL. {} events were left unprocessed.\n",
+        f.workload.name,
+        f.workload.spec.users,
+        f.workload.approval_users,
+        f.workload.spec.tasks,
+        f.secs,
+        f.unprocessed
+    );
+    let _ = writeln!(
+        out,
+        "| change | changes | freshness p50 | p99 | max | API requests | requests per change | target |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (kind, n, p50, p99, max, requests) in &f.kinds {
+        let target = match *kind {
+            "approval" => "<= topics x pages (5)",
+            "task" => "1",
+            _ => "0 or 1",
+        };
+        let per = *requests as f64 / (*n).max(1) as f64;
+        let _ = writeln!(
+            out,
+            "| {kind} | {n} | {p50:.3} s | {p99:.3} s | {max:.3} s | {requests} | {per:.2} | {target} |"
+        );
+    }
+    let total: u64 = f.kinds.iter().map(|k| k.5).sum();
+    let pass = |e: Endpoint| f.poll_pass.iter().find(|p| p.0 == e).map_or(0, |p| p.1);
+    let _ = writeln!(
+        out,
+        "\nThe same minute under polling: one pass of approvals costs {} requests (every approver and topic), tasks {}, the directory {} (departments) + {} (users). To see these changes within seconds, polling would need a pass every few seconds: about {} requests a minute at one pass a minute, against {total} with events. At the default schedules (approvals every 15 min, tasks every 10 min, the directory hourly) polling costs about {:.0} requests a minute and the data is up to 15 minutes old.\n",
+        pass(Endpoint::ApprovalTasks),
+        pass(Endpoint::Tasks),
+        pass(Endpoint::Departments),
+        pass(Endpoint::Users),
+        pass(Endpoint::ApprovalTasks)
+            + pass(Endpoint::Tasks)
+            + pass(Endpoint::Departments)
+            + pass(Endpoint::Users),
+        pass(Endpoint::ApprovalTasks) as f64 / 15.0
+            + pass(Endpoint::Tasks) as f64 / 10.0
+            + (pass(Endpoint::Departments) + pass(Endpoint::Users)) as f64 / 60.0,
+    );
+    out
+}
+
+/// The heading of the events section.
+pub const SECTION: &str = "## Events (`bench --events`)";
+
+/// `existing` with its events section replaced by (or extended with) `section`.
+pub fn splice(existing: &str, section: &str) -> String {
+    let kept = existing
+        .find(SECTION)
+        .map_or(existing, |at| &existing[..at]);
+    format!("{}\n\n{section}", kept.trim_end())
+}

@@ -1,0 +1,570 @@
+//! Real-time sync over the long connection, against the simulator's WebSocket: each
+//! event type lands through the streams' code, duplicates and fragments, a dropped
+//! connection, a database that cannot store, a restart with events stored but not
+//! applied, subscriptions once per code, a refused app, and SIGTERM.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::PgPool;
+use tokio_util::task::TaskTracker;
+
+use crate::helpers::binary::spawn_binary;
+use crate::helpers::*;
+use crate::service::{eventually, free_port, get, quiet_env, terminate};
+use feishu_sim::{EventControl, SimHandle};
+use feishu_sync::config::Config;
+use feishu_sync::events::status::SharedStatus;
+use feishu_sync::shutdown::CancellationToken;
+use feishu_sync::sync::{RunOptions, SyncContext};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// A running connection and processor, as `run` starts them.
+struct Pipeline {
+    status: SharedStatus,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Pipeline {
+    fn start(ctx: &SyncContext, approval_codes: &[&str]) -> Pipeline {
+        let mut ctx = ctx.clone();
+        let shutdown = CancellationToken::new();
+        ctx.shutdown = shutdown.clone();
+        let mut config = Config::default();
+        config.events.enabled = true;
+        config.events.approval_codes = approval_codes.iter().map(|c| c.to_string()).collect();
+        let (status, tracker) = (SharedStatus::default(), TaskTracker::new());
+        feishu_sync::events::start(&config, &ctx, &tracker, status.clone());
+        tracker.close();
+        Pipeline {
+            status,
+            shutdown,
+            tracker,
+        }
+    }
+
+    async fn connected(&self) -> bool {
+        let status = self.status.clone();
+        eventually(LIMIT, || {
+            let s = status.get();
+            async move { s.connected_since.is_some() }
+        })
+        .await
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(LIMIT, self.tracker.wait())
+            .await
+            .expect("the pipeline stops");
+    }
+}
+
+/// A synced database and a simulator whose events are acknowledged quickly.
+async fn synced(pool: &PgPool) -> (SimHandle, SyncContext) {
+    let sim = simulator().await;
+    sim.control_events(EventControl::ResendAfter(Duration::from_millis(500)));
+    let ctx = context(pool, &sim);
+    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    (sim, ctx)
+}
+
+async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+async fn until(pool: &PgPool, sql: &'static str) -> bool {
+    eventually(LIMIT, || async move {
+        sqlx::query_scalar::<_, bool>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap_or(false)
+    })
+    .await
+}
+
+/// At least `n` events are stored and every one is processed.
+async fn all_processed(pool: &PgPool, n: i64) -> bool {
+    eventually(LIMIT, || async move {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT count(*) >= $1 AND count(*) FILTER (WHERE processed_at IS NULL) = 0 FROM feishu.events",
+        )
+        .bind(n)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(false)
+    })
+    .await
+}
+
+/// Approval events come only for subscribed definitions: every code is subscribed.
+async fn subscribed(pool: &PgPool) -> bool {
+    until(
+        pool,
+        "SELECT count(*) = (SELECT count(DISTINCT definition_code) FROM feishu.approval_tasks)
+           FROM feishu.event_subscriptions",
+    )
+    .await
+}
+
+#[sqlx::test]
+async fn each_event_type_lands_through_the_streams_code(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(pipeline.connected().await, "the connection opens");
+    assert!(subscribed(&pool).await, "every approval code is subscribed");
+    sim.clear_requests();
+    let approver = approval_users(&sim)[1].clone();
+    let (user, task, gone_task, new_department) = sim.with_tenant(|t| {
+        let person = &mut t.people[3];
+        person.job_title = "Chief Event Officer".into();
+        let user = person.open_id.clone();
+        t.departments[0].en_name = "Renamed by an event".into();
+        let mut department = t.departments[1].clone();
+        department.open_id = format!("od-{:032x}", 7);
+        department.custom_id = "D-EVENT".into();
+        t.departments.push(department.clone());
+        t.tasks[0].summary = "edited by an event".into();
+        let gone = t.tasks.remove(1).id;
+        // A to-do approval is done: it moves from topic 1 to topic 2.
+        let todo = t
+            .approval_tasks
+            .iter_mut()
+            .find(|a| a.user_id == approver && a.topic == "1")
+            .expect("a to-do approval");
+        todo.topic = "2".into();
+        todo.status = "2".into();
+        (user, t.tasks[0].id.clone(), gone, department.open_id)
+    });
+    assert!(all_processed(&pool, 6).await, "every event is applied");
+    let job_title: String = sqlx::query_scalar("SELECT job_title FROM feishu.users WHERE id = $1")
+        .bind(&user)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(job_title, "Chief Event Officer");
+    let gone_at: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT deleted_at FROM feishu.tasks WHERE id = $1")
+            .bind(&gone_task)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(gone_at.is_some(), "a deleted task (obj_type 7) is retired");
+    assert!(
+        scalar_i64(
+            &pool,
+            &format!("SELECT count(*) FROM feishu.departments WHERE id = '{new_department}'")
+        )
+        .await
+            == 1,
+        "a created department is read"
+    );
+    for table in [
+        "users",
+        "departments",
+        "tasks",
+        "user_departments",
+        "approval_tasks",
+    ] {
+        assert_table_matches(&pool, &sim, table).await;
+    }
+    // Targeted requests only: no list of the directory or the tasks was read again.
+    let requests = sim.requests();
+    let listed = |what: &str| requests.iter().filter(|r| r.resource == what).count();
+    assert_eq!(listed("List(Users)"), 0, "a user event costs no list");
+    assert_eq!(listed("List(Tasks)"), 0, "a task event costs no list");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.resource == format!("Task({task:?})"))
+    );
+    let approvals = requests
+        .iter()
+        .filter(|r| r.resource == "List(ApprovalTasks)")
+        .count();
+    assert_eq!(
+        approvals, 5,
+        "one approval change costs topics x pages (5 topics of one page each)"
+    );
+    let event_runs = scalar_i64(
+        &pool,
+        "SELECT count(*) FROM feishu.sync_runs WHERE trigger = 'event'",
+    )
+    .await;
+    assert!(
+        event_runs >= 4,
+        "event-driven re-reads are journaled: {event_runs}"
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn user_and_department_deletions_and_approval_instances_land(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(pipeline.connected().await);
+    assert!(subscribed(&pool).await, "every approval code is subscribed");
+    let initiator = approval_users(&sim)[2].clone();
+    let (gone_user, gone_department) = sim.with_tenant(|t| {
+        let index = t
+            .people
+            .iter()
+            .position(|p| p.departments.len() == 1 && p.open_id != initiator)
+            .unwrap();
+        let person = t.people.remove(index);
+        t.users.retain(|u| *u != person.open_id);
+        let department = t.departments.pop().unwrap().open_id;
+        let initiated = t
+            .approval_tasks
+            .iter_mut()
+            .find(|a| a.user_id == initiator && a.topic == "3")
+            .expect("an initiated approval");
+        initiated.process_status = "APPROVED".into();
+        initiated.title = "approved while we watched".into();
+        (person.open_id, department)
+    });
+    assert!(all_processed(&pool, 3).await);
+    let retired = |table: &'static str, id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(&format!(
+                "SELECT deleted_at IS NOT NULL FROM feishu.{table} WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(
+        retired("users", gone_user.clone()).await,
+        "a deleted user is retired"
+    );
+    assert!(
+        retired("departments", gone_department).await,
+        "a deleted department is retired"
+    );
+    let memberships = scalar_i64(
+        &pool,
+        &format!("SELECT count(*) FROM feishu.user_departments WHERE user_id = '{gone_user}'"),
+    )
+    .await;
+    assert_eq!(memberships, 0, "a retired user leaves every department");
+    let title: String = sqlx::query_scalar(
+        "SELECT title FROM feishu.approval_tasks WHERE user_id = $1 AND topic = '3' AND title LIKE 'approved%'",
+    )
+    .bind(&initiator)
+    .fetch_one(&pool)
+    .await
+    .expect("the initiator's topic 3 was re-read");
+    assert_eq!(title, "approved while we watched");
+    let instance_reads = sim
+        .requests()
+        .iter()
+        .filter(|r| r.resource.starts_with("Instance("))
+        .count();
+    assert_eq!(instance_reads, 1, "the initiator is found with one request");
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn duplicates_are_processed_once_fragments_reassembled_unknown_types_acked(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    sim.control_events(EventControl::Fragments(4));
+    sim.control_events(EventControl::Duplicate(true));
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(pipeline.connected().await);
+    let unknown = sim.make_event(
+        "im.message.receive_v1",
+        json!({ "message": { "text": "hi" } }),
+    );
+    let unknown_id = unknown["header"]["event_id"].as_str().unwrap().to_string();
+    sim.emit_event(unknown);
+    // Twenty changes of one user: one re-read.
+    for n in 0..20 {
+        sim.with_tenant(|t| t.people[5].job_title = format!("title {n}"));
+    }
+    assert!(all_processed(&pool, 21).await);
+    assert!(
+        eventually(LIMIT, || {
+            let stats = sim.event_stats();
+            async move { stats.outstanding == 0 }
+        })
+        .await,
+        "every event is acknowledged"
+    );
+    let stats = sim.event_stats();
+    assert!(
+        stats.acked.contains(&unknown_id),
+        "the unknown type is acked"
+    );
+    assert!(
+        stats.frames_sent >= 21 * 2 * 4,
+        "fragmented and doubled: {}",
+        stats.frames_sent
+    );
+    assert_eq!(
+        scalar_i64(&pool, "SELECT count(*) FROM feishu.events").await,
+        21,
+        "one row per event"
+    );
+    let unknown_row: (String, bool) = sqlx::query_as(
+        "SELECT event_type, processed_at IS NOT NULL FROM feishu.events WHERE event_id = $1",
+    )
+    .bind(&unknown_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unknown_row, ("im.message.receive_v1".to_string(), true));
+    assert_table_matches(&pool, &sim, "users").await;
+    let user_runs = scalar_i64(
+        &pool,
+        "SELECT coalesce(sum(rows_written), 0)::bigint FROM feishu.sync_runs WHERE trigger = 'event' AND stream = 'users'",
+    )
+    .await;
+    assert!(
+        user_runs <= 20,
+        "duplicates trigger nothing more: {user_runs} rows"
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn a_dropped_connection_reconnects_and_loses_no_event(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(pipeline.connected().await);
+    sim.control_events(EventControl::DropConnections);
+    sim.with_tenant(|t| t.people[7].city = "Reconnected City".into());
+    assert!(
+        all_processed(&pool, 1).await,
+        "the event sent around the drop arrives"
+    );
+    assert!(
+        eventually(LIMIT, || {
+            let s = pipeline.status.get();
+            async move { s.reconnects >= 1 && s.connected_since.is_some() }
+        })
+        .await,
+        "reconnected: {:?}",
+        pipeline.status.get()
+    );
+    assert_table_matches(&pool, &sim, "users").await;
+    assert!(
+        sim.event_stats().endpoint_requests >= 2,
+        "a fresh URL for the reconnect"
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn a_silent_server_is_noticed_and_left(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    sim.control_events(EventControl::PingIntervalSecs(1));
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(pipeline.connected().await);
+    sim.control_events(EventControl::Silent(true));
+    let status = pipeline.status.clone();
+    assert!(
+        eventually(LIMIT, || {
+            let s = status.get();
+            async move {
+                s.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("no frame"))
+            }
+        })
+        .await,
+        "a half-open socket is dropped: {:?}",
+        status.get()
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn with_the_database_down_nothing_is_acked_and_nothing_is_lost(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    // A pipeline whose database does not answer.
+    let dead = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_lazy("postgres://postgres@127.0.0.1:9/nowhere")
+        .unwrap();
+    let mut down = ctx.clone();
+    down.pool = dead;
+    let broken = Pipeline::start(&down, &[]);
+    assert!(broken.connected().await);
+    sim.with_tenant(|t| t.tasks[2].summary = "written while the database was down".into());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stats = sim.event_stats();
+    assert!(stats.acked.is_empty(), "nothing acked: {:?}", stats.acked);
+    assert_eq!(stats.outstanding, 1, "the event waits for an ack");
+    broken.stop().await;
+    // The database is back: Feishu's re-send lands.
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(all_processed(&pool, 1).await);
+    assert_eq!(sim.event_stats().acked.len(), 1);
+    assert_table_matches(&pool, &sim, "tasks").await;
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn a_restart_applies_events_stored_but_not_processed(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    // The tenant changed and its event reached the inbox, then the process died.
+    let id = sim.with_tenant(|t| {
+        t.tasks[3].summary = "applied after a restart".into();
+        t.tasks[3].id.clone()
+    });
+    let event = sim.make_event(
+        "task.task.updated_v1",
+        json!({ "task_id": id, "obj_type": 1 }),
+    );
+    sqlx::query(
+        "INSERT INTO feishu.events (event_id, event_type, created_at, payload)
+         VALUES ($1, 'task.task.updated_v1', now(), $2)",
+    )
+    .bind(event["header"]["event_id"].as_str().unwrap())
+    .bind(&event)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let pipeline = Pipeline::start(&ctx, &[]);
+    assert!(
+        all_processed(&pool, 1).await,
+        "the stored event is applied at start"
+    );
+    let summary: String = sqlx::query_scalar("SELECT summary FROM feishu.tasks WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(summary, "applied after a restart");
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn subscriptions_are_made_once_per_code(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT definition_code FROM feishu.approval_tasks ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for _ in 0..2 {
+        let pipeline = Pipeline::start(&ctx, &["extra-code"]);
+        assert!(until(&pool, "SELECT count(*) > 1 FROM feishu.event_subscriptions").await);
+        pipeline.stop().await;
+    }
+    let subscriptions = sim.event_stats().subscriptions;
+    assert_eq!(subscriptions.len(), codes.len() + 1, "{subscriptions:?}");
+    assert!(
+        subscriptions.values().all(|n| *n == 1),
+        "once per code: {subscriptions:?}"
+    );
+    let recorded = scalar_i64(&pool, "SELECT count(*) FROM feishu.event_subscriptions").await;
+    assert_eq!(recorded as usize, codes.len() + 1);
+    // A code subscribed elsewhere ("already subscribed") counts as done.
+    sqlx::query("DELETE FROM feishu.event_subscriptions WHERE approval_code = 'extra-code'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let pipeline = Pipeline::start(&ctx, &["extra-code"]);
+    assert!(
+        until(
+            &pool,
+            "SELECT count(*) > 0 FROM feishu.event_subscriptions WHERE approval_code = 'extra-code'"
+        )
+        .await
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test]
+async fn a_refused_app_is_shown_and_not_hammered(pool: PgPool) {
+    let (sim, ctx) = synced(&pool).await;
+    sim.control_events(EventControl::RefuseEndpoint(Some((
+        1000040344,
+        "app secret invalid".into(),
+    ))));
+    let pipeline = Pipeline::start(&ctx, &[]);
+    let status = pipeline.status.clone();
+    assert!(
+        eventually(LIMIT, || {
+            let s = status.get();
+            async move { s.refused }
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        sim.event_stats().endpoint_requests,
+        1,
+        "asked once, not hammered"
+    );
+    let problem = pipeline.status.readiness_problem().expect("not ready");
+    assert!(
+        problem.contains("1000040344") && problem.contains("app secret invalid"),
+        "{problem}"
+    );
+    pipeline.stop().await;
+    // A refused handshake (the app's connection limit) counts as the app's too.
+    sim.control_events(EventControl::RefuseEndpoint(None));
+    sim.control_events(EventControl::RefuseHandshake(Some((514, Some(1000040350)))));
+    let pipeline = Pipeline::start(&ctx, &[]);
+    let status = pipeline.status.clone();
+    assert!(
+        eventually(LIMIT, || {
+            let s = status.get();
+            async move {
+                s.refused
+                    && s.last_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("1000040350"))
+            }
+        })
+        .await,
+        "{:?}",
+        pipeline.status.get()
+    );
+    pipeline.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_with_events_serves_the_connection_state_and_sigterm_closes_it(pool: PgPool) {
+    let sim = simulator().await;
+    let port = free_port();
+    let mut env = quiet_env(&sim, &pool, port);
+    env.push(("FEISHU_SYNC__EVENTS__ENABLED".into(), "true".into()));
+    let child = spawn_binary(&["run"], env);
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    assert!(
+        eventually(LIMIT, || {
+            let ready = ready.clone();
+            async move {
+                get(&ready)
+                    .await
+                    .is_some_and(|(code, body)| code == 200 && body.contains("connected since 2"))
+            }
+        })
+        .await,
+        "readyz shows the connection: {:?}\n{}",
+        get(&ready).await,
+        child.output()
+    );
+    let metrics = get(&format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .1;
+    assert!(metrics.contains("feishu_sync_ws_connected 1"), "{metrics}");
+    let (code, _, output) = terminate(child).await;
+    assert_eq!(code, Some(0), "exit code after SIGTERM:\n{output}");
+    assert!(output.contains("long connection closed"), "{output}");
+    let saved: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT connected_since FROM feishu.event_connections")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(saved, None, "the saved state says the connection is down");
+}
