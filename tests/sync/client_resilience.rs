@@ -152,8 +152,8 @@ async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool
 
 /// The server enforces 20 per 2 s but its `x-ogw-ratelimit-limit` says "10" (per second);
 /// the client counts 21 per 2 s, 5 % above. Reading "10" as a limit in the client's window
-/// would halve the rate for the life of the process; the budget must only dip (at most
-/// one cut per window: 21, 17, 14, 11).
+/// would halve the rate for the life of the process; the budget must learn the 20 its
+/// own requests show instead.
 #[sqlx::test]
 async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_budget(pool: PgPool) {
     let window = Duration::from_secs(2);
@@ -188,6 +188,69 @@ async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_bud
         "the budget dipped, it did not drop to the announced 10: {}",
         ctx.client.budget(Endpoint::ApprovalTasks)
     );
+}
+
+/// The same server (20 per 2 s, the header counting per second) with the budget 50 % too
+/// high: the run learns the ceiling, exports it, and records it for `status`, which tells
+/// the user what to configure.
+#[sqlx::test]
+async fn status_shows_a_learned_ceiling_below_the_configured_rate(pool: PgPool) {
+    let window = Duration::from_secs(2);
+    let mut config = SimConfig::default().with_window(window);
+    config.announce_limit_per_second = true;
+    config.rate_limits.insert(
+        Endpoint::ApprovalTasks,
+        RateLimit {
+            requests: 20,
+            window,
+        },
+    );
+    let sim = simulator_with(config).await;
+    let mut settings = client_settings(&sim);
+    settings.rate_window = window;
+    settings.rate_limits.insert(Endpoint::ApprovalTasks, 30);
+    let ctx = context_with(&pool, settings, streams_config(&sim));
+
+    assert_all_succeeded(&run_streams(&ctx, &[Endpoint::ApprovalTasks]).await);
+
+    // 20 per 2 s is 600 a minute; the count can miss a request that crossed the window's edge.
+    let learned = ctx.client.rate_ceiling_per_minute(Endpoint::ApprovalTasks);
+    assert!(
+        learned.is_some_and(|c| (540..=600).contains(&c)),
+        "{learned:?}"
+    );
+    let metrics = ctx.client.metrics().encode();
+    let exported = format!(
+        r#"feishu_sync_rate_ceiling_per_minute{{endpoint="approval_tasks"}} {}"#,
+        learned.unwrap()
+    );
+    assert!(metrics.contains(&exported), "{metrics}");
+    let recorded: Option<i32> = sqlx::query_scalar(
+        "SELECT rate_ceiling_per_minute FROM feishu.sync_runs WHERE stream = 'approval_tasks'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded.map(|c| c as u32), learned);
+    let mut status_config = feishu_sync::config::Config::default();
+    status_config.feishu.rate_limit_window_secs = 2;
+    status_config.feishu.rate_limits.approval_tasks = 30;
+    let statuses = feishu_sync::status::collect(&pool, &status_config)
+        .await
+        .unwrap();
+    let advice = |stream: &str| {
+        statuses
+            .iter()
+            .find(|s| s.stream == stream)
+            .and_then(|s| s.rate_advice.clone())
+    };
+    let approvals = advice("approval_tasks").expect("advice");
+    assert!(
+        approvals.contains("below the configured 900")
+            && approvals.contains("feishu.rate_limits.approval_tasks = "),
+        "{approvals}"
+    );
+    assert_eq!(advice("tasks"), None, "no limit met, nothing learned");
 }
 
 #[sqlx::test]
