@@ -50,7 +50,8 @@ pub(super) struct RateLearner {
     /// Requests per window at which the last frequency limits came, while below the
     /// configured rate; `None` until a limit is measured, or once a probe reaches it.
     ceiling: Option<u32>,
-    /// Slots taken within the last window (older ones are dropped as new ones come).
+    /// Slots taken within the last two windows (a refused request's answer comes after
+    /// later ones left, and its window reaches back from when it was sent).
     slots: VecDeque<Slot>,
     /// The first slot this process took: from a window later on, the server's window
     /// holds only requests we know of.
@@ -103,7 +104,7 @@ impl RateLearner {
         while self
             .slots
             .front()
-            .is_some_and(|s| at.saturating_duration_since(s.at) >= self.window)
+            .is_some_and(|s| at.saturating_duration_since(s.at) >= self.window * 2)
         {
             self.slots.pop_front();
         }
@@ -120,8 +121,9 @@ impl RateLearner {
     /// a whole window, or the server's reset is as long as our oldest request's remaining
     /// time in it (a shorter one means an earlier process's requests were still counted).
     /// That count becomes the budget, and the ceiling too where it lies clearly below the
-    /// budget's own pace, or near it a second time running (near the pace, a single limit
-    /// may be jitter: only the small dip to the count).
+    /// budget's own pace, near it a second time running, or at a probe above a known
+    /// ceiling (near the pace, a single limit may be jitter: only the small dip to the
+    /// count).
     /// Otherwise the budget dips by [`DECREASE`], no deeper than the count, and climbs
     /// back soon. Answers to requests sent before the last cut change nothing.
     pub(super) fn limited(
@@ -163,11 +165,12 @@ impl RateLearner {
         }
         .max(1);
         // Below the pace by more than the count's own uncertainty (a request either side
-        // of the window's edge), or near it for the second time running: the server's
-        // ceiling, not jitter.
+        // of the window's edge), near it for the second time running, or at a probe
+        // above a known ceiling: the server's ceiling, not jitter.
         let below_pace = count + 1 < pace.floor() as u32;
         let learned = measured
             && (below_pace
+                || self.ceiling.is_some()
                 || self.near_pace_limit.is_some_and(|at| {
                     now.saturating_duration_since(at) < self.window * PROBE_AFTER_WINDOWS
                 }));

@@ -126,6 +126,10 @@ struct SlidingWindow {
     window: Duration,
     accepted: VecDeque<Instant>,
     refused: u32,
+    /// After this many accepted requests the limit becomes the second figure (a tier
+    /// raised while the client runs).
+    raise: Option<(u32, usize)>,
+    accepted_total: u32,
 }
 
 impl SlidingWindow {
@@ -137,8 +141,14 @@ impl SlidingWindow {
         {
             self.accepted.pop_front();
         }
+        if let Some((after, limit)) = self.raise
+            && self.accepted_total >= after
+        {
+            self.limit = limit;
+        }
         if self.accepted.len() < self.limit {
             self.accepted.push_back(now);
+            self.accepted_total += 1;
             return Ok(());
         }
         self.refused += 1;
@@ -154,19 +164,34 @@ struct Pass {
     slowdown: f64,
     /// Share of requests refused.
     refused: f64,
+    refusals: u32,
     ceiling: Option<u32>,
+    budget: u32,
 }
 
 /// `total` requests of four workers (as the approval stream's partitions) against a
 /// server allowing `limit` per `window`, with the budget configured at `configured`.
 /// Each request takes 2 to 9 ms to reach the server and as long to come back.
 async fn pass(configured: u32, limit: usize, window: Duration, total: u32) -> Pass {
+    pass_raised(configured, limit, window, total, None).await
+}
+
+/// [`pass`] against a server whose limit changes after some accepted requests.
+async fn pass_raised(
+    configured: u32,
+    limit: usize,
+    window: Duration,
+    total: u32,
+    raise: Option<(u32, usize)>,
+) -> Pass {
     let budget = Arc::new(budgets(configured, window));
     let server = Arc::new(Mutex::new(SlidingWindow {
         limit,
         window,
         accepted: VecDeque::new(),
         refused: 0,
+        raise,
+        accepted_total: 0,
     }));
     let remaining = Arc::new(Mutex::new(total));
     let started = Instant::now();
@@ -213,7 +238,9 @@ async fn pass(configured: u32, limit: usize, window: Duration, total: u32) -> Pa
     Pass {
         slowdown: elapsed / minimum,
         refused: f64::from(refused) / f64::from(total + refused),
+        refusals: refused,
         ceiling: budget.ceiling(Endpoint::ApprovalTasks),
+        budget: budget.current(Endpoint::ApprovalTasks),
     }
 }
 
@@ -247,4 +274,32 @@ async fn with_the_configured_rate_50_percent_too_high_the_budget_learns_the_ceil
     assert!(pass.slowdown <= 1.05, "{pass:?}");
     assert!(pass.refused <= 0.01, "{pass:?}");
     assert_eq!(pass.ceiling, Some(100), "{pass:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_above_the_ceiling_is_refused_once_and_the_ceiling_measured_again() {
+    // 20 windows of full use after the first limit, then a probe 2 % above.
+    let pass = pass(105, LIMIT, WINDOW, 3_000).await;
+
+    assert_eq!(
+        pass.refusals, 2,
+        "the first limit and the probe's: {pass:?}"
+    );
+    // A request either side of the window's edge: the latency varies.
+    assert!(
+        pass.ceiling.is_some_and(|c| (99..=100).contains(&c)),
+        "{pass:?}"
+    );
+    assert!(pass.slowdown <= 1.05, "{pass:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn probes_find_a_ceiling_that_was_raised_and_then_forget_it() {
+    // The server allows 150 per window once 300 requests went through; probes double
+    // their step (2, 4, 8, 16, 32 above 100) until they reach the configured 150.
+    let pass = pass_raised(150, LIMIT, WINDOW, 20_000, Some((300, 150))).await;
+
+    assert_eq!(pass.ceiling, None, "{pass:?}");
+    assert_eq!(pass.budget, 150, "{pass:?}");
+    assert_eq!(pass.refusals, 1, "probes met no limit: {pass:?}");
 }
