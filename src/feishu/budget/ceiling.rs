@@ -142,21 +142,8 @@ impl RateLearner {
         if self.cut_at.is_some_and(|at| sent_at <= at) {
             return None;
         }
-        let window = self.window;
-        let before: Vec<Slot> = self
-            .slots
-            .iter()
-            .filter(|s| s.at < sent_at && sent_at.saturating_duration_since(s.at) < window)
-            .copied()
-            .collect();
-        let count = before.len() as u32;
-        let waited = before.iter().filter(|s| s.waited).count() as u32;
-        let only_ours = self.first_sent.is_some_and(|first| {
-            let owned = sent_at.saturating_duration_since(first) >= window;
-            let oldest_left = (first + window).saturating_duration_since(now);
-            owned || reset >= whole_secs(oldest_left)
-        });
-        let measured = count > 0 && waited * 2 >= count && only_ours;
+        let (count, waited) = self.window_before(sent_at);
+        let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
         let from = self.current;
         let pace = f64::from(from) / SAFETY;
         let to = match measured {
@@ -181,6 +168,30 @@ impl RateLearner {
         self.current = to;
         self.cut_at = Some(now);
         Some(Cut { from, to, learned })
+    }
+
+    /// Requests that left in the window before `sent_at`, and how many of them had to
+    /// wait for their slot.
+    fn window_before(&self, sent_at: Instant) -> (u32, u32) {
+        let within =
+            |s: &&Slot| s.at < sent_at && sent_at.saturating_duration_since(s.at) < self.window;
+        self.slots
+            .iter()
+            .filter(within)
+            .fold((0, 0), |(count, waited), s| {
+                (count + 1, waited + u32::from(s.waited))
+            })
+    }
+
+    /// Whether the server's window at `now` can hold only requests we sent: we have sent
+    /// for a whole window, or its `reset` is as long as our first request's remaining time
+    /// in the window (a shorter one means an earlier process's requests are counted too).
+    fn only_ours(&self, sent_at: Instant, now: Instant, reset: Duration) -> bool {
+        self.first_sent.is_some_and(|first| {
+            let owned = sent_at.saturating_duration_since(first) >= self.window;
+            let oldest_left = (first + self.window).saturating_duration_since(now);
+            owned || reset >= whole_secs(oldest_left)
+        })
     }
 
     /// A request went through. After a window's worth of successes (as many as the
