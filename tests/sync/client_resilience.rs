@@ -150,10 +150,11 @@ async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool
     assert_eq!(rows, expected);
 }
 
-/// The server enforces 20 per 2 s but its `x-ogw-ratelimit-limit` says "10" (per second);
-/// the client counts 25 per 2 s, 25 % above (enough that its few dozen requests surely meet
-/// the limit). Reading "10" as a limit in the client's window would halve the rate for the
-/// life of the process; the budget must learn the 20 its own requests show instead.
+/// The server enforces 10 per 2 s but its `x-ogw-ratelimit-limit` says "5" (per second);
+/// the client counts 15 per 2 s, 50 % above (the low limit keeps the stream bound by its
+/// budget, so its few dozen requests surely meet the limit, even on a loaded machine).
+/// Reading "5" as a limit in the client's window would halve the rate for the life of the
+/// process; the budget must learn the 10 its own requests show instead.
 #[sqlx::test]
 async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_budget(pool: PgPool) {
     let window = Duration::from_secs(2);
@@ -162,14 +163,14 @@ async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_bud
     config.rate_limits.insert(
         Endpoint::ApprovalTasks,
         RateLimit {
-            requests: 20,
+            requests: 10,
             window,
         },
     );
     let sim = simulator_with(config).await;
     let mut settings = client_settings(&sim);
     settings.rate_window = window;
-    settings.rate_limits.insert(Endpoint::ApprovalTasks, 25);
+    settings.rate_limits.insert(Endpoint::ApprovalTasks, 15);
     let ctx = context_with(&pool, settings, streams_config(&sim));
 
     let reports = run_streams(&ctx, &[Endpoint::ApprovalTasks]).await;
@@ -184,8 +185,8 @@ async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_bud
         stats.requests
     );
     assert!(
-        ctx.client.budget(Endpoint::ApprovalTasks) > 10,
-        "the budget dipped, it did not drop to the announced 10: {}",
+        ctx.client.budget(Endpoint::ApprovalTasks) >= 9,
+        "the budget came down to about the server's 10, not to the announced 5: {}",
         ctx.client.budget(Endpoint::ApprovalTasks)
     );
 }
