@@ -285,7 +285,7 @@ fn print_table(statuses: &[StreamStatus]) {
             crate::outln!("\n{} (warning): {warning}", s.stream);
         }
         if let Some(advice) = &s.rate_advice {
-            println!("\n{} (rate limit): {advice}", s.stream);
+            crate::outln!("\n{} (rate limit): {advice}", s.stream);
         }
     }
 }
@@ -418,6 +418,7 @@ mod tests {
                 rate_limited_requests: 0,
                 duration_seconds: None,
                 error: None,
+                rate_ceiling_per_minute: None,
             }),
             watermark_partitions: 0,
             oldest_watermark: None,
@@ -425,6 +426,7 @@ mod tests {
             warning: None,
             last_success: success.map(|hours| now - chrono::Duration::hours(hours)),
             interval_seconds: Some(600.0),
+            rate_advice: None,
         };
         let statuses = [
             status("tasks", Some("succeeded"), Some(0)),
