@@ -178,6 +178,24 @@ pub async fn finish_run(
     Ok(())
 }
 
+/// Records on a run the rate at which its endpoint's frequency limits came (requests per
+/// minute), for `status` to compare with the configuration.
+pub async fn record_rate_ceiling(
+    pool: &PgPool,
+    run_id: i64,
+    per_minute: i32,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "UPDATE feishu.sync_runs SET rate_ceiling_per_minute = $2 WHERE id = $1",
+        run_id,
+        per_minute
+    )
+    .execute(pool)
+    .await
+    .context("recording the learned rate ceiling in feishu.sync_runs")?;
+    Ok(())
+}
+
 /// Row counts of one table: current rows and rows retired by `deleted_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableCount {

@@ -84,6 +84,8 @@ pub struct Metrics {
     requests: Family<RequestLabel, Counter>,
     rate_limit_waits: Family<EndpointLabel, Counter>,
     announced_limit: Family<EndpointLabel, Gauge>,
+    rate_budget: Family<EndpointLabel, Gauge>,
+    rate_ceiling: Family<EndpointLabel, Gauge>,
     quota_exhausted: Gauge,
     quota_renews_at: Gauge,
     skipped_quota: Family<StreamLabel, Counter>,
@@ -124,6 +126,8 @@ impl Metrics {
             requests: Family::default(),
             rate_limit_waits: Family::default(),
             announced_limit: Family::default(),
+            rate_budget: Family::default(),
+            rate_ceiling: Family::default(),
             quota_exhausted: Gauge::default(),
             quota_renews_at: Gauge::default(),
             skipped_quota: Family::default(),
@@ -173,6 +177,16 @@ impl Metrics {
             "announced_rate_limit",
             "Last x-ogw-ratelimit-limit Feishu sent; its window is unknown, so it is only shown, never obeyed",
             metrics.announced_limit.clone(),
+        );
+        registry.register(
+            "rate_budget_per_minute",
+            "Requests per minute the client allows the endpoint now, after the frequency limits met (set once one changed it)",
+            metrics.rate_budget.clone(),
+        );
+        registry.register(
+            "rate_ceiling_per_minute",
+            "Requests per minute at which the endpoint's last frequency limits came, while below feishu.rate_limits; 0 when none is known",
+            metrics.rate_ceiling.clone(),
         );
         registry.register(
             "quota_exhausted",
@@ -296,6 +310,20 @@ impl Metrics {
         self.announced_limit
             .get_or_create(&label)
             .set(i64::from(limit));
+    }
+
+    /// `endpoint`'s budget is now `budget` requests per minute, under the learned
+    /// `ceiling` if one is known.
+    pub fn rate_budget(&self, endpoint: Endpoint, budget: u32, ceiling: Option<u32>) {
+        let label = EndpointLabel {
+            endpoint: endpoint.name().to_string(),
+        };
+        self.rate_budget
+            .get_or_create(&label)
+            .set(i64::from(budget));
+        self.rate_ceiling
+            .get_or_create(&label)
+            .set(ceiling.map_or(0, i64::from));
     }
 
     /// The monthly quota is used up until `until`, or (`None`) available.

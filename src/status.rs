@@ -39,6 +39,9 @@ pub struct StreamStatus {
     /// Seconds between two firings of its schedule, when enabled.
     #[serde(skip)]
     pub interval_seconds: Option<f64>,
+    /// Set when the last run learned that Feishu's frequency limit comes below the
+    /// configured rate: what to put in `feishu.rate_limits` instead.
+    pub rate_advice: Option<String>,
 }
 
 /// A time as RFC 3339 to the second (`2026-12-01T20:00:00Z`), not to the nanosecond.
@@ -66,6 +69,9 @@ pub struct LastRun {
     pub rate_limited_requests: i64,
     pub duration_seconds: Option<f64>,
     pub error: Option<String>,
+    /// Requests per minute at which the endpoint's frequency limits came, as the client
+    /// learned it by the end of the run; `None` while no limit showed one.
+    pub rate_ceiling_per_minute: Option<i32>,
 }
 
 /// Prints the status of every stream; with `check`, also each problem `--check` finds,
@@ -165,7 +171,7 @@ fn humane(duration: Duration) -> String {
 pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<StreamStatus>> {
     let runs = sqlx::query!(
         r#"SELECT DISTINCT ON (stream) stream, started_at, finished_at, status, rows_written, rows_retired, error,
-                  requests, rate_limited_requests,
+                  requests, rate_limited_requests, rate_ceiling_per_minute,
                   extract(epoch FROM finished_at - started_at)::float8 AS duration_seconds
              FROM feishu.sync_runs ORDER BY stream, started_at DESC, id DESC"#
     )
@@ -207,10 +213,13 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                     rate_limited_requests: r.rate_limited_requests,
                     duration_seconds: r.duration_seconds,
                     error: r.error.clone(),
+                    rate_ceiling_per_minute: r.rate_ceiling_per_minute,
                 });
             let mark = marks.iter().find(|m| m.stream == endpoint.name());
             let took = last_run.as_ref().and_then(|r| r.duration_seconds);
             let warning = outlasts(endpoint, took, interval);
+            let ceiling = last_run.as_ref().and_then(|r| r.rate_ceiling_per_minute);
+            let rate_advice = ceiling_below_config(endpoint, ceiling, &config.feishu);
             StreamStatus {
                 stream: endpoint.name(),
                 enabled,
@@ -226,6 +235,7 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
                     .find(|r| r.stream == endpoint.name())
                     .and_then(|r| r.finished_at),
                 interval_seconds: interval,
+                rate_advice,
             }
         })
         .collect())
@@ -239,6 +249,26 @@ fn outlasts(endpoint: Endpoint, took: Option<f64>, interval: Option<f64>) -> Opt
             "the last run took {took:.0} s, longer than the {interval:.0} s between firings: the service skips \
              firings while it runs; schedule streams.{endpoint}.schedule less often, read less (for approvals: \
              fewer user_ids or topics), or raise feishu.rate_limits.{endpoint} if your Feishu tier allows"
+        )
+    })
+}
+
+/// The advice for a learned ceiling below the configured rate (both per minute).
+fn ceiling_below_config(
+    endpoint: Endpoint,
+    ceiling: Option<i32>,
+    feishu: &crate::config::FeishuConfig,
+) -> Option<String> {
+    let ceiling = f64::from(ceiling?);
+    let window = feishu.rate_limit_window_secs.max(1) as f64;
+    let configured = f64::from(feishu.rate_limits.for_endpoint(endpoint));
+    let configured_per_minute = configured * 60.0 / window;
+    (ceiling < configured_per_minute).then(|| {
+        let suggested = (ceiling * window / 60.0).floor().max(1.0);
+        format!(
+            "Feishu's frequency limit came at {ceiling:.0} requests a minute, below the configured \
+             {configured_per_minute:.0}: the client slows down to it by itself, but each run meets the limit \
+             again to learn it; set feishu.rate_limits.{endpoint} = {suggested:.0}"
         )
     })
 }
@@ -272,6 +302,9 @@ fn print_table(statuses: &[StreamStatus]) {
         }
         if let Some(warning) = &s.warning {
             crate::outln!("\n{} (warning): {warning}", s.stream);
+        }
+        if let Some(advice) = &s.rate_advice {
+            crate::outln!("\n{} (rate limit): {advice}", s.stream);
         }
     }
 }
@@ -404,6 +437,7 @@ mod tests {
                 rate_limited_requests: 0,
                 duration_seconds: None,
                 error: None,
+                rate_ceiling_per_minute: None,
             }),
             watermark_partitions: 0,
             oldest_watermark: None,
@@ -411,6 +445,7 @@ mod tests {
             warning: None,
             last_success: success.map(|hours| now - chrono::Duration::hours(hours)),
             interval_seconds: Some(600.0),
+            rate_advice: None,
         };
         let statuses = [
             status("tasks", Some("succeeded"), Some(0)),

@@ -184,6 +184,23 @@ pub async fn last_run_id(pool: &PgPool) -> anyhow::Result<i64> {
     Ok(id)
 }
 
+/// The rate ceilings (per minute) that runs since run id `after` recorded, newest per
+/// stream.
+pub async fn learned_ceilings_since(
+    pool: &PgPool,
+    after: i64,
+) -> anyhow::Result<Vec<(String, i32)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT ON (stream) stream, rate_ceiling_per_minute AS "ceiling!"
+             FROM feishu.sync_runs WHERE id > $1 AND rate_ceiling_per_minute IS NOT NULL
+            ORDER BY stream, id DESC"#,
+        after
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.stream, r.ceiling)).collect())
+}
+
 /// Runs that did not succeed since run id `after`.
 pub async fn failed_runs_since(pool: &PgPool, after: i64) -> anyhow::Result<Vec<String>> {
     let failed = sqlx::query_scalar!(

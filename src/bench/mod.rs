@@ -52,8 +52,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub check: bool,
     /// The simulator announces `x-ogw-ratelimit-limit` per second while enforcing its
-    /// limits per window, and feishu-sync's budgets are set 5 % above those limits: what a
-    /// user meets whose configured window differs from the header's.
+    /// limits per window, and feishu-sync's budgets are set `--overshoot` above those
+    /// limits: what a user meets whose configured rate is wrong and whose header counts in
+    /// another window.
     #[arg(long, conflicts_with = "write_path_only")]
     pub header_window_mismatch: bool,
     /// The events benchmark instead: the large tenant (`--scale large`; `tiny` for a quick
@@ -64,6 +65,11 @@ pub struct BenchArgs {
     /// Seconds of steady changes for `--events`.
     #[arg(long, default_value_t = 60)]
     pub events_secs: u64,
+    /// With `--header-window-mismatch`: how far above the simulator's limits the budgets
+    /// are set, as a share (0.05 is 5 % above, 0.5 is 50 % above).
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE", requires = "header_window_mismatch",
+          value_parser = parse_overshoot)]
+    pub overshoot: f64,
     /// Measure the write path alone and print it; skips the simulator runs.
     #[arg(long, conflicts_with_all = ["check", "output"])]
     pub write_path_only: bool,
@@ -123,6 +129,9 @@ pub struct WorkloadResult {
     pub failures: Vec<String>,
     /// `EXPLAIN ANALYZE` of an as-of query over the history the runs wrote.
     pub as_of_plan: String,
+    /// Streams whose first pass learned a rate ceiling below the configured rate, with
+    /// that ceiling per minute (as `sync_runs` recorded it for `status`).
+    pub learned_ceilings: Vec<(String, i32)>,
 }
 
 /// Runs the benchmark.
@@ -145,7 +154,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     for workload in workloads(args.scale) {
         eprintln!("benchmarking the {} tenant...", workload.name);
-        let mismatch = args.header_window_mismatch;
+        let mismatch = args.header_window_mismatch.then_some(args.overshoot);
         results.push(measure_workload(&args.database_url, workload, window, mismatch).await?);
     }
     let write_path = measure_upserts(&args.database_url, args.scale).await?;
@@ -178,21 +187,22 @@ async fn measure_workload(
     url: &str,
     workload: Workload,
     window: Duration,
-    header_window_mismatch: bool,
+    overshoot: Option<f64>,
 ) -> anyhow::Result<WorkloadResult> {
     let pool = fresh_schema(url).await?;
     let mut config = SimConfig::default().with_window(window);
-    config.announce_limit_per_second = header_window_mismatch;
+    config.announce_limit_per_second = overshoot.is_some();
     let sim = Simulator::start(Tenant::generate(&workload.spec), config).await?;
     let mut env = child_env(&sim, url, &workload);
-    if header_window_mismatch {
-        budgets_above_the_ceiling(&mut env);
+    if let Some(overshoot) = overshoot {
+        budgets_above_the_ceiling(&mut env, overshoot);
     }
     let log = |run: &str| {
         std::env::temp_dir().join(format!("feishu-sync-bench-{}-{run}.log", workload.name))
     };
     let first = measure::run_sync_child(&env, &log("first")).await?;
     let endpoints = measure::endpoint_figures(&sim);
+    let learned_ceilings = measure::learned_ceilings_since(&pool, 0).await?;
     let theoretical_secs = measure::theoretical_minimum_secs(&endpoints);
     let mut failures = measure::failed_runs_since(&pool, 0).await?;
     let counts = crate::db::table_counts(&pool).await?;
@@ -217,6 +227,7 @@ async fn measure_workload(
         no_change_endpoints,
         failures,
         as_of_plan,
+        learned_ceilings,
     })
 }
 
@@ -290,14 +301,24 @@ fn child_env(sim: &SimHandle, url: &str, workload: &Workload) -> Vec<(String, St
     env
 }
 
-/// Raises every configured budget 5 % above the simulator's limit.
-fn budgets_above_the_ceiling(env: &mut [(String, String)]) {
+/// Raises every configured budget `overshoot` (a share) above the simulator's limit.
+fn budgets_above_the_ceiling(env: &mut [(String, String)], overshoot: f64) {
     for (key, value) in env.iter_mut() {
         if key.starts_with("FEISHU_SYNC__FEISHU__RATE_LIMITS__")
             && let Ok(limit) = value.parse::<f64>()
         {
-            *value = ((limit * 1.05).ceil() as u64).to_string();
+            *value = ((limit * (1.0 + overshoot)).ceil() as u64).to_string();
         }
+    }
+}
+
+/// `--overshoot`: a share above the ceiling, from 0 to 10 (1000 %).
+fn parse_overshoot(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=10.0).contains(&share) => Ok(share),
+        _ => Err(format!(
+            "expected a share between 0 and 10 (0.05 is 5 % above the ceiling), got {text:?}"
+        )),
     }
 }
 

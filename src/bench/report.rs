@@ -52,9 +52,9 @@ pub fn markdown(
         },
         window.as_secs(),
         if args.header_window_mismatch {
-            " --header-window-mismatch"
+            format!(" --header-window-mismatch --overshoot {}", args.overshoot)
         } else {
-            ""
+            String::new()
         },
         if args.output.is_some() {
             " --output docs/benchmarks.md"
@@ -76,10 +76,11 @@ pub fn markdown(
         let _ = writeln!(
             out,
             "**Header-window mismatch mode.** The simulator's `x-ogw-ratelimit-limit` counts per second \
-             while it enforces its limits per {}-second window, and feishu-sync's budgets are set 5 % above \
-             those limits. Rate-limited answers are expected here; the target is wall time within 2x the \
-             theoretical minimum.\n",
-            window.as_secs()
+             while it enforces its limits per {}-second window, and feishu-sync's budgets are set {:.0} % above \
+             those limits. The first frequency limit of each busy endpoint is expected (it is how the budget \
+             learns the ceiling); the targets are the same as with a consistent window.\n",
+            window.as_secs(),
+            100.0 * args.overshoot
         );
     }
     if let Some(largest) = results.last() {
@@ -149,7 +150,7 @@ fn summary(
     );
     let _ = writeln!(
         out,
-        "| end-to-end wall time vs theoretical minimum | <= 1.10x | {:.3}x ({wall:.1} s vs {:.1} s) |",
+        "| end-to-end wall time vs theoretical minimum | <= 1.05x | {:.3}x ({wall:.1} s vs {:.1} s) |",
         wall / largest.theoretical_secs.max(0.001),
         largest.theoretical_secs
     );
@@ -230,6 +231,19 @@ fn workload(out: &mut String, r: &WorkloadResult) {
             format!(" Failures: {}", r.failures.join("; "))
         }
     );
+    if !r.learned_ceilings.is_empty() {
+        let learned: Vec<String> = r
+            .learned_ceilings
+            .iter()
+            .map(|(stream, per_minute)| format!("{stream} {per_minute}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Ceilings the first pass learned and recorded for `status`, in requests per minute (the \
+             table's ceilings are per second): {}.\n",
+            learned.join(", ")
+        );
+    }
 }
 
 /// Whether an endpoint's limit shapes the pass: enough requests to measure a rate, and

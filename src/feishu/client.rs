@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
@@ -83,6 +84,24 @@ impl FeishuClient {
         self.budgets.current(endpoint)
     }
 
+    /// Requests per minute at which `endpoint`'s last frequency limits came, while below
+    /// its configured rate (see [`Budgets::ceiling`]).
+    pub fn rate_ceiling_per_minute(&self, endpoint: Endpoint) -> Option<u32> {
+        let ceiling = self.budgets.ceiling(endpoint)?;
+        Some(per_minute(ceiling, self.budgets.window()))
+    }
+
+    /// Exports `endpoint`'s budget and learned ceiling, per minute, after either changed.
+    fn publish_budget(&self, endpoint: Endpoint) {
+        let window = self.budgets.window();
+        let budget = per_minute(self.budgets.current(endpoint), window);
+        let ceiling = self
+            .budgets
+            .ceiling(endpoint)
+            .map(|c| per_minute(c, window));
+        self.metrics.rate_budget(endpoint, budget, ceiling);
+    }
+
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
     pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
         self.requests[&endpoint].load(Ordering::Relaxed)
@@ -151,19 +170,21 @@ impl FeishuClient {
             if let Some(stop) = self.quota_stop() {
                 return Err(stop.error(target.to_string()));
             }
-            if let Target::Api(endpoint) = target {
-                self.budgets.acquire(endpoint).await;
-            }
+            let sent_at = match target {
+                Target::Api(endpoint) => self.budgets.acquire(endpoint).await,
+                Target::Token => Instant::now(),
+            };
             round.attempts += 1;
-            let sent_at = Instant::now();
             let (attempt, token) = send().await?;
             if let Target::Api(endpoint) = target {
                 self.metrics.request(endpoint, attempt.outcome());
             }
             match attempt {
                 Attempt::Done(reply) => {
-                    if let Target::Api(endpoint) = target {
-                        self.budgets.succeeded(endpoint);
+                    if let Target::Api(endpoint) = target
+                        && self.budgets.succeeded(endpoint)
+                    {
+                        self.publish_budget(endpoint);
                     }
                     return Ok(reply);
                 }
@@ -226,7 +247,13 @@ impl FeishuClient {
                 if let Some(limit) = announced {
                     self.metrics.announced_limit(endpoint, limit);
                 }
-                self.budgets.throttled(endpoint, sent_at, wait, announced)
+                if self
+                    .budgets
+                    .throttled(endpoint, sent_at, wait, announced)
+                    .is_some()
+                {
+                    self.publish_budget(endpoint);
+                }
             }
             Target::Token => tokio::time::sleep(wait).await,
         }
@@ -403,6 +430,12 @@ impl std::fmt::Display for Target {
             Target::Token => f.write_str("tenant_access_token"),
         }
     }
+}
+
+/// `per_window` requests per `window` as requests per minute (the unit of
+/// `feishu.rate_limits` against the real API), rounded.
+fn per_minute(per_window: u32, window: Duration) -> u32 {
+    (f64::from(per_window) * 60.0 / window.as_secs_f64().max(0.001)).round() as u32
 }
 
 /// `body` as JSON with the `Content-Type` the documents require,

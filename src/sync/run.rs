@@ -144,6 +144,10 @@ async fn run_journaled_in(
         ),
     };
     db::finish_run(&ctx.pool, run_id, status, counts, cost, error.as_deref()).await?;
+    if let Some(ceiling) = ctx.client.rate_ceiling_per_minute(stream) {
+        let ceiling = i32::try_from(ceiling).unwrap_or(i32::MAX);
+        db::record_rate_ceiling(&ctx.pool, run_id, ceiling).await?;
+    }
     let duration = started.elapsed();
     ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,

@@ -1,0 +1,237 @@
+//! How many requests per window one endpoint may send: the configured rate until a
+//! frequency limit says otherwise, then the ceiling learned from that limit, probed above
+//! only rarely. No clock is read here: every event carries its time, so tests drive it
+//! with any time they like.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::pacer::SAFETY;
+
+/// A limit answered while the endpoint sent below its budget (not "bound" by it) cannot be
+/// explained by its own pace; it leaves this share of the budget, as TCP's cut would.
+pub(super) const DECREASE: f64 = 0.85;
+
+/// Successive windows' worth of successes at the learned ceiling before the budget probes
+/// above it: 20 minutes of full use in production's 60-second windows.
+pub(super) const PROBE_AFTER_WINDOWS: u32 = 20;
+
+/// The first probe above the ceiling adds this share of it (at least one request); each
+/// probe that meets no limit doubles the next step.
+pub(super) const PROBE_SHARE: u32 = 50;
+
+/// One slot taken in the last window: when the request left, and whether it had to wait
+/// for its slot (the endpoint wanted to send faster than its budget allowed).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    at: Instant,
+    waited: bool,
+}
+
+/// What a frequency limit did to the budget, for the log and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    pub from: u32,
+    pub to: u32,
+    /// Whether the cut measured the server's ceiling below the budget's pace (and
+    /// remembered it).
+    pub learned: bool,
+}
+
+/// The budget of one endpoint and what it has learned.
+#[derive(Debug)]
+pub(super) struct RateLearner {
+    window: Duration,
+    configured: u32,
+    /// Requests per window in force now: at most the ceiling, at most the configured rate.
+    current: u32,
+    /// Requests per window at which the last frequency limits came, while below the
+    /// configured rate; `None` until a limit is measured, or once a probe reaches it.
+    ceiling: Option<u32>,
+    /// Slots taken within the last two windows (a refused request's answer comes after
+    /// later ones left, and its window reaches back from when it was sent).
+    slots: VecDeque<Slot>,
+    /// The first slot this process took: from a window later on, the server's window
+    /// holds only requests we know of.
+    first_sent: Option<Instant>,
+    /// Successes since the budget last changed or a window's worth was counted.
+    successes: u32,
+    /// Windows' worth of successes at the ceiling since the last limit or probe.
+    quiet_windows: u32,
+    /// Probes in a row that met no limit; each doubles the next step.
+    probes: u32,
+    /// When the last measured limit came near the budget's own pace (maybe jitter): a
+    /// second one soon after is the ceiling.
+    near_pace_limit: Option<Instant>,
+    /// When the budget was last cut: answers to requests sent before then are echoes of
+    /// the same excess and only pause.
+    cut_at: Option<Instant>,
+}
+
+impl RateLearner {
+    /// A budget at `configured` requests per `window` (at least one).
+    pub(super) fn new(configured: u32, window: Duration) -> Self {
+        let configured = configured.max(1);
+        RateLearner {
+            window,
+            configured,
+            current: configured,
+            ceiling: None,
+            slots: VecDeque::new(),
+            first_sent: None,
+            successes: 0,
+            quiet_windows: 0,
+            probes: 0,
+            near_pace_limit: None,
+            cut_at: None,
+        }
+    }
+
+    /// Requests per window in force now.
+    pub(super) fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// The learned ceiling, while it is below the configured rate.
+    pub(super) fn ceiling(&self) -> Option<u32> {
+        self.ceiling
+    }
+
+    /// A request left at `at`; `waited` says whether it had to wait for its slot.
+    pub(super) fn sent(&mut self, at: Instant, waited: bool) {
+        while self
+            .slots
+            .front()
+            .is_some_and(|s| at.saturating_duration_since(s.at) >= self.window * 2)
+        {
+            self.slots.pop_front();
+        }
+        self.slots.push_back(Slot { at, waited });
+        self.first_sent.get_or_insert(at);
+    }
+
+    /// The request sent at `sent_at` was answered at `now` with the frequency limit and a
+    /// wait of `reset`.
+    ///
+    /// If the endpoint was sending at its budget (most requests of the window queued for
+    /// their slot), the requests it sent in the window before `sent_at` are what the
+    /// server's window let through, provided that window held only ours: we have sent for
+    /// a whole window, or the server's reset is as long as our oldest request's remaining
+    /// time in it (a shorter one means an earlier process's requests were still counted).
+    /// That count becomes the budget, and the ceiling too where it lies clearly below the
+    /// budget's own pace, near it a second time running, or at a probe above a known
+    /// ceiling (near the pace, a single limit may be jitter: only the small dip to the
+    /// count).
+    /// Otherwise the budget dips by [`DECREASE`], no deeper than the count, and climbs
+    /// back soon. Answers to requests sent before the last cut change nothing.
+    pub(super) fn limited(
+        &mut self,
+        sent_at: Instant,
+        now: Instant,
+        reset: Duration,
+    ) -> Option<Cut> {
+        if let Some(i) = self.slots.iter().rposition(|s| s.at == sent_at) {
+            // The rejected request did not count against the server's window.
+            self.slots.remove(i);
+        }
+        self.successes = 0;
+        self.quiet_windows = 0;
+        self.probes = 0;
+        if self.cut_at.is_some_and(|at| sent_at <= at) {
+            return None;
+        }
+        let (count, waited) = self.window_before(sent_at);
+        let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
+        let from = self.current;
+        let pace = f64::from(from) / SAFETY;
+        let to = match measured {
+            true => count.min(from),
+            false => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
+        }
+        .max(1);
+        // Below the pace by more than the count's own uncertainty (a request either side
+        // of the window's edge), near it for the second time running, or at a probe
+        // above a known ceiling: the server's ceiling, not jitter.
+        let below_pace = count + 1 < pace.floor() as u32;
+        let learned = measured
+            && (below_pace
+                || self.ceiling.is_some()
+                || self.near_pace_limit.is_some_and(|at| {
+                    now.saturating_duration_since(at) < self.window * PROBE_AFTER_WINDOWS
+                }));
+        self.near_pace_limit = (measured && !below_pace).then_some(now);
+        if learned {
+            self.ceiling = (to < self.configured).then_some(to);
+        }
+        self.current = to;
+        self.cut_at = Some(now);
+        Some(Cut { from, to, learned })
+    }
+
+    /// Requests that left in the window before `sent_at`, and how many of them had to
+    /// wait for their slot.
+    fn window_before(&self, sent_at: Instant) -> (u32, u32) {
+        let within =
+            |s: &&Slot| s.at < sent_at && sent_at.saturating_duration_since(s.at) < self.window;
+        self.slots
+            .iter()
+            .filter(within)
+            .fold((0, 0), |(count, waited), s| {
+                (count + 1, waited + u32::from(s.waited))
+            })
+    }
+
+    /// Whether the server's window at `now` can hold only requests we sent: we have sent
+    /// for a whole window, or its `reset` is as long as our first request's remaining time
+    /// in the window (a shorter one means an earlier process's requests are counted too).
+    fn only_ours(&self, sent_at: Instant, now: Instant, reset: Duration) -> bool {
+        self.first_sent.is_some_and(|first| {
+            let owned = sent_at.saturating_duration_since(first) >= self.window;
+            let oldest_left = (first + self.window).saturating_duration_since(now);
+            owned || reset >= whole_secs(oldest_left)
+        })
+    }
+
+    /// A request went through. After a window's worth of successes (as many as the
+    /// budget allows per window) a budget below its target (the ceiling, else the
+    /// configured rate) closes half the gap: fast far below, slowly near it. At the
+    /// ceiling, [`PROBE_AFTER_WINDOWS`] such windows raise the ceiling itself by a step
+    /// that doubles with each probe that meets no limit. Returns whether the budget
+    /// changed.
+    pub(super) fn succeeded(&mut self) -> bool {
+        self.successes += 1;
+        if self.successes < self.current {
+            return false;
+        }
+        self.successes = 0;
+        let target = self.ceiling.unwrap_or(self.configured);
+        if self.current < target {
+            let step = (target - self.current).div_ceil(2);
+            self.current += step;
+            return true;
+        }
+        let Some(ceiling) = self.ceiling else {
+            return false;
+        };
+        self.quiet_windows += 1;
+        if self.quiet_windows < PROBE_AFTER_WINDOWS {
+            return false;
+        }
+        self.quiet_windows = 0;
+        let step = (ceiling / PROBE_SHARE)
+            .max(1)
+            .saturating_mul(1 << self.probes.min(16));
+        let raised = ceiling.saturating_add(step).min(self.configured);
+        self.probes += 1;
+        self.ceiling = (raised < self.configured).then_some(raised);
+        self.current = raised;
+        true
+    }
+}
+
+/// `d` rounded up to whole seconds, as `x-ogw-ratelimit-reset` counts.
+pub(super) fn whole_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}

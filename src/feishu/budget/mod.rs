@@ -1,0 +1,176 @@
+//! Client-side request budgets, one per endpoint, so feishu-sync stays under each
+//! endpoint's frequency limit instead of discovering it through 429s, and learns the real
+//! limit when the configured one is too high (the approval and task tiers are not
+//! documented, so configurations are usually wrong in exactly that way).
+//!
+//! Requests leave evenly spaced ([`pacer`]). The rate is the configured one until the
+//! server answers with its frequency limit; then [`ceiling`] decides:
+//! - **A remembered ceiling with a slow probe**, chosen over CUBIC growth. A request
+//!   answered with the limit tells us more than "too fast": when the endpoint was sending
+//!   at its budget, the requests it sent in the window before are exactly what the
+//!   server's window let through. That count becomes the ceiling and the budget at once,
+//!   so the budget does not cut and regrow around a point it never learns. CUBIC has to
+//!   guess the ceiling from the rate at the loss and keeps probing near it, paying a pause
+//!   each time; here the ceiling holds for [`ceiling::PROBE_AFTER_WINDOWS`] windows of
+//!   full use, then a probe adds 2 % (doubling while no limit answers), and the next limit
+//!   measures the ceiling again.
+//! - **A limit the endpoint's own pace cannot explain** (it was sending below its budget:
+//!   jitter, or a limit shared with other apps) costs only the pause and a dip to 85 %,
+//!   which closes half its gap to the ceiling (or the configured rate) per window: fast
+//!   far below, slowly near it.
+//!
+//! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`. The
+//! server's `x-ogw-ratelimit-limit` is logged but never used as a limit: it does not say
+//! which window it counts in (Feishu's tiers mix per-second and per-minute windows), and
+//! reading "50 per second" as "50 per minute" would make every later request sixty times
+//! slower.
+//!
+//! Time is tokio's ([`tokio::time::Instant`], `sleep_until`), so tests run the budget on
+//! a paused clock. The pacer is written here rather than taken from governor: governor's
+//! waits follow the wall clock, and its burst of one lets every late timer push all later
+//! slots back.
+
+mod ceiling;
+mod pacer;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::feishu::Endpoint;
+pub use ceiling::Cut;
+use ceiling::RateLearner;
+use pacer::Pacer;
+
+/// One budget per endpoint.
+pub struct Budgets {
+    window: Duration,
+    endpoints: HashMap<Endpoint, Mutex<EndpointBudget>>,
+}
+
+struct EndpointBudget {
+    pacer: Pacer,
+    learner: RateLearner,
+    /// Nobody sends before this, after the server asked to wait.
+    paused_until: Option<Instant>,
+}
+
+impl Budgets {
+    /// `limits` are requests per `window` (the real API: per 60 s).
+    pub fn new(limits: &HashMap<Endpoint, u32>, window: Duration) -> Self {
+        let endpoints = Endpoint::ALL
+            .into_iter()
+            .map(|endpoint| {
+                let configured = limits.get(&endpoint).copied().unwrap_or(1).max(1);
+                let budget = EndpointBudget {
+                    pacer: Pacer::new(configured, window),
+                    learner: RateLearner::new(configured, window),
+                    paused_until: None,
+                };
+                (endpoint, Mutex::new(budget))
+            })
+            .collect();
+        Budgets { window, endpoints }
+    }
+
+    fn state(&self, endpoint: Endpoint) -> std::sync::MutexGuard<'_, EndpointBudget> {
+        self.endpoints[&endpoint]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `endpoint` may send one more request, and returns when it left: pass
+    /// that to [`Budgets::throttled`] if the server answers with its frequency limit.
+    pub async fn acquire(&self, endpoint: Endpoint) -> Instant {
+        let mut waited = false;
+        loop {
+            let slot = {
+                let mut state = self.state(endpoint);
+                let now = Instant::now();
+                match state.paused_until {
+                    Some(until) if until > now => Err(until),
+                    _ => Ok(state.pacer.take(now)),
+                }
+            };
+            let slot = match slot {
+                Err(until) => {
+                    waited = true;
+                    tokio::time::sleep_until(until).await;
+                    continue;
+                }
+                Ok(slot) => slot,
+            };
+            if slot > Instant::now() {
+                waited = true;
+                tokio::time::sleep_until(slot).await;
+            }
+            let mut state = self.state(endpoint);
+            let now = Instant::now();
+            // A pause that began while this request waited for its slot holds it too.
+            if state.paused_until.is_some_and(|until| until > now) {
+                continue;
+            }
+            state.learner.sent(now, waited);
+            return now;
+        }
+    }
+
+    /// The server answered the request that left at `sent_at` with its frequency limit:
+    /// every request of the endpoint waits `wait` (already capped by the caller), and the
+    /// budget learns from the limit (see the module documentation). `announced` is the
+    /// server's `x-ogw-ratelimit-limit`, logged only. Returns the cut, if this answer
+    /// made one.
+    pub fn throttled(
+        &self,
+        endpoint: Endpoint,
+        sent_at: Instant,
+        wait: Duration,
+        announced: Option<u32>,
+    ) -> Option<Cut> {
+        let mut state = self.state(endpoint);
+        let now = Instant::now();
+        let until = now + wait;
+        let until = state.paused_until.map_or(until, |u| u.max(until));
+        state.paused_until = Some(until);
+        state.pacer.hold_until(until);
+        let cut = state.learner.limited(sent_at, now, wait)?;
+        state.pacer.set_rate(cut.to, self.window);
+        tracing::info!(%endpoint, from = cut.from, to = cut.to, learned = cut.learned,
+            ceiling = state.learner.ceiling(), announced_limit = announced,
+            window_secs = self.window.as_secs_f64(), "lowering the request budget");
+        Some(cut)
+    }
+
+    /// A request of `endpoint` went through: the budget may climb back towards its
+    /// ceiling, or probe above it (see [`ceiling`]). Returns whether the budget changed.
+    pub fn succeeded(&self, endpoint: Endpoint) -> bool {
+        let mut state = self.state(endpoint);
+        let changed = state.learner.succeeded();
+        if changed {
+            let current = state.learner.current();
+            state.pacer.set_rate(current, self.window);
+            tracing::debug!(%endpoint, budget = current, ceiling = state.learner.ceiling(), "raising the request budget");
+        }
+        changed
+    }
+
+    /// Requests per window in force for `endpoint`.
+    pub fn current(&self, endpoint: Endpoint) -> u32 {
+        self.state(endpoint).learner.current()
+    }
+
+    /// Requests per window at which `endpoint`'s last frequency limits came, while that
+    /// is below its configured rate: what the user should configure instead.
+    pub fn ceiling(&self, endpoint: Endpoint) -> Option<u32> {
+        self.state(endpoint).learner.ceiling()
+    }
+
+    /// The window budgets count in.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+}
