@@ -23,6 +23,8 @@ mod directory_status;
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
 mod first_hour;
+/// `grant-reader` against existing roles: refusals, the analytics surface, `--operational`.
+mod grant;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
 /// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
