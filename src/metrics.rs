@@ -80,6 +80,7 @@ pub struct Metrics {
     quota_exhausted: Gauge,
     quota_renews_at: Gauge,
     skipped_quota: Family<StreamLabel, Counter>,
+    replaced_code_points: Family<EndpointLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -116,6 +117,7 @@ impl Metrics {
             quota_exhausted: Gauge::default(),
             quota_renews_at: Gauge::default(),
             skipped_quota: Family::default(),
+            replaced_code_points: Family::default(),
         };
         registry.register("runs", "Stream runs by outcome", metrics.runs.clone());
         registry.register(
@@ -173,6 +175,11 @@ impl Metrics {
             "skipped_quota",
             "Scheduled firings skipped because the monthly API quota is used up",
             metrics.skipped_quota.clone(),
+        );
+        registry.register(
+            "replaced_code_points",
+            "NUL characters, lone surrogates and invalid UTF-8 in answers, stored as U+FFFD",
+            metrics.replaced_code_points.clone(),
         );
         Metrics {
             registry,
@@ -243,6 +250,16 @@ impl Metrics {
     pub fn quota_stopped(&self, until: Option<chrono::DateTime<chrono::Utc>>) {
         self.quota_exhausted.set(i64::from(until.is_some()));
         self.quota_renews_at.set(until.map_or(0, |t| t.timestamp()));
+    }
+
+    /// An answer of `endpoint` had `count` code points replaced by U+FFFD.
+    pub fn replaced_code_points(&self, endpoint: Endpoint, count: u64) {
+        let label = EndpointLabel {
+            endpoint: endpoint.name().to_string(),
+        };
+        self.replaced_code_points
+            .get_or_create(&label)
+            .inc_by(count);
     }
 
     /// A firing was skipped because the monthly quota is used up.

@@ -131,4 +131,13 @@ pub enum Fault {
         code: i64,
         msg: &'static str,
     },
+    /// A page that never ends: the request's answer without its paging (its first page),
+    /// `has_more: true` and a fresh page token every time, which this fault (while
+    /// queued) accepts.
+    EndlessPage,
+    /// HTTP 200, a valid JSON answer of about this many bytes (one long string).
+    Oversize(usize),
+    /// Token endpoint only: the usual token answer, with `expire` set to this value
+    /// (`Null` leaves it out).
+    TokenExpire(serde_json::Value),
 }

@@ -44,6 +44,7 @@ impl Simulator {
             token_requests: AtomicUsize::new(0),
             quota_left: Mutex::new(quota),
             corruptions: Mutex::default(),
+            rewrites: Mutex::default(),
         });
         let app = routes::router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -115,6 +116,13 @@ impl SimHandle {
     /// Tasks and approval tasks only.
     pub fn corrupt(&self, endpoint: Endpoint, key: &str, patch: serde_json::Value) {
         lock(&self.inner.shared.corruptions).insert((endpoint, key.to_string()), patch);
+    }
+
+    /// From now on every JSON answer of a data endpoint has `from` replaced by `to` in its
+    /// text as sent: with [`SimHandle::corrupt`] setting a marker, this serves what no
+    /// JSON value can hold, e.g. a lone surrogate `\ud800`.
+    pub fn rewrite_answers(&self, from: &str, to: &str) {
+        lock(&self.inner.shared.rewrites).push((from.to_string(), to.to_string()));
     }
 
     /// Serves the record `key` as it is again.

@@ -61,6 +61,9 @@ pub(crate) struct Shared {
     pub(crate) quota_left: Mutex<Option<u64>>,
     /// Fields merged into one record's wire JSON: `(endpoint, record key) -> object`.
     pub(crate) corruptions: Mutex<HashMap<(Endpoint, String), serde_json::Value>>,
+    /// Text replacements applied to every JSON answer of data endpoints as sent, for
+    /// what a `Value` cannot hold (a lone surrogate escape such as `\ud800`).
+    pub(crate) rewrites: Mutex<Vec<(String, String)>>,
 }
 
 /// Locks `m`, ignoring poisoning (a panicking test must not wedge the server).

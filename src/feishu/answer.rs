@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::feishu::error::{
     CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES, TRANSIENT_CODES,
 };
+use crate::feishu::scrub::scrub;
 use crate::metrics::RequestOutcome;
 
 /// A successful (`code == 0`) answer.
@@ -19,6 +20,9 @@ pub struct ApiReply {
     /// Top-level fields besides `code`, `msg` and `data` (stage tasks put paging there).
     pub beside_data: Map<String, Value>,
     pub log_id: LogId,
+    /// Code points PostgreSQL cannot store (NUL, lone surrogates, invalid UTF-8) that
+    /// were replaced by U+FFFD before parsing; see [`crate::feishu::scrub`].
+    pub replaced: u64,
 }
 
 /// Outcome of one HTTP exchange, before the retry policy decides what to do.
@@ -65,7 +69,8 @@ impl Attempt {
 
 /// Decides what one HTTP answer means.
 pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: LogId) -> Attempt {
-    let envelope = serde_json::from_slice::<Value>(bytes)
+    let (bytes, replaced) = scrub(bytes);
+    let envelope = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| match v {
             Value::Object(map) => Some(map),
@@ -118,7 +123,9 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
             log_id,
         };
     }
-    Attempt::Done(ApiReply::from_envelope(envelope, log_id))
+    let mut reply = ApiReply::from_envelope(envelope, log_id);
+    reply.replaced = replaced;
+    Attempt::Done(reply)
 }
 
 /// The scopes a 99991672 answer names in `error.permission_violations[].subject`.
@@ -144,6 +151,7 @@ impl ApiReply {
             data,
             beside_data: envelope,
             log_id,
+            replaced: 0,
         }
     }
 

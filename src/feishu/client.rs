@@ -31,6 +31,8 @@ pub struct FeishuClient {
     budgets: Budgets,
     requests: HashMap<Endpoint, AtomicU64>,
     rate_limited: HashMap<Endpoint, AtomicU64>,
+    /// Code points replaced by U+FFFD in answers of each endpoint (see `scrub`).
+    replaced: HashMap<Endpoint, AtomicU64>,
     quota: QuotaFlag,
     metrics: Arc<Metrics>,
 }
@@ -62,6 +64,7 @@ impl FeishuClient {
             budgets,
             requests: counters(),
             rate_limited: counters(),
+            replaced: counters(),
             quota: QuotaFlag::default(),
             metrics,
         })
@@ -85,6 +88,12 @@ impl FeishuClient {
     /// The kind of user id every request asks for (`feishu.user_id_type`).
     pub fn user_id_type(&self) -> &str {
         &self.settings.user_id_type
+    }
+
+    /// Code points of `endpoint`'s answers replaced by U+FFFD so far (NUL, lone
+    /// surrogates, invalid UTF-8: text PostgreSQL cannot store).
+    pub fn replaced_count(&self, endpoint: Endpoint) -> u64 {
+        self.replaced[&endpoint].load(Ordering::Relaxed)
     }
 
     /// Requests to `endpoint` answered with a frequency limit so far.
@@ -158,6 +167,7 @@ impl FeishuClient {
                 Attempt::Done(reply) => {
                     if let Target::Api(endpoint) = target {
                         self.budgets.succeeded(endpoint);
+                        self.count_replaced(endpoint, &reply);
                     }
                     return Ok(reply);
                 }
@@ -194,6 +204,17 @@ impl FeishuClient {
                 refused => return Err(self.refusal(target, refused)),
             }
         }
+    }
+
+    /// Counts and logs the code points an answer had replaced, if any.
+    fn count_replaced(&self, endpoint: Endpoint, reply: &ApiReply) {
+        if reply.replaced == 0 {
+            return;
+        }
+        self.replaced[&endpoint].fetch_add(reply.replaced, Ordering::Relaxed);
+        self.metrics.replaced_code_points(endpoint, reply.replaced);
+        tracing::warn!(%endpoint, replaced = reply.replaced, log_id = reply.log_id.as_str(),
+            "replaced NUL, lone surrogates or invalid UTF-8 in an answer with U+FFFD");
     }
 
     /// A frequency-limit answer: counted, then the whole endpoint pauses for the server's

@@ -8,6 +8,7 @@ pub mod error;
 pub mod paging;
 pub mod quota;
 pub mod request;
+pub mod scrub;
 pub mod token;
 
 pub use client::{ApiReply, ApiRequest, ClientSettings, FeishuClient};

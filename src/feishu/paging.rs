@@ -192,6 +192,7 @@ mod tests {
             data,
             beside_data: beside.as_object().cloned().unwrap_or_default(),
             log_id: LogId(None),
+            replaced: 0,
         }
     }
 

@@ -120,6 +120,7 @@ async fn run_journaled_in(
     run_id: i64,
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
+    let replaced_before = ctx.client.replaced_count(stream);
     let started = Instant::now();
     tracing::info!(%stream, backfill = opts.backfill, sweep = opts.sweep.name(), "stream run started");
     // A used-up monthly quota stops every stream, even one with nothing to request.
@@ -132,6 +133,7 @@ async fn run_journaled_in(
         requests: cost_after.requests - cost_before.requests,
         rate_limited: cost_after.rate_limited - cost_before.rate_limited,
     };
+    let replaced = ctx.client.replaced_count(stream) - replaced_before;
     let (status, counts, error) = match result {
         Ok(outcome) => {
             let (status, error) = outcome.verdict();
@@ -147,7 +149,7 @@ async fn run_journaled_in(
     let duration = started.elapsed();
     ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
-        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, duration_ms = duration.as_millis() as u64, "stream run finished");
+        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, replaced_code_points = replaced, duration_ms = duration.as_millis() as u64, "stream run finished");
     Ok(StreamReport {
         stream,
         status,
