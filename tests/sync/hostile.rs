@@ -75,3 +75,59 @@ async fn nul_and_lone_surrogates_are_stored_as_replacement_characters(pool: PgPo
         "counted in the metric"
     );
 }
+
+#[sqlx::test]
+async fn times_out_of_range_are_quarantined_and_never_move_the_watermark(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    let (ancient, future, newest, total) = sim.with_tenant(|t| {
+        let newest = t.tasks.iter().map(|t| t.create_time_s).max().unwrap();
+        (
+            t.tasks[5].id.clone(),
+            t.tasks[60].id.clone(),
+            newest,
+            t.tasks.len(),
+        )
+    });
+    // Year -7536: chrono takes it, PostgreSQL refuses it (and with it the whole batch).
+    sim.corrupt(
+        Endpoint::Tasks,
+        &ancient,
+        json!({"create_time": "-300000000000"}),
+    );
+    // Year 5138: storable, but a task cannot be created in the future.
+    sim.corrupt(
+        Endpoint::Tasks,
+        &future,
+        json!({"create_time": "99999999999"}),
+    );
+
+    let first = run_tasks(&ctx).await;
+    let quarantined: Vec<String> = sqlx::query_scalar(
+        "SELECT record_key FROM feishu.sync_errors WHERE resolved_at IS NULL ORDER BY record_key = $1 DESC",
+    )
+    .bind(&ancient)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM feishu.tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sim.repair(Endpoint::Tasks, &ancient);
+    sim.repair(Endpoint::Tasks, &future);
+    let second = run_tasks(&ctx).await;
+    let watermark = feishu_sync::sync_state::watermark(&pool, Endpoint::Tasks, "")
+        .await
+        .unwrap();
+
+    assert_eq!(first.status, RunStatus::Partial, "{:?}", first.error);
+    assert_eq!(quarantined, [ancient, future]);
+    assert_eq!(stored as usize, total - 2, "the rest of the page landed");
+    assert_eq!(second.status, RunStatus::Succeeded, "{:?}", second.error);
+    assert_eq!(
+        watermark.map(|w| w.timestamp()),
+        Some(newest),
+        "the watermark is the newest real create time"
+    );
+}
