@@ -461,6 +461,7 @@ fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Re
             r#"{"code":0,"msg":"success","data":{"items":[{"id":"70"#,
         ),
         Fault::Answer { status, code, msg } => ApiError::new(*status, *code, msg).into(),
+        Fault::Code(status, code, msg) => Reply::json(*status, json!({ "code": code, "msg": msg })),
         Fault::Oversize(bytes) => Reply::text(
             200,
             "application/json; charset=utf-8",

@@ -169,6 +169,21 @@ async fn read_one<S: PartitionSink + Send>(
         Ok(cursor) => cursor,
         Err(error) => return (partition.key, counts, Err(error)),
     };
+    let cursor = match cursor {
+        Some(c) if c.failures >= MAX_CURSOR_FAILURES => {
+            tracing::warn!(
+                stream,
+                partition = partition.key,
+                failed_runs = c.failures,
+                "dropping a resume cursor that failed every run since it was saved; reading the partition from its first page"
+            );
+            if let Err(error) = sync_state::drop_cursor(&ctx.pool, stream, &partition.key).await {
+                return (partition.key, counts, Err(error));
+            }
+            None
+        }
+        other => other,
+    };
     if let Some(cursor) = &cursor {
         tracing::info!(
             stream,
@@ -196,7 +211,27 @@ async fn read_one<S: PartitionSink + Send>(
     if let Some(error) = refused {
         result = quarantine(ctx, stream, &partition.key, error).await;
     }
+    if let Err(error) = &result
+        && counts_against_cursor(error)
+        && let Err(e) = sync_state::cursor_failed(&ctx.pool, stream, &partition.key).await
+    {
+        tracing::warn!(stream, partition = partition.key, error = %format!("{e:#}"), "could not count the failure against the resume cursor");
+    }
     (partition.key, counts, result)
+}
+
+/// Runs in a row a resume cursor may fail before it is dropped and the partition is read
+/// from its first page again.
+pub const MAX_CURSOR_FAILURES: i32 = 3;
+
+/// Whether a failed read counts against the partition's cursor: not a shutdown, and not
+/// an answer every partition gets alike (no quota, scope or token), which is no fault of
+/// the page.
+fn counts_against_cursor(error: &anyhow::Error) -> bool {
+    let stream_wide = error
+        .downcast_ref::<ApiError>()
+        .is_some_and(ApiError::stops_the_stream);
+    !error.is::<Interrupted>() && !stream_wide
 }
 
 /// Pages through the partition from `cursor` (or its first page), adding what it commits
@@ -243,6 +278,9 @@ async fn fetch<T: DeserializeOwned>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Page<T>>> {
     let sends_token = pager.sends_token();
+    // The first request of a resumed read carries the saved token: any refusal of it (a
+    // code the endpoint documents for bad tokens or not) restarts the partition.
+    let resumed_first = sends_token && pager.pages() == 0;
     let page = tokio::select! {
         biased;
         _ = shutdown.cancelled() => return Err(Interrupted.into()),
@@ -250,6 +288,9 @@ async fn fetch<T: DeserializeOwned>(
     };
     match page {
         Err(error) if sends_token && error.is_bad_page_token() => Err(StalePageToken(error).into()),
+        Err(error @ (ApiError::Api { .. } | ApiError::Shape { .. })) if resumed_first => {
+            Err(StalePageToken(error).into())
+        }
         page => Ok(page?),
     }
 }
@@ -322,6 +363,7 @@ async fn write_page<S: PartitionSink>(
             let cursor = Cursor {
                 page_token: token.clone(),
                 pass: next_pass.clone(),
+                failures: 0,
             };
             sync_state::save_cursor(&mut tx, stream, key, &partition.request, &cursor).await?;
             (PassEnd::Completed, 0)

@@ -2,10 +2,13 @@
 //! store, times it cannot hold, pages that never end, bodies too large to hold, absurd
 //! token lifetimes, cursors that can never succeed.
 
+use std::time::Duration;
+
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::*;
+use feishu_sim::Fault;
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
 use feishu_sync::sync::{self, RunOptions};
@@ -130,4 +133,70 @@ async fn times_out_of_range_are_quarantined_and_never_move_the_watermark(pool: P
         Some(newest),
         "the watermark is the newest real create time"
     );
+}
+
+/// A tasks pass whose page 1 landed and whose page 2 failed: a cursor to page 2 stands.
+async fn leave_a_cursor(ctx: &feishu_sync::sync::SyncContext, sim: &feishu_sim::SimHandle) {
+    sim.inject(Some(Endpoint::Tasks), Fault::Delay(Duration::ZERO), 1);
+    sim.inject(Some(Endpoint::Tasks), Fault::ServerErrorJson, 6);
+    let failed = run_tasks(ctx).await;
+    assert_eq!((failed.status, failed.counts.pages), (RunStatus::Failed, 1));
+}
+
+#[sqlx::test]
+async fn a_resume_token_refused_with_any_code_restarts_the_partition(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    leave_a_cursor(&ctx, &sim).await;
+    // A code no document ties to page tokens.
+    let refusal = Fault::Code(400, 1470500, "invalid request".into());
+    sim.inject(Some(Endpoint::Tasks), refusal, 1);
+
+    let report = run_tasks(&ctx).await;
+
+    assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.error);
+    assert_eq!(report.counts.pages, 3, "read again from its first page");
+    assert_table_matches(&pool, &sim, "tasks").await;
+}
+
+#[sqlx::test]
+async fn a_cursor_that_failed_three_runs_is_dropped(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    leave_a_cursor(&ctx, &sim).await;
+    let mut failures = Vec::new();
+    for _ in 0..2 {
+        sim.inject(Some(Endpoint::Tasks), Fault::ServerErrorJson, 6);
+        let again = run_tasks(&ctx).await;
+        assert_eq!((again.status, again.counts.pages), (RunStatus::Failed, 0));
+        failures.push(cursor_failures(&pool).await);
+    }
+    sim.clear_requests();
+
+    let report = run_tasks(&ctx).await;
+
+    assert_eq!(failures, [Some(2), Some(3)], "each failed run counted");
+    assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.error);
+    assert_eq!(
+        report.counts.pages, 3,
+        "from the first page, not the cursor"
+    );
+    let first_request = &sim.requests()[0];
+    assert!(
+        first_request.query.iter().all(|(k, _)| k != "page_token"),
+        "{:?}",
+        first_request.query
+    );
+    assert_eq!(
+        cursor_failures(&pool).await,
+        Some(0),
+        "a finished pass resets it"
+    );
+}
+
+async fn cursor_failures(pool: &PgPool) -> Option<i32> {
+    sqlx::query_scalar("SELECT resume_failures FROM feishu.sync_state WHERE stream = 'tasks'")
+        .fetch_optional(pool)
+        .await
+        .unwrap()
 }
