@@ -185,6 +185,10 @@ impl SimHandle {
         let mut env = vec![
             ("FEISHU_SYNC__FEISHU__BASE_URL".to_string(), self.base_url()),
             (
+                "FEISHU_SYNC__FEISHU__ALLOW_INSECURE_HTTP".to_string(),
+                "true".to_string(),
+            ),
+            (
                 "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
                 config.app_id.clone(),
             ),

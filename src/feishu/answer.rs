@@ -45,6 +45,8 @@ pub(crate) enum Attempt {
         scopes: Vec<String>,
         log_id: LogId,
     },
+    /// A body larger than the client reads (bytes); not retried.
+    TooLarge(usize, LogId),
     /// A `code != 0` answer that no retry can fix.
     Failed {
         http_status: u16,
@@ -62,13 +64,25 @@ impl Attempt {
             Attempt::RateLimited(..) => RequestOutcome::RateLimited,
             Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
             Attempt::QuotaExhausted(_) => RequestOutcome::QuotaExhausted,
-            Attempt::Forbidden { .. } | Attempt::Failed { .. } => RequestOutcome::ApiError,
+            Attempt::Forbidden { .. } | Attempt::Failed { .. } | Attempt::TooLarge(..) => {
+                RequestOutcome::ApiError
+            }
         }
     }
 }
 
 /// Decides what one HTTP answer means.
 pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: LogId) -> Attempt {
+    if (300..400).contains(&status) {
+        // The client follows no redirect, so the app secret and tokens go nowhere else.
+        return Attempt::Failed {
+            http_status: status,
+            code: 0,
+            msg: "a redirect, not followed: feishu.base_url must name the API host itself"
+                .to_string(),
+            log_id,
+        };
+    }
     let (bytes, replaced) = scrub(bytes);
     let envelope = serde_json::from_slice::<Value>(&bytes)
         .ok()
@@ -83,11 +97,12 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
         return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
     };
     let code = envelope.get("code").and_then(Value::as_i64);
-    let msg = envelope
-        .get("msg")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let msg = printable(
+        envelope
+            .get("msg")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
     if status == 429 || code == Some(CODE_RATE_LIMITED) {
         return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
     }
@@ -126,6 +141,14 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
     let mut reply = ApiReply::from_envelope(envelope, log_id);
     reply.replaced = replaced;
     Attempt::Done(reply)
+}
+
+/// The platform's text without control characters (newlines, escape sequences), so a
+/// `msg` cannot forge log lines or drive a terminal when printed.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The scopes a 99991672 answer names in `error.permission_violations[].subject`.
@@ -259,6 +282,17 @@ mod tests {
             answer(400, r#"{"code":99991403,"msg":"quota exceeded"}"#),
             Attempt::QuotaExhausted(_)
         ));
+    }
+
+    #[test]
+    fn control_characters_in_msg_are_never_printed() {
+        let body = r#"{"code":1470422,"msg":"bad\nINFO forged line \u001b[31mred"}"#;
+
+        let Attempt::Failed { msg, .. } = answer(400, body) else {
+            panic!("an API error");
+        };
+
+        assert_eq!(msg, "bad INFO forged line  [31mred");
     }
 
     #[test]

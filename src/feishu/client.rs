@@ -45,7 +45,9 @@ impl FeishuClient {
 
     /// A client that records its requests in `metrics`.
     pub fn with_metrics(settings: ClientSettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        // No redirects: a 3xx never re-posts the app secret (or a token) elsewhere.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .user_agent(concat!("feishu-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -83,6 +85,11 @@ impl FeishuClient {
     /// HTTP requests sent to `endpoint` so far (retries and waits included).
     pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
         self.requests[&endpoint].load(Ordering::Relaxed)
+    }
+
+    /// The most pages one paged read may take.
+    pub fn max_pages(&self) -> u32 {
+        self.settings.max_pages
     }
 
     /// The kind of user id every request asks for (`feishu.user_id_type`).
@@ -292,6 +299,11 @@ impl FeishuClient {
                 },
                 Target::Token,
             ) => ApiError::Token { code, msg, log_id },
+            (Attempt::TooLarge(limit, log_id), _) => ApiError::TooLarge {
+                endpoint: target.to_string(),
+                limit,
+                log_id,
+            },
             (other, _) => unreachable!(
                 "retryable answers are handled by the loop: {:?}",
                 other.outcome()
@@ -327,11 +339,35 @@ impl FeishuClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let log_id = log_id(&headers);
-        match response.bytes().await {
+        match read_body(response, self.settings.max_body_bytes).await {
             Ok(bytes) => classify(status, &headers, &bytes, log_id),
-            Err(e) => Attempt::Transient(describe_reqwest_error(&e), log_id),
+            Err(BodyError::TooLarge(limit)) => Attempt::TooLarge(limit, log_id),
+            Err(BodyError::Read(e)) => Attempt::Transient(describe_reqwest_error(&e), log_id),
         }
     }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    /// Larger than the limit (bytes): the request fails, never retried.
+    TooLarge(usize),
+    Read(reqwest::Error),
+}
+
+/// The body, chunk by chunk, refusing more than `limit` bytes (whatever `Content-Length`
+/// says, or without one) so an oversize answer cannot grow memory until the process dies.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// What one request's rounds have used so far.

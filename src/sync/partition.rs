@@ -264,8 +264,12 @@ async fn read_partition<S: PartitionSink>(
         next = fetched?;
     }
     if pager.end() == PagingEnd::Truncated {
+        let reason = pager
+            .truncated_because()
+            .unwrap_or("has_more without a new page_token");
         anyhow::bail!(
-            "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
+            "the server stopped paging early ({reason}, after {} pages); nothing was retired and the watermark did not move",
+            pager.pages()
         );
     }
     Ok(PassEnd::Completed)

@@ -200,3 +200,102 @@ async fn cursor_failures(pool: &PgPool) -> Option<i32> {
         .await
         .unwrap()
 }
+
+#[sqlx::test]
+async fn a_server_that_pages_for_ever_is_stopped_at_once(pool: PgPool) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sim.inject(Some(Endpoint::Tasks), Fault::EndlessPage, 1000);
+
+    let report = run_tasks(&ctx).await;
+
+    assert_eq!(report.status, RunStatus::Failed);
+    let error = report.error.unwrap_or_default();
+    assert!(error.contains("repeating an earlier one"), "{error}");
+    assert_eq!(
+        sim.stats(Endpoint::Tasks).requests,
+        2,
+        "the second page repeats the first"
+    );
+}
+
+#[sqlx::test]
+async fn a_read_stops_at_the_page_cap(pool: PgPool) {
+    let sim = simulator().await;
+    let mut settings = client_settings(&sim);
+    settings.max_pages = 2; // the tenant's tasks take 3 pages
+    let ctx = context_with(&pool, settings, streams_config(&sim));
+
+    let report = run_tasks(&ctx).await;
+
+    assert_eq!(report.status, RunStatus::Failed);
+    let error = report.error.unwrap_or_default();
+    assert!(error.contains("feishu.max_pages_per_partition"), "{error}");
+    assert_eq!(sim.stats(Endpoint::Tasks).requests, 2);
+    assert_eq!(report.counts.pages, 2, "the pages read are kept");
+}
+
+#[sqlx::test]
+async fn an_oversize_body_fails_its_request_without_a_retry(pool: PgPool) {
+    let sim = simulator().await;
+    let mut settings = client_settings(&sim);
+    settings.max_body_bytes = 1 << 20;
+    let ctx = context_with(&pool, settings, streams_config(&sim));
+    sim.inject(Some(Endpoint::Semesters), Fault::Oversize(3 << 20), 1);
+
+    let reports = sync::sync(&ctx, &[Endpoint::Semesters], &RunOptions::default())
+        .await
+        .unwrap();
+
+    assert_eq!(reports[0].status, RunStatus::Failed);
+    let error = reports[0].error.clone().unwrap_or_default();
+    assert!(error.contains("larger than 1048576 bytes"), "{error}");
+    assert_eq!(sim.stats(Endpoint::Semesters).requests, 1, "not retried");
+}
+
+#[tokio::test]
+async fn the_token_request_follows_no_redirect() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let stolen = Arc::new(AtomicUsize::new(0));
+    let thief = {
+        let stolen = stolen.clone();
+        axum::Router::new().fallback(move || {
+            stolen.fetch_add(1, Ordering::SeqCst);
+            async { "{}" }
+        })
+    };
+    let thief_addr = serve(thief).await;
+    let redirect = axum::Router::new().fallback(move || async move {
+        let location = format!("http://{thief_addr}/collect");
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, location)],
+        )
+    });
+    let base = serve(redirect).await;
+    let sim = simulator().await;
+    let mut settings = client_settings(&sim);
+    settings.base_url = format!("http://{base}");
+    let client = feishu_sync::feishu::FeishuClient::new(settings).unwrap();
+
+    let result = client
+        .call(&feishu_sync::feishu::ApiRequest::new(Endpoint::Semesters))
+        .await;
+
+    let error = result.expect_err("a redirect is refused").to_string();
+    assert!(error.contains("redirect, not followed"), "{error}");
+    assert_eq!(
+        stolen.load(Ordering::SeqCst),
+        0,
+        "the app secret went nowhere else"
+    );
+}
+
+async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
