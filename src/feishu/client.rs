@@ -16,7 +16,7 @@ use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
 use crate::feishu::quota::{QuotaFlag, QuotaStop};
-use crate::feishu::token::{Cached, TokenCache};
+use crate::feishu::token::{Cached, TokenBudget, TokenCache};
 use crate::feishu::{Endpoint, Method, TOKEN_PATH};
 use crate::metrics::Metrics;
 
@@ -28,6 +28,8 @@ pub struct FeishuClient {
     http: reqwest::Client,
     settings: ClientSettings,
     tokens: TokenCache,
+    /// The token endpoint's budget, apart from the data endpoints'.
+    token_budget: TokenBudget,
     budgets: Budgets,
     requests: HashMap<Endpoint, AtomicU64>,
     rate_limited: HashMap<Endpoint, AtomicU64>,
@@ -63,6 +65,7 @@ impl FeishuClient {
             http,
             settings,
             tokens,
+            token_budget: TokenBudget::default(),
             budgets,
             requests: counters(),
             rate_limited: counters(),
@@ -161,8 +164,9 @@ impl FeishuClient {
             if let Some(stop) = self.quota_stop() {
                 return Err(stop.error(target.to_string()));
             }
-            if let Target::Api(endpoint) = target {
-                self.budgets.acquire(endpoint).await;
+            match target {
+                Target::Api(endpoint) => self.budgets.acquire(endpoint).await,
+                Target::Token => self.token_budget.acquire().await,
             }
             round.attempts += 1;
             let sent_at = Instant::now();

@@ -299,3 +299,30 @@ async fn serve(router: axum::Router) -> std::net::SocketAddr {
     tokio::spawn(async move { axum::serve(listener, router).await });
     addr
 }
+
+#[sqlx::test]
+async fn an_absurd_or_missing_token_expire_neither_panics_nor_refetches_per_request(pool: PgPool) {
+    for expire in [json!(u64::MAX), json!(0), serde_json::Value::Null] {
+        let sim = simulator().await;
+        let ctx = context(&pool, &sim);
+        sim.inject(None, Fault::TokenExpire(expire.clone()), 1);
+
+        let reports = sync::sync(
+            &ctx,
+            &[Endpoint::Semesters, Endpoint::Tasks],
+            &RunOptions::default(),
+        )
+        .await
+        .expect("pass runs");
+
+        assert_all_succeeded(&reports);
+        let requests =
+            sim.stats(Endpoint::Tasks).requests + sim.stats(Endpoint::Semesters).requests;
+        assert!(requests >= 2, "expire {expire}: {requests} requests");
+        assert_eq!(
+            sim.token_requests(),
+            1,
+            "expire {expire}: one token for every request"
+        );
+    }
+}
