@@ -37,6 +37,24 @@ pub struct HttpState {
     pub scheduler_alive: Arc<AtomicBool>,
     /// Set while Feishu refuses the app's credentials.
     pub credentials: super::credentials::CredentialsProblem,
+    /// Schedule loops a panic stopped, with the panic's message.
+    pub dead_loops: DeadLoops,
+}
+
+/// The schedule loops a panic stopped: `/livez` answers 503 naming them.
+#[derive(Clone, Default)]
+pub struct DeadLoops(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl DeadLoops {
+    /// Records a loop (`stream: panic message`).
+    pub fn add(&self, name: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(name);
+    }
+
+    /// The loops recorded so far.
+    pub fn names(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// The router of the probe and metrics server.
@@ -51,9 +69,17 @@ pub fn router(state: HttpState) -> axum::Router {
 
 /// 200 while the scheduler lives; it never looks at the database or Feishu.
 async fn livez(State(state): State<HttpState>) -> (StatusCode, String) {
-    match state.scheduler_alive.load(Ordering::Relaxed) {
-        true => (StatusCode::OK, "alive\n".into()),
-        false => (
+    let dead = state.dead_loops.names();
+    match (
+        state.scheduler_alive.load(Ordering::Relaxed),
+        dead.is_empty(),
+    ) {
+        (true, true) => (StatusCode::OK, "alive\n".into()),
+        (_, false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("schedule loops stopped by a panic:\n{}\n", dead.join("\n")),
+        ),
+        (false, true) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "scheduler stopped\n".into(),
         ),

@@ -64,10 +64,26 @@ pub async fn run(
     let scheduler_alive = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
     let refused = credentials::CredentialsProblem::default();
-    let http = serve_http(config, &ctx, &scheduler_alive, &refused, http_stop.clone()).await?;
+    let dead_loops = http::DeadLoops::default();
+    let http = serve_http(
+        config,
+        &ctx,
+        &scheduler_alive,
+        &refused,
+        dead_loops.clone(),
+        http_stop.clone(),
+    )
+    .await?;
     let tracker = TaskTracker::new();
     if credentials::wait_until_accepted(&ctx.client, &refused, &shutdown).await {
-        start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+        start_loops(
+            config,
+            &streams,
+            &jobs,
+            &tracker,
+            &scheduler_alive,
+            &dead_loops,
+        )?;
     }
     if let Some(days) = config.history.retain_days {
         tracker.spawn(crate::history::prune_every_hour(
@@ -119,6 +135,7 @@ async fn serve_http(
     ctx: &SyncContext,
     scheduler_alive: &Arc<AtomicBool>,
     credentials: &credentials::CredentialsProblem,
+    dead_loops: http::DeadLoops,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -131,6 +148,7 @@ async fn serve_http(
         client: ctx.client.clone(),
         scheduler_alive: scheduler_alive.clone(),
         credentials: credentials.clone(),
+        dead_loops,
     };
     let app = http::router(state);
     Ok(tokio::spawn(async move {
@@ -151,6 +169,7 @@ fn start_loops(
     jobs: &SharedJobs,
     tracker: &TaskTracker,
     scheduler_alive: &Arc<AtomicBool>,
+    dead_loops: &http::DeadLoops,
 ) -> anyhow::Result<()> {
     let incremental = streams
         .iter()
@@ -169,15 +188,39 @@ fn start_loops(
             sweep,
             ..RunOptions::default()
         };
+        let dead = dead_loops.clone();
         tracker.spawn(async move {
-            schedule::run_loop(jobs.clone(), stream, cron, opts).await;
-            if !jobs.shutdown().is_cancelled() {
+            let ended = schedule::run_loop(jobs.clone(), stream, cron, opts);
+            let ended = supervise(stream, sweep, ended, &dead).await;
+            if ended.is_err() || !jobs.shutdown().is_cancelled() {
                 alive.store(false, Ordering::Relaxed);
             }
         });
         tracing::info!(%stream, sweep = sweep.name(), %schedule, "scheduled (UTC)");
     }
     Ok(())
+}
+
+/// Awaits a schedule loop; a panic in it (its run is already recorded `failed`) is
+/// logged with its message and the loop named in `dead`, which `/livez` reports.
+async fn supervise(
+    stream: Endpoint,
+    sweep: Sweep,
+    ended: impl Future<Output = ()>,
+    dead: &http::DeadLoops,
+) -> Result<(), String> {
+    use futures::FutureExt;
+    let Err(payload) = std::panic::AssertUnwindSafe(ended).catch_unwind().await else {
+        return Ok(());
+    };
+    let message = crate::sync::panic_message(payload.as_ref());
+    let name = match sweep {
+        Sweep::None => stream.name().to_string(),
+        sweep => format!("{stream} ({})", sweep.name().unwrap_or("sweep")),
+    };
+    tracing::error!(%stream, sweep = sweep.name(), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
+    dead.add(format!("{name}: {message}"));
+    Err(message)
 }
 
 /// After a crash, runs of free streams still marked `running` are closed as `abandoned`.
@@ -227,4 +270,27 @@ async fn close_runs(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_loop_is_named_with_its_message() {
+        let dead = http::DeadLoops::default();
+
+        let ended = supervise(
+            Endpoint::Tasks,
+            Sweep::None,
+            async { panic!("boom at page 3") },
+            &dead,
+        )
+        .await;
+        let fine = supervise(Endpoint::Users, Sweep::None, async {}, &dead).await;
+
+        assert_eq!(ended, Err("boom at page 3".to_string()));
+        assert_eq!(fine, Ok(()));
+        assert_eq!(dead.names(), ["tasks: boom at page 3"]);
+    }
 }

@@ -21,4 +21,4 @@ pub mod tasks;
 pub use context::{RunOptions, StreamOutcome, StreamReport, Sweep, SyncContext};
 pub use partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 pub use rejects::RejectedRecord;
-pub use run::{run_journaled, run_once, sync};
+pub use run::{panic_message, run_journaled, run_once, sync};

@@ -326,3 +326,37 @@ async fn an_absurd_or_missing_token_expire_neither_panics_nor_refetches_per_requ
         );
     }
 }
+
+#[sqlx::test]
+async fn a_panic_in_a_run_marks_it_failed_with_its_message(pool: PgPool) {
+    let sim = simulator().await;
+    let mut streams = streams_config(&sim);
+    // Unvalidated (validation refuses it): watermark − lookback overflows chrono.
+    streams.tasks.lookback_hours = u32::MAX;
+    let ctx = context_with(&pool, client_settings(&sim), streams);
+    assert_eq!(
+        run_tasks(&ctx).await.status,
+        RunStatus::Succeeded,
+        "no watermark yet"
+    );
+
+    let inner = ctx.clone();
+    let joined = tokio::spawn(async move {
+        sync::run_journaled(&inner, Endpoint::Tasks, &RunOptions::default()).await
+    })
+    .await;
+
+    assert!(joined.expect_err("the panic goes on").is_panic());
+    let (status, error): (String, Option<String>) = sqlx::query_as(
+        "SELECT status, error FROM feishu.sync_runs WHERE stream = 'tasks' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "failed", "not left running");
+    let error = error.unwrap_or_default();
+    assert!(
+        error.starts_with("the run panicked: ") && error.contains("overflow"),
+        "{error}"
+    );
+}
