@@ -226,8 +226,14 @@ mod tests {
             "/open-apis/contact/v3/users/ou_1%2F..%2F..%2F..%2Fauth%3Fx%3D1%23f",
             "an id stays one segment"
         );
-        assert_eq!(fill_path(USER_PATH, ".."), "/open-apis/contact/v3/users/%2E%2E");
-        assert_eq!(fill_path(USER_PATH, "用户"), "/open-apis/contact/v3/users/%E7%94%A8%E6%88%B7");
+        assert_eq!(
+            fill_path(USER_PATH, ".."),
+            "/open-apis/contact/v3/users/%2E%2E"
+        );
+        assert_eq!(
+            fill_path(USER_PATH, "用户"),
+            "/open-apis/contact/v3/users/%E7%94%A8%E6%88%B7"
+        );
     }
 
     #[test]

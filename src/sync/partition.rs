@@ -10,7 +10,7 @@ use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
-use super::context::{StreamOutcome, SyncContext};
+use super::context::{PartitionFailure, StreamOutcome, SyncContext};
 use super::rejects::{self, RejectedRecord};
 use super::retirement::{self, ParentGate};
 use crate::db::RunCounts;
@@ -101,7 +101,7 @@ enum PassEnd {
 /// way, and the partition can then be read again from its first page.
 #[derive(Debug, thiserror::Error)]
 #[error("page token rejected: {0}")]
-struct StalePageToken(#[source] ApiError);
+pub(super) struct StalePageToken(#[source] ApiError);
 
 /// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
 /// endpoint's budget, so running a few at once only hides latency: while one waits for a
@@ -193,8 +193,11 @@ async fn read_one<S: PartitionSink + Send>(
         );
     }
     let mut result = read_partition(ctx, &mut partition, cursor, gate, &mut counts).await;
-    let token_rejected =
-        |r: &anyhow::Result<PassEnd>| r.as_ref().err().is_some_and(|e| e.is::<StalePageToken>());
+    let token_rejected = |r: &anyhow::Result<PassEnd>| {
+        r.as_ref()
+            .err()
+            .is_some_and(|e| matches!(PartitionFailure::of(e), PartitionFailure::StalePageToken))
+    };
     if token_rejected(&result) {
         tracing::warn!(
             stream,
@@ -206,7 +209,10 @@ async fn read_one<S: PartitionSink + Send>(
     let refused = result
         .as_ref()
         .err()
-        .and_then(|e| e.downcast_ref::<ApiError>())
+        .and_then(|e| match PartitionFailure::of(e) {
+            PartitionFailure::Api(api) => Some(api),
+            _ => None,
+        })
         .filter(|e| e.is_invalid_parameter());
     if let Some(error) = refused {
         result = quarantine(ctx, stream, &partition.key, error).await;
@@ -228,10 +234,11 @@ pub const MAX_CURSOR_FAILURES: i32 = 3;
 /// an answer every partition gets alike (no quota, scope or token), which is no fault of
 /// the page.
 fn counts_against_cursor(error: &anyhow::Error) -> bool {
-    let stream_wide = error
-        .downcast_ref::<ApiError>()
-        .is_some_and(ApiError::stops_the_stream);
-    !error.is::<Interrupted>() && !stream_wide
+    match PartitionFailure::of(error) {
+        PartitionFailure::Interrupted => false,
+        PartitionFailure::Api(api) => !api.stops_the_stream(),
+        PartitionFailure::StalePageToken | PartitionFailure::Other => true,
+    }
 }
 
 /// Pages through the partition from `cursor` (or its first page), adding what it commits

@@ -164,7 +164,8 @@ async fn run_journaled_in(
     let duration = started.elapsed();
     ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
-        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, replaced_code_points = replaced, duration_ms = duration.as_millis() as u64, "stream run finished");
+        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, replaced_code_points = replaced, duration_ms = duration.as_millis() as u64,
+        error = error.as_deref().unwrap_or(""), "stream run finished");
     if let Some(payload) = panicked {
         // Recorded as failed; the panic goes on, so the service marks this loop dead.
         std::panic::resume_unwind(payload);

@@ -360,3 +360,36 @@ async fn a_panic_in_a_run_marks_it_failed_with_its_message(pool: PgPool) {
         "{error}"
     );
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_failed_run_says_why_on_its_log_line(pool: PgPool) {
+    use crate::helpers::binary::{run_binary, sim_env, text};
+    let sim = simulator().await;
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Code(400, 1470500, "invalid request".into()),
+        1,
+    );
+    let mut env = sim_env(&sim, &pool);
+    env.retain(|(k, _)| k != "RUST_LOG");
+    env.push(("RUST_LOG".into(), "info".into()));
+
+    let output = run_binary(&["--log-format", "json", "sync", "--stream", "tasks"], env).await;
+
+    let (_, stderr) = text(&output);
+    let finished = stderr
+        .lines()
+        .find(|l| l.contains("stream run finished"))
+        .unwrap_or_else(|| panic!("no finish line in {stderr}"));
+    assert!(finished.contains(r#""status":"failed""#), "{finished}");
+    assert!(
+        finished.contains("code 1470500: invalid request"),
+        "the reason: {finished}"
+    );
+    let recorded: Option<String> =
+        sqlx::query_scalar("SELECT error FROM feishu.sync_runs WHERE stream = 'tasks'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(recorded.unwrap_or_default().contains("code 1470500"));
+}
