@@ -92,12 +92,19 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
     if !state.scheduler_alive.load(Ordering::Relaxed) {
         problems.push("scheduler stopped".to_string());
     }
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
-    if !matches!(
-        tokio::time::timeout(Duration::from_secs(2), ping).await,
-        Ok(Ok(_))
-    ) {
-        problems.push("database not answering within 2 s".to_string());
+    // `pool` is the probes' own (one connection), never the runs'. A replica after a
+    // failover, or `default_transaction_read_only`, answers but cannot take a page.
+    let ping = sqlx::query_scalar::<_, bool>(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
+    )
+    .fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => problems.push(
+            "database is read-only (a replica after a failover, or default_transaction_read_only): no page can be written"
+                .to_string(),
+        ),
+        _ => problems.push("database not answering within 2 s".to_string()),
     }
     if let Some(stop) = state.client.quota_stop() {
         problems.push(stop.reason());
@@ -134,10 +141,18 @@ pub async fn serve_config_error(
         let reason = reason.clone();
         async move { (StatusCode::SERVICE_UNAVAILABLE, reason) }
     };
+    // `/metrics` still answers, so an alert on `feishu_sync_config_valid == 0` can fire.
+    let metrics = Metrics::new();
+    metrics.config_valid(false);
+    let metrics_text = metrics.encode();
     let app = axum::Router::new()
         .route("/livez", get(unhealthy.clone()))
         .route("/readyz", get(unhealthy.clone()))
-        .route("/healthz", get(unhealthy));
+        .route("/healthz", get(unhealthy))
+        .route(
+            "/metrics",
+            get(move || async move { openmetrics(metrics_text.clone()) }),
+        );
     let stop = CancellationToken::new();
     tokio::spawn(crate::shutdown::cancel_on_signal(stop.clone()));
     axum::serve(listener, app)
@@ -147,11 +162,16 @@ pub async fn serve_config_error(
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    openmetrics(state.metrics.encode())
+}
+
+/// `text` as an OpenMetrics answer.
+fn openmetrics(text: String) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        text,
     )
 }

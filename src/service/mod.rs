@@ -142,8 +142,15 @@ async fn serve_http(
         .await
         .with_context(|| format!("cannot listen on server.listen = {}", config.server.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving /livez, /readyz and /metrics");
+    // The probes' own connection: a `/readyz` flood or a slow probe never takes one of
+    // the runs' connections, and runs holding them all never make the probe time out.
+    let probe_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy_with((*ctx.pool.connect_options()).clone());
     let state = http::HttpState {
-        pool: ctx.pool.clone(),
+        pool: probe_pool,
         metrics: ctx.metrics.clone(),
         client: ctx.client.clone(),
         scheduler_alive: scheduler_alive.clone(),

@@ -2,7 +2,7 @@
 //! journaled in `feishu.sync_runs`.
 
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
@@ -107,7 +107,16 @@ pub async fn run_journaled(
     stream: Endpoint,
     opts: &RunOptions,
 ) -> anyhow::Result<StreamReport> {
-    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await?;
+    let run_id =
+        match db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await {
+            Ok(id) => id,
+            Err(error) => {
+                // No row to record it in (a read-only database, say), but a failed run all the same.
+                ctx.metrics
+                    .run_finished(stream, RunStatus::Failed.as_str(), Duration::ZERO);
+                return Err(error);
+            }
+        };
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
     run_journaled_in(ctx, stream, opts, run_id)

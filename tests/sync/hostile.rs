@@ -393,3 +393,45 @@ async fn a_failed_run_says_why_on_its_log_line(pool: PgPool) {
             .unwrap();
     assert!(recorded.unwrap_or_default().contains("code 1470500"));
 }
+
+#[sqlx::test]
+async fn a_read_only_database_is_not_ready(pool: PgPool) {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use feishu_sync::service::http::{DeadLoops, HttpState, router};
+
+    let db = pool.connect_options().get_database().unwrap().to_string();
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE \"{db}\" SET default_transaction_read_only = on"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let sim = simulator().await;
+    let client = Arc::new(feishu_sync::feishu::FeishuClient::new(client_settings(&sim)).unwrap());
+    let state = HttpState {
+        // New sessions get the setting.
+        pool: sqlx::PgPool::connect_with((*pool.connect_options()).clone())
+            .await
+            .unwrap(),
+        metrics: client.metrics(),
+        client,
+        scheduler_alive: Arc::new(AtomicBool::new(true)),
+        dead_loops: DeadLoops::default(),
+    };
+    let addr = serve(router(state)).await;
+
+    let answer = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    let status = answer.status().as_u16();
+    let body = answer.text().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE \"{db}\" RESET default_transaction_read_only"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database is read-only"), "{body}");
+}
