@@ -7,12 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+pub use super::failure::PartitionFailure;
 use crate::config::StreamsConfig;
 pub use crate::config::Sweep;
 use crate::db::{RunCounts, RunStatus};
-use crate::feishu::{ApiError, Endpoint, FeishuClient};
+use crate::feishu::{Endpoint, FeishuClient};
 use crate::metrics::Metrics;
-use crate::shutdown::{CancellationToken, Interrupted};
+use crate::shutdown::CancellationToken;
 
 /// What every stream run needs.
 #[derive(Clone)]
@@ -200,36 +201,6 @@ impl StreamOutcome {
                 Some(summary(partial, "skipped records")),
             ),
             (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
-        }
-    }
-}
-
-/// Why a partition's read failed, read once from its error and matched exhaustively by
-/// whoever decides what a failure means (the outcome, the cursor's failure count).
-#[derive(Debug)]
-pub enum PartitionFailure<'a> {
-    /// A shutdown stopped it between pages.
-    Interrupted,
-    /// The server refused a page token even after the partition was read again.
-    StalePageToken,
-    /// Feishu's answer: an API code, a refusal, a rate limit, an outage.
-    Api(&'a ApiError),
-    /// Anything else: the database, a mapping that cannot go on.
-    Other,
-}
-
-impl<'a> PartitionFailure<'a> {
-    /// The kind of `error`.
-    pub fn of(error: &'a anyhow::Error) -> Self {
-        if error.is::<Interrupted>() {
-            return PartitionFailure::Interrupted;
-        }
-        if error.is::<super::partition::StalePageToken>() {
-            return PartitionFailure::StalePageToken;
-        }
-        match error.downcast_ref::<ApiError>() {
-            Some(api) => PartitionFailure::Api(api),
-            None => PartitionFailure::Other,
         }
     }
 }

@@ -10,7 +10,8 @@ use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
-use super::context::{PartitionFailure, StreamOutcome, SyncContext};
+use super::context::{StreamOutcome, SyncContext};
+use super::failure::{PartitionFailure, StalePageToken};
 use super::rejects::{self, RejectedRecord};
 use super::retirement::{self, ParentGate};
 use crate::db::RunCounts;
@@ -96,12 +97,6 @@ enum PassEnd {
     /// The API refused the partition's parameters; the answer is in `sync_errors`.
     Quarantined,
 }
-
-/// A page token the server no longer honours: only a request that sent one can fail this
-/// way, and the partition can then be read again from its first page.
-#[derive(Debug, thiserror::Error)]
-#[error("page token rejected: {0}")]
-pub(super) struct StalePageToken(#[source] ApiError);
 
 /// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
 /// endpoint's budget, so running a few at once only hides latency: while one waits for a
