@@ -419,6 +419,7 @@ async fn a_read_only_database_is_not_ready(pool: PgPool) {
         client,
         scheduler_alive: Arc::new(AtomicBool::new(true)),
         dead_loops: DeadLoops::default(),
+        credentials: Default::default(),
     };
     let addr = serve(router(state)).await;
 

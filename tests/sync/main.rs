@@ -27,10 +27,10 @@ mod first_hour;
 mod grant;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
-/// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
-mod narrow_answers;
 /// Hostile answers: NUL, lone surrogates, bogus times, endless paging, huge bodies.
 mod hostile;
+/// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
+mod narrow_answers;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
