@@ -75,16 +75,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let password = std::env::var("FEISHU_SYNC_READER_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty());
-            crate::grant::grant_reader(&pool, &args.role, password.as_deref()).await?;
-            let login = if password.is_some() {
-                "can log in"
-            } else {
-                "cannot log in (grant it to users' roles)"
+            let options = crate::grant::GrantOptions {
+                force: args.force,
+                operational: args.operational,
             };
-            crate::outln!(
-                "role {} may SELECT the feishu tables and nothing else; it {login}",
-                args.role
-            );
+            let report =
+                crate::grant::grant_reader(&pool, &args.role, password.as_deref(), options).await?;
+            print_grant(&args.role, &report, options);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
@@ -115,6 +112,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// What `grant-reader` did, in words.
+fn print_grant(
+    role: &str,
+    report: &crate::grant::GrantReport,
+    options: crate::grant::GrantOptions,
+) {
+    let what = match options.operational {
+        true => "the feishu tables, views and functions, operational tables included",
+        false => {
+            "the feishu analytics tables, views and as-of functions (not sync_state, sync_settings, sync_errors)"
+        }
+    };
+    let login = match report.can_login {
+        true => "it can log in",
+        false => "it cannot log in (grant it to users' roles)",
+    };
+    let made = match report.existed {
+        true => "existing role",
+        false => "new role",
+    };
+    crate::outln!("{made} {role} may SELECT {what}; {login}");
+    if !report.kept.is_empty() {
+        crate::outln!(
+            "warning: --force: {role} keeps what makes it more than a reader: {}",
+            report.kept.join("; ")
+        );
+    }
+    crate::outln!("note: {}", report.public_note);
 }
 
 /// The validated configuration from `--config` (or `./sync.toml`) and the environment.

@@ -257,6 +257,13 @@ impl Probe {
 pub struct GrantReaderArgs {
     /// The role's name (lower-case letters, digits, _).
     pub role: String,
+    /// Grant an existing role even if it is more than a reader (a superuser, the connected
+    /// role, one with other attributes or privileges); its attributes stay as they are.
+    #[arg(long)]
+    pub force: bool,
+    /// Also grant the operational tables (sync_state, sync_settings, sync_errors).
+    #[arg(long)]
+    pub operational: bool,
 }
 
 /// Where the demo writes when neither `--database-url` nor `DATABASE_URL` says otherwise.

@@ -31,6 +31,9 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// Connects to `database.url`. One direct attempt comes first: the pool would retry a
 /// refused connection until its 10 s acquire timeout and then say only "pool timed out".
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    if let Some(warning) = tls_warning(config.url()) {
+        tracing::warn!(database = %config.redacted_url(), "{warning}");
+    }
     let options = connect_options(config.url())?;
     let failed = |error: sqlx::Error| {
         anyhow::anyhow!(
@@ -57,6 +60,37 @@ pub fn connect_error_text(error: &sqlx::Error) -> String {
         sqlx::Error::Io(io) => io.to_string(),
         other => other.to_string(),
     }
+}
+
+/// A warning when a database on another host is reached with an `sslmode` that does not
+/// verify the server (absent, which means `prefer`, or `prefer`, `allow`, `disable`): the
+/// password and the data could then be read or changed on the way.
+pub fn tls_warning(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let local = host.is_empty()
+        || host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || parsed
+            .query_pairs()
+            .any(|(k, v)| k == "host" && v.starts_with('/'));
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "prefer".to_string());
+    let unverified = matches!(mode.as_str(), "prefer" | "allow" | "disable");
+    (!local && unverified).then(|| {
+        format!(
+            "database.url reaches {host} with sslmode={mode}, which does not verify the server: \
+             use sslmode=verify-full&sslrootcert=/path/to/ca.pem for a remote database"
+        )
+    })
 }
 
 /// Applies every pending migration.
@@ -281,4 +315,33 @@ pub async fn parent_run(pool: &PgPool, parent: &str, child: &str) -> anyhow::Res
             since_child: r.since_child.unwrap_or(false),
         },
     })
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::tls_warning;
+
+    #[test]
+    fn a_remote_database_without_verified_tls_is_warned_about() {
+        assert!(
+            tls_warning("postgres://u:p@db.internal/feishu").is_some(),
+            "prefer by default"
+        );
+        assert!(
+            tls_warning("postgres://u@10.0.0.5/f?sslmode=require").is_none(),
+            "require encrypts"
+        );
+        assert!(
+            tls_warning("postgres://u@db/f?sslmode=disable")
+                .unwrap()
+                .contains("sslmode=disable")
+        );
+        assert!(tls_warning("postgres://u@db/f?sslmode=verify-full&sslrootcert=/ca.pem").is_none());
+        assert!(
+            tls_warning("postgres://u@127.0.0.1:5432/f").is_none(),
+            "local"
+        );
+        assert!(tls_warning("postgres://u@localhost/f?sslmode=disable").is_none());
+        assert!(tls_warning("postgres://u@[::1]/f").is_none());
+    }
 }

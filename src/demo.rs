@@ -42,6 +42,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("starting the simulator")?;
     let mut config = Config::default();
     config.feishu.base_url = sim.base_url();
+    config.feishu.allow_insecure_http = true;
     config.feishu.app_id = sim_config.app_id.clone();
     config.feishu.app_secret = SecretString::from(sim_config.app_secret.clone());
     config.database.url = secrecy::SecretString::from(url.clone());

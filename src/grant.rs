@@ -58,37 +58,186 @@ fn plain_identifier(name: &str) -> bool {
         && name.len() <= 63
 }
 
-/// The statements that create (if missing) and grant the reader role. With a password
-/// the role can log in (the statements carry its SCRAM verifier, never the password);
-/// without, it is a group role to grant to people's own roles.
-pub fn statements(role: &str, password: Option<&str>) -> anyhow::Result<Vec<String>> {
+/// The operational tables: run state, settings and the quarantine with its raw payloads.
+/// A reader sees them only with `--operational`.
+pub const OPERATIONAL_TABLES: [&str; 3] = ["sync_state", "sync_settings", "sync_errors"];
+
+/// What `grant-reader` was asked for besides the role's name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrantOptions {
+    /// Grant an existing role that is more than a reader (or the connected role), keeping
+    /// its attributes and privileges as they are.
+    pub force: bool,
+    /// Also grant the operational tables ([`OPERATIONAL_TABLES`]).
+    pub operational: bool,
+}
+
+/// What the catalog says about an existing role, as far as a reader role is concerned.
+#[derive(Debug, Clone, Default)]
+pub struct ExistingRole {
+    /// The role `grant-reader` is connected as.
+    pub is_current_user: bool,
+    pub can_login: bool,
+    /// Attributes a reader must not have (`SUPERUSER`, `CREATEDB`, ...).
+    pub attributes: Vec<String>,
+    /// Roles it is a member of (their privileges are its own).
+    pub member_of: Vec<String>,
+    /// Objects it owns (tables, schemas, databases, functions).
+    pub owned_objects: i64,
+    /// Privileges it holds beyond SELECT in `feishu` (writes there, anything elsewhere).
+    pub other_privileges: i64,
+}
+
+impl ExistingRole {
+    /// Why this role is more than a reader, one reason per entry; empty for a plain reader.
+    pub fn objections(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.is_current_user {
+            why.push("it is the role grant-reader is connected as".to_string());
+        }
+        if !self.attributes.is_empty() {
+            why.push(format!("it has {}", self.attributes.join(", ")));
+        }
+        if !self.member_of.is_empty() {
+            why.push(format!("it is a member of {}", self.member_of.join(", ")));
+        }
+        if self.owned_objects > 0 {
+            why.push(format!("it owns {} objects", self.owned_objects));
+        }
+        if self.other_privileges > 0 {
+            why.push(format!(
+                "it holds {} privileges beyond SELECT on feishu",
+                self.other_privileges
+            ));
+        }
+        why
+    }
+}
+
+/// The statements that make `role` a reader: create it if `existing` is `None` (with a
+/// login when a password is given), give an existing one the password if asked (nothing
+/// else of an existing role changes), then grant the analytics surface.
+pub fn statements(
+    role: &str,
+    existing: Option<&ExistingRole>,
+    password: Option<&str>,
+    options: GrantOptions,
+) -> anyhow::Result<Vec<String>> {
     anyhow::ensure!(
         plain_identifier(role),
         "role name {role:?} must be a lower-case identifier (letters, digits, _)"
     );
-    let login = match password {
-        // A verifier is base64 and `$:`, so it needs no quoting.
-        Some(password) => format!("LOGIN PASSWORD '{}'", new_verifier(password)?),
-        None => "NOLOGIN".to_string(),
-    };
-    Ok(vec![
-        format!(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') \
-             THEN CREATE ROLE {role}; END IF; END $$"
-        ),
-        format!("ALTER ROLE {role} {login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"),
-        format!(
-            "DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database()); END $$"
-        ),
-        format!("GRANT USAGE ON SCHEMA feishu TO {role}"),
-        format!("GRANT SELECT ON ALL TABLES IN SCHEMA feishu TO {role}"),
-        format!("ALTER DEFAULT PRIVILEGES IN SCHEMA feishu GRANT SELECT ON TABLES TO {role}"),
-    ])
+    if let Some(existing) = existing {
+        let objections = existing.objections();
+        anyhow::ensure!(
+            objections.is_empty() || options.force,
+            "refusing to make the existing role {role} a reader: {}. grant-reader never changes an existing \
+             role's attributes; pick a new role name, or pass --force to grant it the feishu tables anyway \
+             (its attributes and privileges stay as they are, so it is not read-only)",
+            objections.join("; ")
+        );
+    }
+    // A verifier is base64 and `$:`, so it needs no quoting.
+    let password = password
+        .map(|p| new_verifier(p).map(|v| format!("LOGIN PASSWORD '{v}'")))
+        .transpose()?;
+    let mut sql = Vec::new();
+    match (existing, password) {
+        (None, login) => sql.push(format!(
+            "CREATE ROLE {role} {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS",
+            login.as_deref().unwrap_or("NOLOGIN")
+        )),
+        (Some(_), Some(login)) => sql.push(format!("ALTER ROLE {role} {login}")),
+        (Some(_), None) => {}
+    }
+    sql.push(format!(
+        "DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database()); \
+         EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM {role}', current_database()); END $$"
+    ));
+    sql.push(format!("GRANT USAGE ON SCHEMA feishu TO {role}"));
+    sql.push(format!(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA feishu TO {role}"
+    ));
+    sql.push(format!(
+        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA feishu TO {role}"
+    ));
+    let operational = OPERATIONAL_TABLES.map(|t| format!("feishu.{t}")).join(", ");
+    match options.operational {
+        true => {}
+        false => sql.push(format!("REVOKE ALL ON {operational} FROM {role}")),
+    }
+    sql.push(format!(
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA feishu GRANT SELECT ON TABLES TO {role}"
+    ));
+    Ok(sql)
 }
 
-/// Creates or updates the reader role in the database of `pool` (migrated first).
-pub async fn grant_reader(pool: &PgPool, role: &str, password: Option<&str>) -> anyhow::Result<()> {
-    let statements = statements(role, password)?;
+/// The catalog's view of `role`, or `None` if there is no such role.
+async fn existing_role(pool: &PgPool, role: &str) -> anyhow::Result<Option<ExistingRole>> {
+    let row = sqlx::query!(
+        r#"SELECT r.rolname = current_user AS "is_current_user!", r.rolcanlogin AS "can_login!",
+                  array_remove(ARRAY[
+                      CASE WHEN r.rolsuper THEN 'SUPERUSER' END, CASE WHEN r.rolcreatedb THEN 'CREATEDB' END,
+                      CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
+                      CASE WHEN r.rolreplication THEN 'REPLICATION' END,
+                      CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END], NULL) AS "attributes!",
+                  ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                         WHERE m.member = r.oid ORDER BY 1) AS "member_of!",
+                  (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+                + (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+                + (SELECT count(*) FROM pg_database WHERE datdba = r.oid)
+                + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid) AS "owned_objects!",
+                  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+                          aclexplode(c.relacl) a
+                    WHERE a.grantee = r.oid AND (n.nspname <> 'feishu' OR a.privilege_type <> 'SELECT'))
+                + (SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a
+                    WHERE a.grantee = r.oid AND (n.nspname <> 'feishu' OR a.privilege_type <> 'USAGE'))
+                + (SELECT count(*) FROM pg_database d, aclexplode(d.datacl) a
+                    WHERE a.grantee = r.oid AND a.privilege_type NOT IN ('CONNECT', 'TEMPORARY'))
+                  AS "other_privileges!"
+             FROM pg_roles r WHERE r.rolname = $1"#,
+        role
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading the role from pg_roles")?;
+    Ok(row.map(|r| ExistingRole {
+        is_current_user: r.is_current_user,
+        can_login: r.can_login,
+        attributes: r.attributes,
+        member_of: r.member_of,
+        owned_objects: r.owned_objects,
+        other_privileges: r.other_privileges,
+    }))
+}
+
+/// What `grant-reader` did, for its output.
+#[derive(Debug)]
+pub struct GrantReport {
+    /// The role existed before.
+    pub existed: bool,
+    pub can_login: bool,
+    /// Why an existing role granted under `--force` is more than a reader.
+    pub kept: Vec<String>,
+    /// What PUBLIC still grants every role on this server, the reader included.
+    pub public_note: String,
+}
+
+/// Creates the reader role, or grants an existing one, in the database of `pool`
+/// (migrated first). An existing role that is more than a reader is refused unless
+/// `options.force`; an existing role's attributes are never changed.
+pub async fn grant_reader(
+    pool: &PgPool,
+    role: &str,
+    password: Option<&str>,
+    options: GrantOptions,
+) -> anyhow::Result<GrantReport> {
+    anyhow::ensure!(
+        plain_identifier(role),
+        "role name {role:?} must be a lower-case identifier (letters, digits, _)"
+    );
+    let existing = existing_role(pool, role).await?;
+    let statements = statements(role, existing.as_ref(), password, options)?;
     let mut tx = pool.begin().await?;
     for statement in statements {
         sqlx::raw_sql(&statement)
@@ -97,25 +246,70 @@ pub async fn grant_reader(pool: &PgPool, role: &str, password: Option<&str>) -> 
             .with_context(|| format!("granting read access to {role} (does the configured user own the feishu schema?)"))?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(GrantReport {
+        existed: existing.is_some(),
+        can_login: password.is_some() || existing.as_ref().is_some_and(|e| e.can_login),
+        kept: existing.map(|e| e.objections()).unwrap_or_default(),
+        public_note: public_grants(pool).await?,
+    })
+}
+
+/// What PUBLIC (every role) still holds on this database and server version: `TEMPORARY`
+/// and `CONNECT` on the database unless revoked from PUBLIC, and before PostgreSQL 15
+/// `CREATE` on the schema `public`.
+async fn public_grants(pool: &PgPool) -> anyhow::Result<String> {
+    let row = sqlx::query!(
+        r#"SELECT current_setting('server_version_num')::int AS "version!",
+                  has_database_privilege('public', current_database(), 'TEMPORARY') AS "temp!",
+                  EXISTS (SELECT 1 FROM pg_namespace n, aclexplode(n.nspacl) a
+                           WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE')
+                    AS "create_public!""#
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading what PUBLIC is granted")?;
+    let mut held = Vec::new();
+    if row.temp {
+        held.push("TEMPORARY on this database (temporary tables)");
+    }
+    if row.create_public {
+        held.push("CREATE on the schema public");
+    }
+    Ok(match held.is_empty() {
+        true => format!(
+            "PUBLIC holds neither TEMPORARY here nor CREATE on schema public (server {})",
+            row.version
+        ),
+        false => format!(
+            "PUBLIC still grants every role, this one included, {} (server {}); revoke it from PUBLIC to close that",
+            held.join(" and "),
+            row.version
+        ),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn plain() -> GrantOptions {
+        GrantOptions::default()
+    }
+
     #[test]
     fn only_plain_role_names_are_accepted() {
-        assert!(statements("bi_reader", None).is_ok());
-        assert!(statements("bi reader; DROP TABLE x", None).is_err());
-        assert!(statements("Reader", None).is_err());
-        assert!(statements("", None).is_err());
+        assert!(statements("bi_reader", None, None, plain()).is_ok());
+        assert!(statements("bi reader; DROP TABLE x", None, None, plain()).is_err());
+        assert!(statements("Reader", None, None, plain()).is_err());
+        assert!(statements("", None, None, plain()).is_err());
     }
 
     #[test]
     fn a_password_makes_a_login_role_and_never_appears_in_the_statements() {
-        let with = statements("bi", Some("it's-a-secret")).unwrap().join(";");
-        let without = statements("bi", None).unwrap().join(";");
+        let with = statements("bi", None, Some("it's-a-secret"), plain())
+            .unwrap()
+            .join(";");
+        let without = statements("bi", None, None, plain()).unwrap().join(";");
 
         assert!(
             with.contains("LOGIN PASSWORD 'SCRAM-SHA-256$4096:"),
@@ -124,9 +318,80 @@ mod tests {
         assert!(!with.contains("it's-a-secret"), "{with}");
         assert!(without.contains("NOLOGIN"), "{without}");
         assert!(
-            statements("bi", Some("pässword")).is_err(),
+            statements("bi", None, Some("pässword"), plain()).is_err(),
             "non-ASCII refused"
         );
+    }
+
+    #[test]
+    fn an_existing_role_is_never_altered_beyond_the_password_asked_for() {
+        let reader = ExistingRole::default();
+
+        let sql = statements("bi", Some(&reader), None, plain())
+            .unwrap()
+            .join(";");
+        let with_password = statements("bi", Some(&reader), Some("pw"), plain()).unwrap();
+
+        assert!(
+            !sql.contains("ALTER ROLE") && !sql.contains("CREATE ROLE"),
+            "{sql}"
+        );
+        assert!(with_password[0].starts_with("ALTER ROLE bi LOGIN PASSWORD 'SCRAM"));
+        assert!(
+            !with_password[0].contains("NOSUPERUSER"),
+            "attributes untouched"
+        );
+    }
+
+    #[test]
+    fn a_role_that_is_more_than_a_reader_is_refused_unless_forced() {
+        let superuser = ExistingRole {
+            is_current_user: true,
+            attributes: vec!["SUPERUSER".into(), "CREATEDB".into()],
+            ..ExistingRole::default()
+        };
+        let owner = ExistingRole {
+            owned_objects: 3,
+            member_of: vec!["app".into()],
+            ..ExistingRole::default()
+        };
+
+        let refused = statements("postgres", Some(&superuser), None, plain()).unwrap_err();
+        let forced = GrantOptions {
+            force: true,
+            ..plain()
+        };
+        let granted = statements("postgres", Some(&superuser), None, forced).unwrap();
+
+        let refused = refused.to_string();
+        assert!(
+            refused.contains("connected as") && refused.contains("SUPERUSER, CREATEDB"),
+            "{refused}"
+        );
+        assert!(statements("owner", Some(&owner), None, plain()).is_err());
+        assert!(
+            granted.iter().all(|s| !s.contains("ALTER ROLE")),
+            "{granted:?}"
+        );
+    }
+
+    #[test]
+    fn operational_tables_are_left_out_unless_asked_for() {
+        let analytics = statements("bi", None, None, plain()).unwrap().join(";");
+        let operational = GrantOptions {
+            operational: true,
+            ..plain()
+        };
+        let all = statements("bi", None, None, operational).unwrap().join(";");
+
+        assert!(
+            analytics.contains(
+                "REVOKE ALL ON feishu.sync_state, feishu.sync_settings, feishu.sync_errors FROM bi"
+            ),
+            "{analytics}"
+        );
+        assert!(!all.contains("REVOKE ALL"), "{all}");
+        assert!(analytics.contains("REVOKE TEMPORARY"), "{analytics}");
     }
 
     #[test]

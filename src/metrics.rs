@@ -93,6 +93,8 @@ pub struct Metrics {
     event_lag: Histogram,
     ws_connected: Gauge,
     ws_reconnects: Counter,
+    replaced_code_points: Family<EndpointLabel, Counter>,
+    config_valid: Gauge,
 }
 
 impl Default for Metrics {
@@ -135,6 +137,8 @@ impl Metrics {
             event_lag: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
             ws_connected: Gauge::default(),
             ws_reconnects: Counter::default(),
+            replaced_code_points: Family::default(),
+            config_valid: Gauge::default(),
         };
         registry.register("runs", "Stream runs by outcome", metrics.runs.clone());
         registry.register(
@@ -223,6 +227,18 @@ impl Metrics {
             "Times the long connection was opened again after a loss",
             metrics.ws_reconnects.clone(),
         );
+        registry.register(
+            "replaced_code_points",
+            "NUL characters, lone surrogates and invalid UTF-8 in answers, stored as U+FFFD",
+            metrics.replaced_code_points.clone(),
+        );
+        registry.register(
+            "config_valid",
+            "1 when the configuration loaded and validated; 0 while run waits with an invalid one",
+            metrics.config_valid.clone(),
+        );
+        metrics.config_valid.set(1);
+        metrics.register_every_stream();
         Metrics {
             registry,
             ..metrics
@@ -251,6 +267,38 @@ impl Metrics {
     /// Counts a reconnect of the long connection.
     pub fn ws_reconnected(&self) {
         self.ws_reconnects.inc();
+    }
+
+    /// Creates every stream's and endpoint's series at zero, so a dashboard or an alert
+    /// (`increase(...)`, `absent(...)`) sees them from the start, not after the first event.
+    fn register_every_stream(&self) {
+        for endpoint in Endpoint::ALL {
+            let label = stream(endpoint);
+            for outcome in ["succeeded", "partial", "failed", "interrupted"] {
+                let outcome = outcome.to_string();
+                let stream = endpoint.name().to_string();
+                let _ = self.runs.get_or_create(&OutcomeLabel { stream, outcome });
+            }
+            for family in [
+                &self.rows_written,
+                &self.pages,
+                &self.skipped_overlaps,
+                &self.skipped_locked,
+                &self.skipped_quota,
+            ] {
+                let _ = family.get_or_create(&label);
+            }
+            let endpoint_label = EndpointLabel {
+                endpoint: endpoint.name().to_string(),
+            };
+            let _ = self.rate_limit_waits.get_or_create(&endpoint_label);
+            let _ = self.replaced_code_points.get_or_create(&endpoint_label);
+        }
+    }
+
+    /// Whether the configuration is valid (`feishu_sync_config_valid`).
+    pub fn config_valid(&self, valid: bool) {
+        self.config_valid.set(i64::from(valid));
     }
 
     /// The OpenMetrics text of every metric.
@@ -332,6 +380,16 @@ impl Metrics {
         self.quota_renews_at.set(until.map_or(0, |t| t.timestamp()));
     }
 
+    /// An answer of `endpoint` had `count` code points replaced by U+FFFD.
+    pub fn replaced_code_points(&self, endpoint: Endpoint, count: u64) {
+        let label = EndpointLabel {
+            endpoint: endpoint.name().to_string(),
+        };
+        self.replaced_code_points
+            .get_or_create(&label)
+            .inc_by(count);
+    }
+
     /// A firing was skipped because the monthly quota is used up.
     pub fn skipped_quota(&self, endpoint: Endpoint) {
         self.skipped_quota.get_or_create(&stream(endpoint)).inc();
@@ -372,6 +430,23 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_streams_series_exist_from_the_start_at_zero() {
+        let text = Metrics::new().encode();
+
+        for endpoint in Endpoint::ALL {
+            let stream = endpoint.name();
+            for series in [
+                format!(r#"feishu_sync_runs_total{{stream="{stream}",outcome="failed"}} 0"#),
+                format!(r#"feishu_sync_rows_written_total{{stream="{stream}"}} 0"#),
+                format!(r#"feishu_sync_rate_limit_waits_total{{endpoint="{stream}"}} 0"#),
+            ] {
+                assert!(text.contains(&series), "{series} in {text}");
+            }
+        }
+        assert!(text.contains("feishu_sync_config_valid 1"), "{text}");
+    }
 
     #[test]
     fn encoded_text_names_streams_endpoints_and_outcomes() {

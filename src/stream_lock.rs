@@ -11,13 +11,22 @@ use sqlx::postgres::{PgPoolOptions, Postgres};
 use crate::feishu::Endpoint;
 use crate::shutdown::CancellationToken;
 
-/// Advisory-lock key of a stream: a fixed prefix ("FSYN") and the stream's position.
+/// Advisory-lock key of a stream: a fixed prefix ("FSYN") and a number pinned per stream.
+/// Never derived from a list's order: two versions during a rolling deploy must agree on
+/// every key, or both could write one stream. The numbers are the positions the streams
+/// had when keys were derived from `Endpoint::ALL`, so older versions agree too.
 pub fn lock_key(endpoint: Endpoint) -> i64 {
-    let index = Endpoint::ALL
-        .iter()
-        .position(|e| *e == endpoint)
-        .expect("listed") as i64;
-    0x4653_594E_0000_0000 + index
+    const PREFIX: i64 = 0x4653_594E_0000_0000;
+    let number = match endpoint {
+        Endpoint::Semesters => 0,
+        Endpoint::Activities => 1,
+        Endpoint::StageTasks => 2,
+        Endpoint::Departments => 3,
+        Endpoint::Users => 4,
+        Endpoint::ApprovalTasks => 5,
+        Endpoint::Tasks => 6,
+    };
+    PREFIX + number
 }
 
 /// A pool for lock connections beside `work_pool`, to the same database: one connection
@@ -129,6 +138,23 @@ impl Drop for StreamLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_stream_keeps_its_pinned_key() {
+        let pinned = [
+            (Endpoint::Semesters, 0x4653_594E_0000_0000),
+            (Endpoint::Activities, 0x4653_594E_0000_0001),
+            (Endpoint::StageTasks, 0x4653_594E_0000_0002),
+            (Endpoint::Departments, 0x4653_594E_0000_0003),
+            (Endpoint::Users, 0x4653_594E_0000_0004),
+            (Endpoint::ApprovalTasks, 0x4653_594E_0000_0005),
+            (Endpoint::Tasks, 0x4653_594E_0000_0006),
+        ];
+
+        for (endpoint, key) in pinned {
+            assert_eq!(lock_key(endpoint), key, "{endpoint}");
+        }
+    }
 
     #[test]
     fn every_stream_has_its_own_key() {

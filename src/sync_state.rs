@@ -42,6 +42,8 @@ impl Pass {
 pub struct Cursor {
     pub page_token: String,
     pub pass: Pass,
+    /// Runs in a row that failed while this cursor stood (every committed page resets it).
+    pub failures: i32,
 }
 
 /// The text a resume cursor is tied to: the endpoint and its filters. A pass with other
@@ -67,7 +69,8 @@ pub async fn load_cursor(
     request: &ApiRequest,
 ) -> anyhow::Result<Option<Cursor>> {
     let row = sqlx::query!(
-        r#"SELECT resume_page_token AS "token!", pass_started_at AS "started_at!", pass_pages, pass_rejected
+        r#"SELECT resume_page_token AS "token!", pass_started_at AS "started_at!", pass_pages, pass_rejected,
+                  resume_failures
              FROM feishu.sync_state
             WHERE stream = $1 AND partition_key = $2 AND resume_request = $3
               AND resume_page_token IS NOT NULL AND pass_started_at IS NOT NULL"#,
@@ -86,7 +89,30 @@ pub async fn load_cursor(
             pages: r.pass_pages,
             rejected: r.pass_rejected,
         },
+        failures: r.resume_failures,
     }))
+}
+
+/// Counts a failed run against the partition's resume cursor, if it has one; returns the
+/// failures so far (0 without a cursor).
+pub async fn cursor_failed(pool: &PgPool, stream: &str, partition: &str) -> anyhow::Result<i32> {
+    let failures = sqlx::query_scalar!(
+        "UPDATE feishu.sync_state SET resume_failures = resume_failures + 1, updated_at = now()
+          WHERE stream = $1 AND partition_key = $2 AND resume_page_token IS NOT NULL
+          RETURNING resume_failures",
+        stream,
+        partition
+    )
+    .fetch_optional(pool)
+    .await
+    .context("counting a failed run against the resume cursor in feishu.sync_state")?;
+    Ok(failures.unwrap_or(0))
+}
+
+/// Drops the partition's resume cursor outside a page: its pass starts again.
+pub async fn drop_cursor(pool: &PgPool, stream: &str, partition: &str) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    end_pass(&mut conn, stream, partition).await
 }
 
 /// Records, with a page that is not the last, the token of the page after it.
@@ -104,7 +130,7 @@ pub async fn save_cursor(
          ON CONFLICT (stream, partition_key) DO UPDATE
             SET resume_page_token = EXCLUDED.resume_page_token, resume_request = EXCLUDED.resume_request,
                 pass_started_at = EXCLUDED.pass_started_at, pass_pages = EXCLUDED.pass_pages,
-                pass_rejected = EXCLUDED.pass_rejected, updated_at = now()",
+                pass_rejected = EXCLUDED.pass_rejected, resume_failures = 0, updated_at = now()",
         stream,
         partition,
         cursor.page_token,
@@ -124,7 +150,7 @@ pub async fn end_pass(tx: &mut PgConnection, stream: &str, partition: &str) -> a
     sqlx::query!(
         "UPDATE feishu.sync_state
             SET resume_page_token = NULL, resume_request = NULL, pass_started_at = NULL,
-                pass_pages = 0, pass_rejected = 0, updated_at = now()
+                pass_pages = 0, pass_rejected = 0, resume_failures = 0, updated_at = now()
           WHERE stream = $1 AND partition_key = $2",
         stream,
         partition

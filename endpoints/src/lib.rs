@@ -59,14 +59,34 @@ pub const APPROVAL_SUBSCRIBE_PATH: &str =
 /// connection's WebSocket URL and client configuration.
 pub const WS_ENDPOINT_PATH: &str = "/callback/ws/endpoint";
 
-/// `template` with its one `{name}` segment replaced by `value`.
+/// `template` with its one `{name}` segment replaced by `value`, percent-encoded: an id
+/// holding `/`, `?`, `#` or `..` stays one path segment and cannot reach another path.
 pub fn fill_path(template: &str, value: &str) -> String {
     match (template.find('{'), template.find('}')) {
         (Some(open), Some(close)) if open < close => {
-            format!("{}{value}{}", &template[..open], &template[close + 1..])
+            let segment = encode_segment(value);
+            format!("{}{segment}{}", &template[..open], &template[close + 1..])
         }
         _ => template.to_string(),
     }
+}
+
+/// `value` with every byte but RFC 3986's unreserved characters percent-encoded; `.` and
+/// `..` (the dot segments) are encoded too.
+fn encode_segment(value: &str) -> String {
+    if value == "." || value == ".." {
+        return value.replace('.', "%2E");
+    }
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 /// HTTP method of an endpoint.
@@ -217,6 +237,19 @@ mod tests {
             "/open-apis/contact/v3/users/ou_1"
         );
         assert_eq!(fill_path(CONTACT_SCOPES_PATH, "x"), CONTACT_SCOPES_PATH);
+        assert_eq!(
+            fill_path(USER_PATH, "ou_1/../../../auth?x=1#f"),
+            "/open-apis/contact/v3/users/ou_1%2F..%2F..%2F..%2Fauth%3Fx%3D1%23f",
+            "an id stays one segment"
+        );
+        assert_eq!(
+            fill_path(USER_PATH, ".."),
+            "/open-apis/contact/v3/users/%2E%2E"
+        );
+        assert_eq!(
+            fill_path(USER_PATH, "用户"),
+            "/open-apis/contact/v3/users/%E7%94%A8%E6%88%B7"
+        );
     }
 
     #[test]

@@ -131,4 +131,15 @@ pub enum Fault {
         code: i64,
         msg: &'static str,
     },
+    /// A page that never ends: the request's answer without its paging (its first page),
+    /// `has_more: true` and a fresh page token every time, which this fault (while
+    /// queued) accepts.
+    EndlessPage,
+    /// An API error: this HTTP status, `code` and `msg`.
+    Code(u16, i64, String),
+    /// HTTP 200, a valid JSON answer of about this many bytes (one long string).
+    Oversize(usize),
+    /// Token endpoint only: the usual token answer, with `expire` set to this value
+    /// (`Null` leaves it out).
+    TokenExpire(serde_json::Value),
 }

@@ -95,6 +95,24 @@ impl Reply {
         }
     }
 
+    /// The answer with each `(from, to)` replaced in its JSON text as sent.
+    fn rewritten(self, rewrites: &[(String, String)]) -> Reply {
+        let Ok(value) = &self.body else {
+            return self;
+        };
+        if rewrites.is_empty() {
+            return self;
+        }
+        let mut text = value.to_string();
+        for (from, to) in rewrites {
+            text = text.replace(from.as_str(), to);
+        }
+        Reply {
+            body: Err(("application/json; charset=utf-8", text)),
+            ..self
+        }
+    }
+
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (content_type, body) = match self.body {
@@ -206,8 +224,10 @@ async fn add_logid(request: Request, next: Next) -> Response {
 async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     shared.token_requests.fetch_add(1, Ordering::SeqCst);
     let fault = lock(&shared.faults).pop(None);
+    let mut expire_override = None;
     match fault {
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::TokenExpire(expire)) => expire_override = Some(expire),
         Some(fault) => return fault_reply(&shared, None, &fault).into_response(),
         None => {}
     }
@@ -223,12 +243,17 @@ async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                 let config = &shared.config;
                 let (token, remaining) =
                     lock(&shared.tokens).current_or_new(config.token_ttl, config.token_reuse_above);
-                let body = json!({
+                let mut body = json!({
                     "code": 0,
                     "msg": "ok",
                     "tenant_access_token": token,
                     "expire": remaining.as_secs(),
                 });
+                match expire_override {
+                    Some(Value::Null) => drop(body.as_object_mut().map(|b| b.remove("expire"))),
+                    Some(expire) => body["expire"] = expire,
+                    None => {}
+                }
                 Reply::json(200, body)
             } else {
                 ApiError::new(400, 10014, "app secret invalid").into()
@@ -290,7 +315,7 @@ async fn data_request(
         code,
         at,
     });
-    reply.into_response()
+    reply.rewritten(&lock(&shared.rewrites)).into_response()
 }
 
 /// Runs the checks in order: fault queue, auth, rate limit, parameters. Also says
@@ -304,10 +329,15 @@ async fn answer(
     let endpoint = resource.endpoint();
     let fault = lock(&shared.faults).pop(Some(endpoint));
     let faulted = fault.is_some();
+    let mut endless = false;
     match fault {
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::EndlessPage) => endless = true,
         Some(fault) => return (fault_reply(shared, Some(endpoint), &fault), true),
         None => {}
+    }
+    if endless {
+        return (endless_page(shared, resource, req), true);
     }
     if quota_used_up(shared) {
         return (
@@ -350,6 +380,43 @@ async fn answer(
         Err(e) => e.into(),
     };
     (reply, faulted)
+}
+
+/// The request's first page (its paging parameters dropped), claiming another page
+/// behind a fresh token: a server that pages for ever.
+fn endless_page(shared: &Shared, resource: &Resource, req: &Incoming) -> Reply {
+    let query: Vec<(String, String)> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "page_token")
+        .cloned()
+        .collect();
+    let body = req.body.clone().map(|mut b| {
+        if let Some(map) = b.as_object_mut() {
+            map.remove("page_token");
+        }
+        b
+    });
+    let Resource::List(endpoint) = resource else {
+        return ApiError::new(400, 99992402, "endless paging serves list endpoints").into();
+    };
+    let mut answer = match handlers::handle(shared, *endpoint, &query, body.as_ref()) {
+        Ok(answer) => answer,
+        Err(e) => return e.into(),
+    };
+    let fresh = format!("endless-{:016x}", rand::rng().random::<u64>());
+    if let Some(data) = answer.get_mut("data").and_then(Value::as_object_mut) {
+        data.insert("has_more".into(), true.into());
+        data.insert("page_token".into(), fresh.clone().into());
+    }
+    if let Some(map) = answer
+        .as_object_mut()
+        .filter(|m| m.contains_key("has_more"))
+    {
+        map.insert("has_more".into(), true.into());
+        map.insert("page_token".into(), fresh.into());
+    }
+    Reply::json(200, answer)
 }
 
 /// Counts a data request against the monthly quota; true once it is used up.
@@ -424,8 +491,19 @@ fn fault_reply(shared: &Shared, endpoint: Option<Endpoint>, fault: &Fault) -> Re
             "application/json; charset=utf-8",
             r#"{"code":0,"msg":"success","data":{"items":[{"id":"70"#,
         ),
-        Fault::Delay(_) => Reply::json(200, json!({ "code": 0, "msg": "success", "data": {} })),
         Fault::Answer { status, code, msg } => ApiError::new(*status, *code, msg).into(),
+        Fault::Code(status, code, msg) => Reply::json(*status, json!({ "code": code, "msg": msg })),
+        Fault::Oversize(bytes) => Reply::text(
+            200,
+            "application/json; charset=utf-8",
+            format!(
+                r#"{{"code":0,"msg":"success","data":{{"items":[],"padding":"{}"}}}}"#,
+                "x".repeat(*bytes)
+            ),
+        ),
+        Fault::Delay(_) | Fault::EndlessPage | Fault::TokenExpire(_) => {
+            Reply::json(200, json!({ "code": 0, "msg": "success", "data": {} }))
+        }
     }
 }
 

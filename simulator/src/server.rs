@@ -86,6 +86,7 @@ impl Simulator {
             quota_left: Mutex::new(quota),
             corruptions: Mutex::default(),
             events: Mutex::default(),
+            rewrites: Mutex::default(),
         });
         let app = routes::router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -217,6 +218,13 @@ impl SimHandle {
         lock(&self.inner.shared.corruptions).insert((endpoint, key.to_string()), patch);
     }
 
+    /// From now on every JSON answer of a data endpoint has `from` replaced by `to` in its
+    /// text as sent: with [`SimHandle::corrupt`] setting a marker, this serves what no
+    /// JSON value can hold, e.g. a lone surrogate `\ud800`.
+    pub fn rewrite_answers(&self, from: &str, to: &str) {
+        lock(&self.inner.shared.rewrites).push((from.to_string(), to.to_string()));
+    }
+
     /// Serves the record `key` as it is again.
     pub fn repair(&self, endpoint: Endpoint, key: &str) {
         lock(&self.inner.shared.corruptions).remove(&(endpoint, key.to_string()));
@@ -276,6 +284,10 @@ impl SimHandle {
             .max(1);
         let mut env = vec![
             ("FEISHU_SYNC__FEISHU__BASE_URL".to_string(), self.base_url()),
+            (
+                "FEISHU_SYNC__FEISHU__ALLOW_INSECURE_HTTP".to_string(),
+                "true".to_string(),
+            ),
             (
                 "FEISHU_SYNC__FEISHU__APP_ID".to_string(),
                 config.app_id.clone(),

@@ -64,6 +64,9 @@ pub(crate) struct Shared {
     pub(crate) corruptions: Mutex<HashMap<(Endpoint, String), serde_json::Value>>,
     /// The long connection's events, queues and controls.
     pub(crate) events: Mutex<EventHub>,
+    /// Text replacements applied to every JSON answer of data endpoints as sent, for
+    /// what a `Value` cannot hold (a lone surrogate escape such as `\ud800`).
+    pub(crate) rewrites: Mutex<Vec<(String, String)>>,
 }
 
 /// Locks `m`, ignoring poisoning (a panicking test must not wedge the server).

@@ -265,5 +265,38 @@ fn layered_source(
     }
     builder
         .build()
-        .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))
+        .map_err(|e| ConfigError::one(describe_build_error(path, &e)))
+}
+
+/// The layering error in words that never quote the file: a TOML syntax error names the
+/// file, the line and the key on it, not the line itself, which may hold a password
+/// (`database.url = "postgres://u:PW@…`) and would reach the log and the probes.
+fn describe_build_error(path: &Path, error: &config::ConfigError) -> String {
+    let config::ConfigError::FileParse { cause, .. } = error else {
+        return format!("cannot read configuration: {error}");
+    };
+    let file = path.display();
+    let Some(toml) = cause.downcast_ref::<toml::de::Error>() else {
+        return format!("cannot read configuration: {file} is not valid TOML");
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let Some(start) = toml.span().map(|s| s.start.min(text.len())) else {
+        return format!("cannot read configuration: {file} is not valid TOML");
+    };
+    let line_number = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_number - 1).unwrap_or_default();
+    let key = line.split_once('=').map(|(key, _)| key.trim()).filter(|k| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    });
+    let what = toml.message().lines().next().unwrap_or("syntax error");
+    match key {
+        Some(key) => format!(
+            "cannot read configuration: {file} line {line_number} (key `{key}`) is not valid TOML: {what}"
+        ),
+        None => format!(
+            "cannot read configuration: {file} line {line_number} is not valid TOML: {what}"
+        ),
+    }
 }

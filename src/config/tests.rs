@@ -281,3 +281,82 @@ fn the_database_password_never_shows_in_debug_or_serialized_output() {
         "postgres://sync:***@db.internal/feishu"
     );
 }
+
+#[test]
+fn a_toml_syntax_error_names_the_line_and_key_but_never_quotes_it() {
+    let toml = file("[database]\nmax_connections = 4\nurl = \"postgres://u:PW-0f9e8d@db/feishu\n");
+
+    let error = Config::load_from(toml.path(), true, &env(MINIMAL)).unwrap_err();
+
+    let text = error.to_string();
+    assert!(!text.contains("PW-0f9e8d"), "{text}");
+    assert!(!text.contains("postgres://u"), "{text}");
+    assert!(text.contains("line 3 (key `url`)"), "{text}");
+}
+
+#[test]
+fn redacted_urls_mask_password_parameters_too() {
+    let url = "postgres://sync@db/feishu?sslmode=require&password=pa55&application_name=x";
+
+    let redacted = redact_url(url);
+
+    assert!(!redacted.contains("pa55"), "{redacted}");
+    assert!(
+        redacted.contains("password=***") && redacted.contains("sslmode=require"),
+        "{redacted}"
+    );
+    assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+}
+
+#[test]
+fn base_url_must_be_https_unless_insecure_http_is_allowed() {
+    let mut pairs = MINIMAL.to_vec();
+    pairs.push(("FEISHU_SYNC__FEISHU__BASE_URL", "http://open.feishu.cn"));
+    let refused =
+        Config::load_from(Path::new("/nonexistent.toml"), false, &env(&pairs)).unwrap_err();
+    pairs.push(("FEISHU_SYNC__FEISHU__ALLOW_INSECURE_HTTP", "true"));
+    let allowed = Config::load_from(Path::new("/nonexistent.toml"), false, &env(&pairs));
+
+    assert!(
+        refused
+            .to_string()
+            .contains("feishu.base_url must be https://"),
+        "{refused}"
+    );
+    assert!(allowed.is_ok(), "{allowed:?}");
+}
+
+#[test]
+fn values_that_would_overflow_times_and_durations_are_refused() {
+    let mut pairs = MINIMAL.to_vec();
+    pairs.extend([
+        ("FEISHU_SYNC__STREAMS__TASKS__LOOKBACK_HOURS", "4294967295"),
+        (
+            "FEISHU_SYNC__STREAMS__STAGE_TASKS__LOOKBACK_HOURS",
+            "100000",
+        ),
+        (
+            "FEISHU_SYNC__FEISHU__RATE_LIMIT_WINDOW_SECS",
+            "18446744073709551615",
+        ),
+        ("FEISHU_SYNC__FEISHU__REQUEST_TIMEOUT_SECS", "0"),
+        ("FEISHU_SYNC__FEISHU__MAX_PAGES_PER_PARTITION", "0"),
+    ]);
+
+    let error = Config::load_from(Path::new("/nonexistent.toml"), false, &env(&pairs)).unwrap_err();
+
+    let problems = error.problems.join("\n");
+    for key in [
+        "streams.tasks.lookback_hours",
+        "streams.stage_tasks.lookback_hours",
+        "feishu.rate_limit_window_secs",
+        "feishu.request_timeout_secs",
+        "feishu.max_pages_per_partition",
+    ] {
+        assert!(
+            problems.contains(&format!("{key} = ")),
+            "{key} in:\n{problems}"
+        );
+    }
+    assert_eq!(error.problems.len(), 5, "{problems}");
+}

@@ -97,6 +97,12 @@ pub struct FeishuConfig {
     /// The window the rate limits count in: Feishu's is 60 s. Only a simulator with
     /// scaled-down windows (the benchmark) changes it.
     pub rate_limit_window_secs: u64,
+    /// The most pages one read of a partition may take: a server that keeps answering
+    /// `has_more` with fresh tokens must not spend the tenant's monthly quota.
+    pub max_pages_per_partition: u32,
+    /// Allow an `http://` base URL (the simulator's tests and `demo`); otherwise it must
+    /// be `https://`, since the app secret is posted to it.
+    pub allow_insecure_http: bool,
 }
 
 /// Client-side request budget per endpoint, in requests per minute.
@@ -140,14 +146,26 @@ impl DatabaseConfig {
 
 /// A database URL with its password replaced, fit for messages.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparseable url>".into(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unparseable url>".into();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    // libpq takes the password as a parameter too: `?password=...`.
+    let secret =
+        |key: &str| key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword");
+    if parsed.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| match secret(&k) {
+                true => (k.into_owned(), "***".to_string()),
+                false => (k.into_owned(), v.into_owned()),
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 /// Per-stream switches and settings.
@@ -233,6 +251,8 @@ impl Default for FeishuConfig {
             request_timeout_secs: 30,
             rate_limits: RateLimits::default(),
             rate_limit_window_secs: 60,
+            max_pages_per_partition: 20_000,
+            allow_insecure_http: false,
         }
     }
 }

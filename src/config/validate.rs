@@ -21,6 +21,26 @@ impl ConfigError {
     }
 }
 
+/// The longest lookback accepted: ten years of hours.
+pub const MAX_LOOKBACK_HOURS: u64 = 10 * 366 * 24;
+
+/// Adds a problem unless `value` of `key` lies in `range`: values far outside overflow
+/// durations and time arithmetic, which would panic in every run.
+fn in_range(
+    problems: &mut Vec<String>,
+    key: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) {
+    if !range.contains(&value) {
+        problems.push(format!(
+            "{key} = {value} is out of range: it must lie between {} and {}",
+            range.start(),
+            range.end()
+        ));
+    }
+}
+
 impl Config {
     /// Validates the whole configuration and returns every problem at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -57,12 +77,34 @@ impl Config {
                 feishu.user_id_type
             ));
         }
-        if feishu.rate_limit_window_secs == 0 {
-            problems.push("feishu.rate_limit_window_secs must be at least 1".into());
+        if let Ok(url) = url::Url::parse(&feishu.base_url)
+            && url.scheme() != "https"
+            && !(url.scheme() == "http" && feishu.allow_insecure_http)
+        {
+            problems.push(format!(
+                "feishu.base_url must be https:// (the app secret is posted to it); {:?} is allowed \
+                 only with feishu.allow_insecure_http = true, for a local simulator",
+                feishu.base_url
+            ));
         }
-        if feishu.request_timeout_secs == 0 {
-            problems.push("feishu.request_timeout_secs must be at least 1".into());
-        }
+        in_range(
+            &mut problems,
+            "feishu.rate_limit_window_secs",
+            feishu.rate_limit_window_secs,
+            1..=3600,
+        );
+        in_range(
+            &mut problems,
+            "feishu.request_timeout_secs",
+            feishu.request_timeout_secs,
+            1..=3600,
+        );
+        in_range(
+            &mut problems,
+            "feishu.max_pages_per_partition",
+            feishu.max_pages_per_partition.into(),
+            1..=10_000_000,
+        );
         for endpoint in Endpoint::ALL {
             if feishu.rate_limits.for_endpoint(endpoint) == 0 {
                 problems.push(format!(
@@ -106,9 +148,12 @@ impl Config {
                     .into(),
             );
         }
-        if self.server.shutdown_timeout_secs == 0 {
-            problems.push("server.shutdown_timeout_secs must be at least 1".into());
-        }
+        in_range(
+            &mut problems,
+            "server.shutdown_timeout_secs",
+            self.server.shutdown_timeout_secs,
+            1..=86_400,
+        );
         problems
     }
 
@@ -131,6 +176,19 @@ impl Config {
                     "{key} {schedule:?} is neither `off` nor a 6-field cron expression: {e}"
                 ));
             }
+        }
+        // Ten years: beyond, chrono's time arithmetic overflows (a panic in every run).
+        for (key, hours) in [
+            (
+                "streams.stage_tasks.lookback_hours",
+                self.streams.stage_tasks.lookback_hours,
+            ),
+            (
+                "streams.tasks.lookback_hours",
+                self.streams.tasks.lookback_hours,
+            ),
+        ] {
+            in_range(&mut problems, key, hours.into(), 0..=MAX_LOOKBACK_HOURS);
         }
         let approval = &self.streams.approval_tasks;
         if approval.enabled && approval.user_ids.is_empty() && !self.streams.users.enabled {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::feishu::error::{
     CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES, TRANSIENT_CODES,
 };
+use crate::feishu::scrub::scrub;
 use crate::metrics::RequestOutcome;
 
 /// A successful (`code == 0`) answer.
@@ -19,6 +20,9 @@ pub struct ApiReply {
     /// Top-level fields besides `code`, `msg` and `data` (stage tasks put paging there).
     pub beside_data: Map<String, Value>,
     pub log_id: LogId,
+    /// Code points PostgreSQL cannot store (NUL, lone surrogates, invalid UTF-8) that
+    /// were replaced by U+FFFD before parsing; see [`crate::feishu::scrub`].
+    pub replaced: u64,
 }
 
 /// Outcome of one HTTP exchange, before the retry policy decides what to do.
@@ -41,6 +45,8 @@ pub(crate) enum Attempt {
         scopes: Vec<String>,
         log_id: LogId,
     },
+    /// A body larger than the client reads (bytes); not retried.
+    TooLarge(usize, LogId),
     /// A `code != 0` answer that no retry can fix.
     Failed {
         http_status: u16,
@@ -58,14 +64,27 @@ impl Attempt {
             Attempt::RateLimited(..) => RequestOutcome::RateLimited,
             Attempt::TokenRejected { .. } => RequestOutcome::TokenRejected,
             Attempt::QuotaExhausted(_) => RequestOutcome::QuotaExhausted,
-            Attempt::Forbidden { .. } | Attempt::Failed { .. } => RequestOutcome::ApiError,
+            Attempt::Forbidden { .. } | Attempt::Failed { .. } | Attempt::TooLarge(..) => {
+                RequestOutcome::ApiError
+            }
         }
     }
 }
 
 /// Decides what one HTTP answer means.
 pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: LogId) -> Attempt {
-    let envelope = serde_json::from_slice::<Value>(bytes)
+    if (300..400).contains(&status) {
+        // The client follows no redirect, so the app secret and tokens go nowhere else.
+        return Attempt::Failed {
+            http_status: status,
+            code: 0,
+            msg: "a redirect, not followed: feishu.base_url must name the API host itself"
+                .to_string(),
+            log_id,
+        };
+    }
+    let (bytes, replaced) = scrub(bytes);
+    let envelope = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| match v {
             Value::Object(map) => Some(map),
@@ -78,11 +97,12 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
         return Attempt::Transient(format!("HTTP {status} with a non-JSON body"), log_id);
     };
     let code = envelope.get("code").and_then(Value::as_i64);
-    let msg = envelope
-        .get("msg")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let msg = printable(
+        envelope
+            .get("msg")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
     if status == 429 || code == Some(CODE_RATE_LIMITED) {
         return Attempt::RateLimited(reset_wait(headers), server_limit(headers), log_id);
     }
@@ -118,7 +138,17 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
             log_id,
         };
     }
-    Attempt::Done(ApiReply::from_envelope(envelope, log_id))
+    let mut reply = ApiReply::from_envelope(envelope, log_id);
+    reply.replaced = replaced;
+    Attempt::Done(reply)
+}
+
+/// The platform's text without control characters (newlines, escape sequences), so a
+/// `msg` cannot forge log lines or drive a terminal when printed.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The scopes a 99991672 answer names in `error.permission_violations[].subject`.
@@ -144,6 +174,7 @@ impl ApiReply {
             data,
             beside_data: envelope,
             log_id,
+            replaced: 0,
         }
     }
 
@@ -251,6 +282,17 @@ mod tests {
             answer(400, r#"{"code":99991403,"msg":"quota exceeded"}"#),
             Attempt::QuotaExhausted(_)
         ));
+    }
+
+    #[test]
+    fn control_characters_in_msg_are_never_printed() {
+        let body = r#"{"code":1470422,"msg":"bad\nINFO forged line \u001b[31mred"}"#;
+
+        let Attempt::Failed { msg, .. } = answer(400, body) else {
+            panic!("an API error");
+        };
+
+        assert_eq!(msg, "bad INFO forged line  [31mred");
     }
 
     #[test]

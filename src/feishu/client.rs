@@ -17,7 +17,7 @@ use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
 use crate::feishu::quota::{QuotaFlag, QuotaStop};
-use crate::feishu::token::{Cached, TokenCache};
+use crate::feishu::token::{Cached, TokenBudget, TokenCache};
 use crate::feishu::{Endpoint, Method, TOKEN_PATH};
 use crate::metrics::Metrics;
 
@@ -29,9 +29,13 @@ pub struct FeishuClient {
     http: reqwest::Client,
     settings: ClientSettings,
     tokens: TokenCache,
+    /// The token endpoint's budget, apart from the data endpoints'.
+    token_budget: TokenBudget,
     budgets: Budgets,
     requests: HashMap<Endpoint, AtomicU64>,
     rate_limited: HashMap<Endpoint, AtomicU64>,
+    /// Code points replaced by U+FFFD in answers of each endpoint (see `scrub`).
+    replaced: HashMap<Endpoint, AtomicU64>,
     quota: QuotaFlag,
     metrics: Arc<Metrics>,
 }
@@ -44,7 +48,9 @@ impl FeishuClient {
 
     /// A client that records its requests in `metrics`.
     pub fn with_metrics(settings: ClientSettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        // No redirects: a 3xx never re-posts the app secret (or a token) elsewhere.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .user_agent(concat!("feishu-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -60,9 +66,11 @@ impl FeishuClient {
             http,
             settings,
             tokens,
+            token_budget: TokenBudget::default(),
             budgets,
             requests: counters(),
             rate_limited: counters(),
+            replaced: counters(),
             quota: QuotaFlag::default(),
             metrics,
         })
@@ -107,9 +115,20 @@ impl FeishuClient {
         self.requests[&endpoint].load(Ordering::Relaxed)
     }
 
+    /// The most pages one paged read may take.
+    pub fn max_pages(&self) -> u32 {
+        self.settings.max_pages
+    }
+
     /// The kind of user id every request asks for (`feishu.user_id_type`).
     pub fn user_id_type(&self) -> &str {
         &self.settings.user_id_type
+    }
+
+    /// Code points of `endpoint`'s answers replaced by U+FFFD so far (NUL, lone
+    /// surrogates, invalid UTF-8: text PostgreSQL cannot store).
+    pub fn replaced_count(&self, endpoint: Endpoint) -> u64 {
+        self.replaced[&endpoint].load(Ordering::Relaxed)
     }
 
     /// Requests to `endpoint` answered with a frequency limit so far.
@@ -172,7 +191,10 @@ impl FeishuClient {
             }
             let sent_at = match target {
                 Target::Api(endpoint) => self.budgets.acquire(endpoint).await,
-                Target::Token => Instant::now(),
+                Target::Token => {
+                    self.token_budget.acquire().await;
+                    Instant::now()
+                }
             };
             round.attempts += 1;
             let (attempt, token) = send().await?;
@@ -181,10 +203,11 @@ impl FeishuClient {
             }
             match attempt {
                 Attempt::Done(reply) => {
-                    if let Target::Api(endpoint) = target
-                        && self.budgets.succeeded(endpoint)
-                    {
-                        self.publish_budget(endpoint);
+                    if let Target::Api(endpoint) = target {
+                        if self.budgets.succeeded(endpoint) {
+                            self.publish_budget(endpoint);
+                        }
+                        self.count_replaced(endpoint, &reply);
                     }
                     return Ok(reply);
                 }
@@ -221,6 +244,17 @@ impl FeishuClient {
                 refused => return Err(self.refusal(target, refused)),
             }
         }
+    }
+
+    /// Counts and logs the code points an answer had replaced, if any.
+    fn count_replaced(&self, endpoint: Endpoint, reply: &ApiReply) {
+        if reply.replaced == 0 {
+            return;
+        }
+        self.replaced[&endpoint].fetch_add(reply.replaced, Ordering::Relaxed);
+        self.metrics.replaced_code_points(endpoint, reply.replaced);
+        tracing::warn!(%endpoint, replaced = reply.replaced, log_id = reply.log_id.as_str(),
+            "replaced NUL, lone surrogates or invalid UTF-8 in an answer with U+FFFD");
     }
 
     /// A frequency-limit answer: counted, then the whole endpoint pauses for the server's
@@ -304,6 +338,11 @@ impl FeishuClient {
                 },
                 Target::Token,
             ) => ApiError::Token { code, msg, log_id },
+            (Attempt::TooLarge(limit, log_id), _) => ApiError::TooLarge {
+                endpoint: target.to_string(),
+                limit,
+                log_id,
+            },
             (other, _) => unreachable!(
                 "retryable answers are handled by the loop: {:?}",
                 other.outcome()
@@ -341,11 +380,35 @@ impl FeishuClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let log_id = log_id(&headers);
-        match response.bytes().await {
+        match read_body(response, self.settings.max_body_bytes).await {
             Ok(bytes) => classify(status, &headers, &bytes, log_id),
-            Err(e) => Attempt::Transient(describe_reqwest_error(&e), log_id),
+            Err(BodyError::TooLarge(limit)) => Attempt::TooLarge(limit, log_id),
+            Err(BodyError::Read(e)) => Attempt::Transient(describe_reqwest_error(&e), log_id),
         }
     }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    /// Larger than the limit (bytes): the request fails, never retried.
+    TooLarge(usize),
+    Read(reqwest::Error),
+}
+
+/// The body, chunk by chunk, refusing more than `limit` bytes (whatever `Content-Length`
+/// says, or without one) so an oversize answer cannot grow memory until the process dies.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// What one request's rounds have used so far.

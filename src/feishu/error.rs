@@ -150,6 +150,15 @@ pub enum ApiError {
         last: String,
         log_id: LogId,
     },
+    /// The answer's body was larger than the client reads: the request failed, unread.
+    #[error(
+        "Feishu {endpoint} answered a body larger than {limit} bytes; it was not read ({log_id})"
+    )]
+    TooLarge {
+        endpoint: String,
+        limit: usize,
+        log_id: LogId,
+    },
     /// The body was JSON with `code == 0` but not of the documented shape.
     #[error("Feishu {endpoint} answered an unexpected shape: {reason} ({log_id})")]
     Shape {
@@ -170,6 +179,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => Some(CODE_RATE_LIMITED),
             ApiError::QuotaExhausted { .. } => Some(CODE_QUOTA_EXHAUSTED),
             ApiError::Unavailable { .. }
+            | ApiError::TooLarge { .. }
             | ApiError::Shape { .. }
             | ApiError::MissingFieldScope { .. } => None,
         }

@@ -9,6 +9,7 @@ pub mod long_connection;
 pub mod paging;
 pub mod quota;
 pub mod request;
+pub mod scrub;
 pub mod token;
 
 pub use client::{ApiReply, ApiRequest, ClientSettings, FeishuClient};

@@ -30,9 +30,19 @@ pub struct Pager<'a> {
     request: ApiRequest,
     next_token: Option<String>,
     seen_tokens: HashSet<String>,
+    /// Fingerprints of the pages' content (paging fields left out), and how many pages
+    /// without records repeated one.
+    seen_content: HashSet<u64>,
+    empty_repeats: u32,
     end: PagingEnd,
+    /// Why the read was truncated, once it was.
+    truncated_because: Option<&'static str>,
     pages: u32,
 }
+
+/// How many pages without any record may repeat one another before the read stops: a
+/// server may pass over filtered-out records with an empty page, but not for ever.
+const MAX_EMPTY_REPEATS: u32 = 10;
 
 /// One page, typed.
 #[derive(Debug)]
@@ -55,7 +65,10 @@ impl<'a> Pager<'a> {
             request,
             next_token: None,
             seen_tokens: HashSet::new(),
+            seen_content: HashSet::new(),
+            empty_repeats: 0,
             end: PagingEnd::Open,
+            truncated_because: None,
             pages: 0,
         }
     }
@@ -73,6 +86,11 @@ impl<'a> Pager<'a> {
     /// How the read ended (or `Open`).
     pub fn end(&self) -> PagingEnd {
         self.end
+    }
+
+    /// Why the read stopped early, if it was truncated.
+    pub fn truncated_because(&self) -> Option<&'static str> {
+        self.truncated_because
     }
 
     /// Pages fetched so far.
@@ -140,25 +158,61 @@ impl<'a> Pager<'a> {
         request
     }
 
-    /// Reads `has_more`/`page_token` and decides whether another page follows.
+    /// Reads `has_more`/`page_token` and decides whether another page follows. It stops
+    /// (truncated) on an empty or repeated token, on content that repeats an earlier
+    /// page, and at the page cap: a server that pages for ever must not spend the
+    /// tenant's monthly quota.
     fn advance(&mut self, reply: &ApiReply) {
         if self.request.endpoint.max_page_size().is_none() {
             self.end = PagingEnd::Complete;
             return;
         }
-        self.end = match reply.paging() {
-            (false, _) => PagingEnd::Complete,
-            (true, "") => PagingEnd::Truncated,
-            (true, token) if !self.seen_tokens.insert(token.to_string()) => PagingEnd::Truncated,
+        let (has_more, token) = reply.paging();
+        let repeated_content = has_more && self.repeats_content(&reply.data);
+        let reason = match (has_more, token) {
+            (false, _) => {
+                self.end = PagingEnd::Complete;
+                return;
+            }
+            (true, "") => "has_more without a page_token",
+            (true, token) if self.seen_tokens.contains(token) => "a page_token seen before",
+            _ if repeated_content => "a page repeating an earlier one under a new page_token",
+            _ if self.pages >= self.client.max_pages() => {
+                "the page cap (feishu.max_pages_per_partition)"
+            }
             (true, token) => {
+                self.seen_tokens.insert(token.to_string());
                 self.next_token = Some(token.to_string());
-                PagingEnd::Open
+                self.end = PagingEnd::Open;
+                return;
             }
         };
-        if self.end == PagingEnd::Truncated {
-            tracing::warn!(endpoint = %self.request.endpoint, log_id = reply.log_id.as_str(),
-                "has_more without a new page_token; stopping this read as incomplete");
+        self.end = PagingEnd::Truncated;
+        self.truncated_because = Some(reason);
+        tracing::warn!(endpoint = %self.request.endpoint, log_id = reply.log_id.as_str(), reason,
+            pages = self.pages, "stopping this read as incomplete");
+    }
+
+    /// Whether `data` without its paging fields repeats an earlier page's. Pages without
+    /// records may repeat up to [`MAX_EMPTY_REPEATS`] times.
+    fn repeats_content(&mut self, data: &Value) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut content = data.clone();
+        if let Value::Object(map) = &mut content {
+            map.remove("page_token");
+            map.remove("has_more");
         }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        content.to_string().hash(&mut hasher);
+        if self.seen_content.insert(hasher.finish()) {
+            return false;
+        }
+        let empty = match &content {
+            Value::Object(map) => map.values().all(|v| v.as_array().is_none_or(Vec::is_empty)),
+            _ => true,
+        };
+        self.empty_repeats += u32::from(empty);
+        !empty || self.empty_repeats > MAX_EMPTY_REPEATS
     }
 }
 
@@ -183,6 +237,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             retry: backon::ExponentialBuilder::default(),
             max_rate_limit_waits: 1,
+            max_pages: 4,
+            max_body_bytes: 1024,
         };
         FeishuClient::new(settings).unwrap()
     }
@@ -192,6 +248,7 @@ mod tests {
             data,
             beside_data: beside.as_object().cloned().unwrap_or_default(),
             log_id: LogId(None),
+            replaced: 0,
         }
     }
 
@@ -273,6 +330,76 @@ mod tests {
         assert_eq!(empty.end(), PagingEnd::Truncated);
         assert_eq!(after_first, PagingEnd::Open);
         assert_eq!(repeated.end(), PagingEnd::Truncated);
+    }
+
+    #[test]
+    fn fresh_tokens_over_repeated_content_stop_paging_as_truncated() {
+        let client = client();
+        let mut p = pager(&client, Endpoint::Tasks);
+        let page = |token: &str| {
+            reply(
+                json!({"items": [{"id": "1"}], "has_more": true, "page_token": token}),
+                json!({}),
+            )
+        };
+
+        p.advance(&page("t1"));
+        let after_first = p.end();
+        p.advance(&page("t2"));
+
+        assert_eq!(after_first, PagingEnd::Open);
+        assert_eq!(p.end(), PagingEnd::Truncated);
+        assert!(p.truncated_because().unwrap().contains("repeating"));
+    }
+
+    #[test]
+    fn a_few_empty_pages_may_repeat_but_not_for_ever() {
+        let client = client();
+        let mut p = pager(&client, Endpoint::Tasks);
+        p.pages = 0;
+        let mut ends = Vec::new();
+        for n in 0..=MAX_EMPTY_REPEATS + 1 {
+            p.pages = 0; // below the cap
+            p.advance(&reply(
+                json!({"items": [], "has_more": true, "page_token": format!("t{n}")}),
+                json!({}),
+            ));
+            ends.push(p.end());
+        }
+
+        assert!(
+            ends[..=MAX_EMPTY_REPEATS as usize]
+                .iter()
+                .all(|e| *e == PagingEnd::Open)
+        );
+        assert_eq!(ends.last(), Some(&PagingEnd::Truncated));
+    }
+
+    #[test]
+    fn paging_stops_at_the_page_cap() {
+        let client = client(); // max_pages: 4
+        let mut p = pager(&client, Endpoint::Tasks);
+        let mut ends = Vec::new();
+        for n in 1..=5u32 {
+            p.pages = n;
+            p.advance(&reply(
+                json!({"items": [{"id": n}], "has_more": true, "page_token": format!("t{n}")}),
+                json!({}),
+            ));
+            ends.push(p.end());
+        }
+
+        assert_eq!(&ends[..3], [PagingEnd::Open; 3]);
+        assert_eq!(
+            ends[3],
+            PagingEnd::Truncated,
+            "the fourth page is the last read"
+        );
+        assert!(
+            p.truncated_because()
+                .unwrap()
+                .contains("max_pages_per_partition")
+        );
     }
 
     #[test]

@@ -27,7 +27,15 @@ pub struct ClientSettings {
     pub retry: ExponentialBuilder,
     /// How many frequency-limit answers one request may wait out before giving up.
     pub max_rate_limit_waits: u32,
+    /// The most pages one paged read takes (`feishu.max_pages_per_partition`).
+    pub max_pages: u32,
+    /// The largest response body read; a larger one fails its request.
+    pub max_body_bytes: usize,
 }
+
+/// The largest response body the client reads: far above any documented page, far below
+/// what would put the process at risk.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 impl ClientSettings {
     /// Settings for the real API from the `[feishu]` section.
@@ -49,6 +57,8 @@ impl ClientSettings {
                 .with_max_times(6)
                 .with_jitter(),
             max_rate_limit_waits: 20,
+            max_pages: config.max_pages_per_partition,
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 }

@@ -36,12 +36,100 @@ impl Cached {
                 log_id,
             });
         };
-        let lifetime =
-            Duration::from_secs(fields.get("expire").and_then(Value::as_u64).unwrap_or(0));
+        let lifetime = lifetime(fields.get("expire"));
+        let now = Instant::now();
+        let refresh_in = lifetime.saturating_sub(REFRESH_MARGIN.min(lifetime / 2));
         Ok(Cached {
             token: SecretString::from(token.to_string()),
-            refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN.min(lifetime / 2)),
+            refresh_at: now.checked_add(refresh_in).unwrap_or(now),
         })
+    }
+}
+
+/// The longest lifetime Feishu gives a token (2 h); a larger `expire` is garbled.
+const MAX_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// The lifetime assumed when `expire` is missing, zero or not a number: short enough that
+/// a token is renewed well before the 2 h the platform gives, long enough that the client
+/// never fetches a token before every request (an expired one is replaced on 99991663).
+const ASSUMED_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// `expire` as a lifetime: at most [`MAX_LIFETIME`], [`ASSUMED_LIFETIME`] when unusable.
+fn lifetime(expire: Option<&Value>) -> Duration {
+    match expire.and_then(Value::as_f64).filter(|s| s.is_finite()) {
+        Some(seconds) if seconds >= 1.0 => {
+            Duration::from_secs_f64(seconds.min(MAX_LIFETIME.as_secs_f64()))
+        }
+        _ => {
+            tracing::warn!(expire = ?expire, "the token answer's expire is missing or unusable; assuming 15 minutes");
+            ASSUMED_LIFETIME
+        }
+    }
+}
+
+/// The token endpoint's own budget, apart from every data endpoint's: a burst of
+/// [`TOKEN_BURST`] fetches, then one every [`TOKEN_PERIOD`]. However a server answers
+/// (tokens that die at once, refusals of fresh tokens), the client cannot hammer the
+/// token endpoint with the app secret.
+pub struct TokenBudget(std::sync::Mutex<Bucket>);
+
+/// A token bucket on tokio's clock: `fetches` refill at one per [`TOKEN_PERIOD`] up to
+/// [`TOKEN_BURST`].
+struct Bucket {
+    fetches: f64,
+    refilled_at: tokio::time::Instant,
+}
+
+impl Bucket {
+    fn refill(&mut self) {
+        let now = tokio::time::Instant::now();
+        let earned = (now - self.refilled_at).as_secs_f64() / TOKEN_PERIOD.as_secs_f64();
+        self.fetches = (self.fetches + earned).min(f64::from(TOKEN_BURST));
+        self.refilled_at = now;
+    }
+
+    /// Takes a fetch if one is there, else says how long until one is.
+    fn take(&mut self) -> Result<(), Duration> {
+        self.refill();
+        if self.fetches >= 1.0 {
+            self.fetches -= 1.0;
+            Ok(())
+        } else {
+            Err(TOKEN_PERIOD.mul_f64(1.0 - self.fetches))
+        }
+    }
+}
+
+/// Token fetches allowed at once.
+pub const TOKEN_BURST: u32 = 5;
+
+/// One more token fetch per this long once the burst is spent (10 a minute).
+pub const TOKEN_PERIOD: Duration = Duration::from_secs(6);
+
+impl Default for TokenBudget {
+    fn default() -> Self {
+        TokenBudget(std::sync::Mutex::new(Bucket {
+            fetches: f64::from(TOKEN_BURST),
+            refilled_at: tokio::time::Instant::now(),
+        }))
+    }
+}
+
+impl TokenBudget {
+    fn take(&self) -> Result<(), Duration> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Waits for the token endpoint's next slot.
+    pub async fn acquire(&self) {
+        while let Err(wait) = self.take() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Takes a slot if one is free now.
+    pub fn try_acquire(&self) -> bool {
+        self.take().is_ok()
     }
 }
 
@@ -81,5 +169,66 @@ impl TokenCache {
         {
             *current = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn answer(expire: Value) -> Map<String, Value> {
+        let mut fields = json!({"code": 0, "msg": "ok", "tenant_access_token": "t-1"});
+        if !expire.is_null() {
+            fields["expire"] = expire;
+        }
+        fields.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn the_documented_answer_is_cached_for_its_lifetime_less_the_margin() {
+        // The token document's example answer.
+        let fields: Map<String, Value> = serde_json::from_str(
+            r#"{"code":0,"msg":"ok","tenant_access_token":"t-caecc734c2e3328a62489fe0648c4b98779515d3","expire":7200}"#,
+        )
+        .unwrap();
+
+        let cached = Cached::from_answer(&fields, LogId(None)).unwrap();
+
+        let refresh_in = cached.refresh_at - Instant::now();
+        assert!(refresh_in > Duration::from_secs(6890) && refresh_in <= Duration::from_secs(6900));
+    }
+
+    #[test]
+    fn absurd_missing_or_zero_expire_neither_panics_nor_expires_at_once() {
+        for expire in [
+            json!(u64::MAX),
+            json!(1e300),
+            json!(-5),
+            json!(0),
+            json!("soon"),
+            Value::Null,
+        ] {
+            let cached = Cached::from_answer(&answer(expire.clone()), LogId(None)).unwrap();
+
+            let refresh_in = cached.refresh_at.saturating_duration_since(Instant::now());
+            assert!(
+                refresh_in > Duration::from_secs(60),
+                "{expire}: {refresh_in:?}"
+            );
+            assert!(refresh_in <= MAX_LIFETIME, "{expire}: {refresh_in:?}");
+        }
+    }
+
+    #[test]
+    fn the_token_budget_allows_a_burst_then_waits() {
+        let budget = TokenBudget::default();
+
+        let taken = (0..TOKEN_BURST + 3)
+            .filter(|_| budget.try_acquire())
+            .count();
+
+        assert_eq!(taken, TOKEN_BURST as usize);
     }
 }

@@ -39,6 +39,24 @@ pub struct HttpState {
     pub credentials: super::credentials::CredentialsProblem,
     /// The long connection's state, when events are enabled.
     pub events: Option<crate::events::status::SharedStatus>,
+    /// Schedule loops a panic stopped, with the panic's message.
+    pub dead_loops: DeadLoops,
+}
+
+/// The schedule loops a panic stopped: `/livez` answers 503 naming them.
+#[derive(Clone, Default)]
+pub struct DeadLoops(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl DeadLoops {
+    /// Records a loop (`stream: panic message`).
+    pub fn add(&self, name: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(name);
+    }
+
+    /// The loops recorded so far.
+    pub fn names(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// The router of the probe and metrics server.
@@ -53,9 +71,17 @@ pub fn router(state: HttpState) -> axum::Router {
 
 /// 200 while the scheduler lives; it never looks at the database or Feishu.
 async fn livez(State(state): State<HttpState>) -> (StatusCode, String) {
-    match state.scheduler_alive.load(Ordering::Relaxed) {
-        true => (StatusCode::OK, "alive\n".into()),
-        false => (
+    let dead = state.dead_loops.names();
+    match (
+        state.scheduler_alive.load(Ordering::Relaxed),
+        dead.is_empty(),
+    ) {
+        (true, true) => (StatusCode::OK, "alive\n".into()),
+        (_, false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("schedule loops stopped by a panic:\n{}\n", dead.join("\n")),
+        ),
+        (false, true) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "scheduler stopped\n".into(),
         ),
@@ -68,12 +94,19 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
     if !state.scheduler_alive.load(Ordering::Relaxed) {
         problems.push("scheduler stopped".to_string());
     }
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
-    if !matches!(
-        tokio::time::timeout(Duration::from_secs(2), ping).await,
-        Ok(Ok(_))
-    ) {
-        problems.push("database not answering within 2 s".to_string());
+    // `pool` is the probes' own (one connection), never the runs'. A replica after a
+    // failover, or `default_transaction_read_only`, answers but cannot take a page.
+    let ping = sqlx::query_scalar::<_, bool>(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
+    )
+    .fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => problems.push(
+            "database is read-only (a replica after a failover, or default_transaction_read_only): no page can be written"
+                .to_string(),
+        ),
+        _ => problems.push("database not answering within 2 s".to_string()),
     }
     if let Some(stop) = state.client.quota_stop() {
         problems.push(stop.reason());
@@ -118,10 +151,18 @@ pub async fn serve_config_error(
         let reason = reason.clone();
         async move { (StatusCode::SERVICE_UNAVAILABLE, reason) }
     };
+    // `/metrics` still answers, so an alert on `feishu_sync_config_valid == 0` can fire.
+    let metrics = Metrics::new();
+    metrics.config_valid(false);
+    let metrics_text = metrics.encode();
     let app = axum::Router::new()
         .route("/livez", get(unhealthy.clone()))
         .route("/readyz", get(unhealthy.clone()))
-        .route("/healthz", get(unhealthy));
+        .route("/healthz", get(unhealthy))
+        .route(
+            "/metrics",
+            get(move || async move { openmetrics(metrics_text.clone()) }),
+        );
     let stop = CancellationToken::new();
     tokio::spawn(crate::shutdown::cancel_on_signal(stop.clone()));
     axum::serve(listener, app)
@@ -131,11 +172,16 @@ pub async fn serve_config_error(
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    openmetrics(state.metrics.encode())
+}
+
+/// `text` as an OpenMetrics answer.
+fn openmetrics(text: String) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        text,
     )
 }

@@ -68,18 +68,27 @@ pub async fn run(
         .events
         .enabled
         .then(crate::events::status::SharedStatus::default);
+    let dead_loops = http::DeadLoops::default();
     let http = serve_http(
         config,
         &ctx,
         &scheduler_alive,
         &refused,
         events.clone(),
+        dead_loops.clone(),
         http_stop.clone(),
     )
     .await?;
     let tracker = TaskTracker::new();
     if credentials::wait_until_accepted(&ctx.client, &refused, &shutdown).await {
-        start_loops(config, &streams, &jobs, &tracker, &scheduler_alive)?;
+        start_loops(
+            config,
+            &streams,
+            &jobs,
+            &tracker,
+            &scheduler_alive,
+            &dead_loops,
+        )?;
         if let Some(status) = events {
             crate::events::start(config, &ctx, &tracker, status);
         }
@@ -135,19 +144,28 @@ async fn serve_http(
     scheduler_alive: &Arc<AtomicBool>,
     credentials: &credentials::CredentialsProblem,
     events: Option<crate::events::status::SharedStatus>,
+    dead_loops: http::DeadLoops,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on server.listen = {}", config.server.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving /livez, /readyz and /metrics");
+    // The probes' own connection: a `/readyz` flood or a slow probe never takes one of
+    // the runs' connections, and runs holding them all never make the probe time out.
+    let probe_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy_with((*ctx.pool.connect_options()).clone());
     let state = http::HttpState {
-        pool: ctx.pool.clone(),
+        pool: probe_pool,
         metrics: ctx.metrics.clone(),
         client: ctx.client.clone(),
         scheduler_alive: scheduler_alive.clone(),
         credentials: credentials.clone(),
         events,
+        dead_loops,
     };
     let app = http::router(state);
     Ok(tokio::spawn(async move {
@@ -168,6 +186,7 @@ fn start_loops(
     jobs: &SharedJobs,
     tracker: &TaskTracker,
     scheduler_alive: &Arc<AtomicBool>,
+    dead_loops: &http::DeadLoops,
 ) -> anyhow::Result<()> {
     let incremental = streams
         .iter()
@@ -186,15 +205,39 @@ fn start_loops(
             sweep,
             ..RunOptions::default()
         };
+        let dead = dead_loops.clone();
         tracker.spawn(async move {
-            schedule::run_loop(jobs.clone(), stream, cron, opts).await;
-            if !jobs.shutdown().is_cancelled() {
+            let ended = schedule::run_loop(jobs.clone(), stream, cron, opts);
+            let ended = supervise(stream, sweep, ended, &dead).await;
+            if ended.is_err() || !jobs.shutdown().is_cancelled() {
                 alive.store(false, Ordering::Relaxed);
             }
         });
         tracing::info!(%stream, sweep = sweep.name(), %schedule, "scheduled (UTC)");
     }
     Ok(())
+}
+
+/// Awaits a schedule loop; a panic in it (its run is already recorded `failed`) is
+/// logged with its message and the loop named in `dead`, which `/livez` reports.
+async fn supervise(
+    stream: Endpoint,
+    sweep: Sweep,
+    ended: impl Future<Output = ()>,
+    dead: &http::DeadLoops,
+) -> Result<(), String> {
+    use futures::FutureExt;
+    let Err(payload) = std::panic::AssertUnwindSafe(ended).catch_unwind().await else {
+        return Ok(());
+    };
+    let message = crate::sync::panic_message(payload.as_ref());
+    let name = match sweep {
+        Sweep::None => stream.name().to_string(),
+        sweep => format!("{stream} ({})", sweep.name().unwrap_or("sweep")),
+    };
+    tracing::error!(%stream, sweep = sweep.name(), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
+    dead.add(format!("{name}: {message}"));
+    Err(message)
 }
 
 /// After a crash, runs of free streams still marked `running` are closed as `abandoned`.
@@ -244,4 +287,27 @@ async fn close_runs(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_loop_is_named_with_its_message() {
+        let dead = http::DeadLoops::default();
+
+        let ended = supervise(
+            Endpoint::Tasks,
+            Sweep::None,
+            async { panic!("boom at page 3") },
+            &dead,
+        )
+        .await;
+        let fine = supervise(Endpoint::Users, Sweep::None, async {}, &dead).await;
+
+        assert_eq!(ended, Err("boom at page 3".to_string()));
+        assert_eq!(fine, Ok(()));
+        assert_eq!(dead.names(), ["tasks: boom at page 3"]);
+    }
 }

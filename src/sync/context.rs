@@ -7,12 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+pub use super::failure::PartitionFailure;
 use crate::config::StreamsConfig;
 pub use crate::config::Sweep;
 use crate::db::{RunCounts, RunStatus};
-use crate::feishu::{ApiError, Endpoint, FeishuClient};
+use crate::feishu::{Endpoint, FeishuClient};
 use crate::metrics::Metrics;
-use crate::shutdown::{CancellationToken, Interrupted};
+use crate::shutdown::CancellationToken;
 
 /// What every stream run needs.
 #[derive(Clone)]
@@ -112,8 +113,13 @@ impl StreamOutcome {
         result: anyhow::Result<Option<String>>,
     ) {
         self.counts.add(counts);
-        match result {
-            Err(error) if out_of_contact_range(&error) => {
+        let error = match result {
+            Ok(None) => return,
+            Ok(Some(why)) => return self.partial_partitions.push(labelled(partition, why)),
+            Err(error) => error,
+        };
+        match PartitionFailure::of(&error) {
+            PartitionFailure::Api(api) if api.is_out_of_contact_range() => {
                 tracing::warn!(
                     partition,
                     error = format!("{error:#}"),
@@ -121,27 +127,26 @@ impl StreamOutcome {
                 );
                 self.refused.push(partition.to_string());
             }
-            Err(error) if refuses_recursion(&error) => {
+            PartitionFailure::Api(api) if api.refuses_recursion() => {
                 tracing::info!(
                     partition,
                     "too many departments below to read at once (43010); reading one level at a time"
                 );
                 self.recursion_refused.push(partition.to_string());
             }
-            Err(error) if stops_the_stream(&error) => {
+            PartitionFailure::Api(api) if api.stops_the_stream() => {
                 if self.stopped_by.is_none() {
                     tracing::error!(partition, error = format!("{error:#}"), "stream stopped");
                     self.stopped_by = Some(format!("{error:#}"));
                 }
             }
-            Ok(None) => {}
-            Ok(Some(why)) => self.partial_partitions.push(labelled(partition, why)),
-            Err(error) if error.is::<Interrupted>() => self.interrupted = true,
-            Err(error) if partition.is_empty() => self.failed_partitions.push(format!("{error:#}")),
-            Err(error) => {
+            PartitionFailure::Interrupted => self.interrupted = true,
+            PartitionFailure::Api(_)
+            | PartitionFailure::StalePageToken
+            | PartitionFailure::Other => {
                 tracing::error!(partition, error = format!("{error:#}"), "partition failed");
                 self.failed_partitions
-                    .push(format!("{partition}: {error:#}"));
+                    .push(labelled(partition, format!("{error:#}")));
             }
         }
     }
@@ -198,25 +203,6 @@ impl StreamOutcome {
             (failed, _) => (RunStatus::Failed, Some(summary(failed, "failed"))),
         }
     }
-}
-
-fn out_of_contact_range(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<ApiError>()
-        .is_some_and(ApiError::is_out_of_contact_range)
-}
-
-fn refuses_recursion(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<ApiError>()
-        .is_some_and(ApiError::refuses_recursion)
-}
-
-/// Whether `error` comes from an answer that every request of the stream would get.
-pub(super) fn stops_the_stream(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<ApiError>()
-        .is_some_and(ApiError::stops_the_stream)
 }
 
 fn labelled(partition: &str, text: String) -> String {

@@ -3,13 +3,14 @@
 //! pages through one transaction each, and the runner that journals every stream run.
 //!
 //! Dependencies run one way: stream modules → `partition` → `context`, `rejects`,
-//! `retirement`, `convert`; `run` → stream modules.
+//! `retirement`, `convert`, `failure`; `context` → `failure`; `run` → stream modules.
 
 pub mod activities;
 pub mod approval_tasks;
 pub mod context;
 pub mod convert;
 pub mod directory;
+pub mod failure;
 mod partition;
 pub mod rejects;
 pub mod retirement;
@@ -21,4 +22,4 @@ pub mod tasks;
 pub use context::{RunOptions, StreamOutcome, StreamReport, Sweep, SyncContext};
 pub use partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 pub use rejects::RejectedRecord;
-pub use run::{run_journaled, run_once, sync};
+pub use run::{panic_message, run_journaled, run_once, sync};

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
 use super::context::{StreamOutcome, SyncContext};
+use super::failure::{PartitionFailure, StalePageToken};
 use super::rejects::{self, RejectedRecord};
 use super::retirement::{self, ParentGate};
 use crate::db::RunCounts;
@@ -97,12 +98,6 @@ enum PassEnd {
     Quarantined,
 }
 
-/// A page token the server no longer honours: only a request that sent one can fail this
-/// way, and the partition can then be read again from its first page.
-#[derive(Debug, thiserror::Error)]
-#[error("page token rejected: {0}")]
-struct StalePageToken(#[source] ApiError);
-
 /// Reads `partitions`, up to `in_flight` at once, into one outcome. Partitions share the
 /// endpoint's budget, so running a few at once only hides latency: while one waits for a
 /// response or writes a page, another's request can leave on time. An answer that every
@@ -169,6 +164,21 @@ async fn read_one<S: PartitionSink + Send>(
         Ok(cursor) => cursor,
         Err(error) => return (partition.key, counts, Err(error)),
     };
+    let cursor = match cursor {
+        Some(c) if c.failures >= MAX_CURSOR_FAILURES => {
+            tracing::warn!(
+                stream,
+                partition = partition.key,
+                failed_runs = c.failures,
+                "dropping a resume cursor that failed every run since it was saved; reading the partition from its first page"
+            );
+            if let Err(error) = sync_state::drop_cursor(&ctx.pool, stream, &partition.key).await {
+                return (partition.key, counts, Err(error));
+            }
+            None
+        }
+        other => other,
+    };
     if let Some(cursor) = &cursor {
         tracing::info!(
             stream,
@@ -178,8 +188,11 @@ async fn read_one<S: PartitionSink + Send>(
         );
     }
     let mut result = read_partition(ctx, &mut partition, cursor, gate, &mut counts).await;
-    let token_rejected =
-        |r: &anyhow::Result<PassEnd>| r.as_ref().err().is_some_and(|e| e.is::<StalePageToken>());
+    let token_rejected = |r: &anyhow::Result<PassEnd>| {
+        r.as_ref()
+            .err()
+            .is_some_and(|e| matches!(PartitionFailure::of(e), PartitionFailure::StalePageToken))
+    };
     if token_rejected(&result) {
         tracing::warn!(
             stream,
@@ -191,12 +204,36 @@ async fn read_one<S: PartitionSink + Send>(
     let refused = result
         .as_ref()
         .err()
-        .and_then(|e| e.downcast_ref::<ApiError>())
+        .and_then(|e| match PartitionFailure::of(e) {
+            PartitionFailure::Api(api) => Some(api),
+            _ => None,
+        })
         .filter(|e| e.is_invalid_parameter());
     if let Some(error) = refused {
         result = quarantine(ctx, stream, &partition.key, error).await;
     }
+    if let Err(error) = &result
+        && counts_against_cursor(error)
+        && let Err(e) = sync_state::cursor_failed(&ctx.pool, stream, &partition.key).await
+    {
+        tracing::warn!(stream, partition = partition.key, error = %format!("{e:#}"), "could not count the failure against the resume cursor");
+    }
     (partition.key, counts, result)
+}
+
+/// Runs in a row a resume cursor may fail before it is dropped and the partition is read
+/// from its first page again.
+pub const MAX_CURSOR_FAILURES: i32 = 3;
+
+/// Whether a failed read counts against the partition's cursor: not a shutdown, and not
+/// an answer every partition gets alike (no quota, scope or token), which is no fault of
+/// the page.
+fn counts_against_cursor(error: &anyhow::Error) -> bool {
+    match PartitionFailure::of(error) {
+        PartitionFailure::Interrupted => false,
+        PartitionFailure::Api(api) => !api.stops_the_stream(),
+        PartitionFailure::StalePageToken | PartitionFailure::Other => true,
+    }
 }
 
 /// Pages through the partition from `cursor` (or its first page), adding what it commits
@@ -229,8 +266,12 @@ async fn read_partition<S: PartitionSink>(
         next = fetched?;
     }
     if pager.end() == PagingEnd::Truncated {
+        let reason = pager
+            .truncated_because()
+            .unwrap_or("has_more without a new page_token");
         anyhow::bail!(
-            "the server stopped paging early (has_more without a new page_token); nothing was retired and the watermark did not move"
+            "the server stopped paging early ({reason}, after {} pages); nothing was retired and the watermark did not move",
+            pager.pages()
         );
     }
     Ok(PassEnd::Completed)
@@ -243,6 +284,9 @@ async fn fetch<T: DeserializeOwned>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Page<T>>> {
     let sends_token = pager.sends_token();
+    // The first request of a resumed read carries the saved token: any refusal of it (a
+    // code the endpoint documents for bad tokens or not) restarts the partition.
+    let resumed_first = sends_token && pager.pages() == 0;
     let page = tokio::select! {
         biased;
         _ = shutdown.cancelled() => return Err(Interrupted.into()),
@@ -250,6 +294,9 @@ async fn fetch<T: DeserializeOwned>(
     };
     match page {
         Err(error) if sends_token && error.is_bad_page_token() => Err(StalePageToken(error).into()),
+        Err(error @ (ApiError::Api { .. } | ApiError::Shape { .. })) if resumed_first => {
+            Err(StalePageToken(error).into())
+        }
         page => Ok(page?),
     }
 }
@@ -322,6 +369,7 @@ async fn write_page<S: PartitionSink>(
             let cursor = Cursor {
                 page_token: token.clone(),
                 pass: next_pass.clone(),
+                failures: 0,
             };
             sync_state::save_cursor(&mut tx, stream, key, &partition.request, &cursor).await?;
             (PassEnd::Completed, 0)

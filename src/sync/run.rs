@@ -1,7 +1,10 @@
 //! Running streams: one stream once, or a pass over several with parents first, each run
 //! journaled in `feishu.sync_runs`.
 
-use std::time::Instant;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
 
 use sqlx::PgPool;
 use tracing::Instrument;
@@ -104,7 +107,16 @@ pub async fn run_journaled(
     stream: Endpoint,
     opts: &RunOptions,
 ) -> anyhow::Result<StreamReport> {
-    let run_id = db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await?;
+    let run_id =
+        match db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await {
+            Ok(id) => id,
+            Err(error) => {
+                // No row to record it in (a read-only database, say), but a failed run all the same.
+                ctx.metrics
+                    .run_finished(stream, RunStatus::Failed.as_str(), Duration::ZERO);
+                return Err(error);
+            }
+        };
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
     run_journaled_in(ctx, stream, opts, run_id)
@@ -120,18 +132,32 @@ async fn run_journaled_in(
     run_id: i64,
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
+    let replaced_before = ctx.client.replaced_count(stream);
     let started = Instant::now();
     tracing::info!(%stream, backfill = opts.backfill, sweep = opts.sweep.name(), "stream run started");
     // A used-up monthly quota stops every stream, even one with nothing to request.
+    let mut panicked = None;
     let result = match ctx.client.quota_stop() {
         Some(stop) => Err(stop.error(stream.name()).into()),
-        None => run_once(ctx, stream, opts).await,
+        None => match AssertUnwindSafe(run_once(ctx, stream, opts))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                tracing::error!(%stream, panic = message, "stream run panicked");
+                panicked = Some(payload);
+                Err(anyhow::anyhow!("the run panicked: {message}"))
+            }
+        },
     };
     let cost_after = api_cost(ctx, stream);
     let cost = ApiCost {
         requests: cost_after.requests - cost_before.requests,
         rate_limited: cost_after.rate_limited - cost_before.rate_limited,
     };
+    let replaced = ctx.client.replaced_count(stream) - replaced_before;
     let (status, counts, error) = match result {
         Ok(outcome) => {
             let (status, error) = outcome.verdict();
@@ -151,7 +177,12 @@ async fn run_journaled_in(
     let duration = started.elapsed();
     ctx.metrics.run_finished(stream, status.as_str(), duration);
     tracing::info!(%stream, status = status.as_str(), pages = counts.pages, rows_written = counts.rows_written,
-        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, duration_ms = duration.as_millis() as u64, "stream run finished");
+        rows_retired = counts.rows_retired, requests = cost.requests, rate_limited = cost.rate_limited, replaced_code_points = replaced, duration_ms = duration.as_millis() as u64,
+        error = error.as_deref().unwrap_or(""), "stream run finished");
+    if let Some(payload) = panicked {
+        // Recorded as failed; the panic goes on, so the service marks this loop dead.
+        std::panic::resume_unwind(payload);
+    }
     Ok(StreamReport {
         stream,
         status,
@@ -161,6 +192,18 @@ async fn run_journaled_in(
         duration,
         error,
     })
+}
+
+/// The text a panic was raised with (`panic!("...")`), or a placeholder.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(text), _) => text.to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_string(),
+    }
 }
 
 /// The client's running totals for `stream`'s endpoint; a stream's runs never overlap, so

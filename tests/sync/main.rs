@@ -25,8 +25,12 @@ mod events;
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
 mod first_hour;
+/// `grant-reader` against existing roles: refusals, the analytics surface, `--operational`.
+mod grant;
 /// The change history: versions, as-of functions, duration views, pruning.
 mod history;
+/// Hostile answers: NUL, lone surrogates, bogus times, endless paging, huge bodies.
+mod hostile;
 /// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
 mod narrow_answers;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.

@@ -27,7 +27,11 @@ async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool
     };
 
     let skipping = eventually(Duration::from_secs(30), || async {
-        metrics().await.contains("feishu_sync_skipped_quota_total")
+        // Every stream's series exists from the start at 0: wait for a count.
+        metrics()
+            .await
+            .lines()
+            .any(|l| l.starts_with("feishu_sync_skipped_quota_total") && !l.ends_with(" 0"))
     })
     .await;
     let sent_then = sim.requests().len();
@@ -84,9 +88,13 @@ async fn an_invalid_configuration_keeps_run_up_and_unhealthy_instead_of_exiting(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let live = get(&format!("{base}/livez")).await;
     let ready = get(&format!("{base}/readyz")).await;
+    let metrics = get(&format!("{base}/metrics")).await;
     let (code, _, log) = terminate(child).await;
 
     assert!(answered, "the process did not stay up:\n{log}");
+    let (metrics_status, metrics) = metrics.expect("/metrics still answers");
+    assert_eq!(metrics_status, 200);
+    assert!(metrics.contains("feishu_sync_config_valid 0"), "{metrics}");
     let (status, body) = live.expect("/livez answers");
     assert_eq!(status, 503);
     assert!(body.contains("streams.approval_tasks.user_ids"), "{body}");

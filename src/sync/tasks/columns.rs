@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::wire::WireTask;
-use crate::sync::convert::{ColumnBuilder, I18nSnake, from_seconds};
+use crate::sync::convert::{ColumnBuilder, I18nSnake, from_seconds, not_in_future};
 
 #[derive(Default)]
 pub(super) struct Columns {
@@ -61,6 +61,8 @@ impl ColumnBuilder for Columns {
             from_seconds(v.as_deref()).map_err(|e| anyhow::anyhow!("task {}: {field}: {e}", t.id))
         };
         let create_time = time(&t.create_time, "create_time")?;
+        let create_time = not_in_future(create_time)
+            .map_err(|e| anyhow::anyhow!("task {}: create_time: {e}", t.id))?;
         let update_time = time(&t.update_time, "update_time")?;
         let complete_time = time(&t.complete_time, "complete_time")?;
         let due_time = time(&t.due.time, "due.time")?;
