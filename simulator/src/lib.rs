@@ -6,7 +6,9 @@
 //!
 //! Modules depend one way only, from the wire up:
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
-//! `config` → `limits` → `state` → `paging` → `params` → `contact` → `handlers` → `routes` →
+//! `results` (the performance results);
+//! `config` → `limits` → `state` → `paging` → `params` → `contact`, `results_handlers` →
+//! `handlers` → `routes` →
 //! `server`.
 
 mod config;
@@ -19,6 +21,8 @@ mod paging;
 mod params;
 mod people;
 mod random;
+mod results;
+mod results_handlers;
 mod routes;
 mod server;
 mod state;

@@ -11,6 +11,7 @@ pub mod context;
 pub mod convert;
 pub mod directory;
 mod partition;
+pub mod performance_results;
 pub mod rejects;
 pub mod retirement;
 mod run;
