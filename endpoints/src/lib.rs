@@ -254,10 +254,7 @@ impl Endpoint {
                 "performance:performance:readonly",
                 "performance:performance",
             ],
-            Endpoint::MetricDetails => &[
-                "performance:metric:read",
-                "performance:metric:write",
-            ],
+            Endpoint::MetricDetails => &["performance:metric:read", "performance:metric:write"],
             Endpoint::Indicators => &[
                 "performance:performance:readonly",
                 "performance:performance",

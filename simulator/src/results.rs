@@ -30,14 +30,31 @@ impl Tenant {
                 .collect(),
         };
         self.metric_fields = vec![
-            MetricField { field_id: g.numeric_id(), name: I18n::new("目标值", "Target"), r#type: "number".into() },
-            MetricField { field_id: g.numeric_id(), name: I18n::new("实际值", "Actual"), r#type: "number".into() },
-            MetricField { field_id: g.numeric_id(), name: I18n::new("备注", "Remarks"), r#type: "text".into() },
+            MetricField {
+                field_id: g.numeric_id(),
+                name: I18n::new("目标值", "Target"),
+                r#type: "number".into(),
+            },
+            MetricField {
+                field_id: g.numeric_id(),
+                name: I18n::new("实际值", "Actual"),
+                r#type: "number".into(),
+            },
+            MetricField {
+                field_id: g.numeric_id(),
+                name: I18n::new("备注", "Remarks"),
+                r#type: "text".into(),
+            },
         ];
         let users = self.users.clone();
         for semester in self.semesters.clone() {
-            let activity = self.activities.iter().find(|a| a.semester_id == semester.id);
-            let Some(activity_id) = activity.map(|a| a.id.clone()) else { continue };
+            let activity = self
+                .activities
+                .iter()
+                .find(|a| a.semester_id == semester.id);
+            let Some(activity_id) = activity.map(|a| a.id.clone()) else {
+                continue;
+            };
             let stages = [
                 (g.numeric_id(), "review", "reviewee"),
                 (g.numeric_id(), "review", "solid_line_leader"),
@@ -55,7 +72,11 @@ impl Tenant {
                 let manager = users[(n + 1) % users.len()].clone();
                 let base: f64 = g.rng.random_range(1.5..5.0);
                 for (stage_id, stage_type, role) in &stages {
-                    let reviewer = if *role == "reviewee" { user.clone() } else { manager.clone() };
+                    let reviewer = if *role == "reviewee" {
+                        user.clone()
+                    } else {
+                        manager.clone()
+                    };
                     let score = (base + if *role == "reviewee" { 0.4 } else { 0.0 }).min(5.0);
                     let score = (score * 10.0).round() / 10.0;
                     self.reviews.push(StageResult {
@@ -84,7 +105,11 @@ impl Tenant {
                         metric_id: g.numeric_id(),
                         name: ["Revenue", "Delivery on time"][k].to_string(),
                         dimension_id: format!("dim-{k}"),
-                        dimension_name: [I18n::new("业绩", "Results"), I18n::new("交付", "Delivery")][k].clone(),
+                        dimension_name: [
+                            I18n::new("业绩", "Results"),
+                            I18n::new("交付", "Delivery"),
+                        ][k]
+                            .clone(),
                         weight: ["60", "40"][k].to_string(),
                         target,
                         actual: (target * g.rng.random_range(0.6..1.3)).round(),
@@ -103,7 +128,11 @@ impl Tenant {
         let indicator = self.indicators.first().cloned();
         let mut changed = Vec::new();
         for r in self.reviews.iter_mut().step_by(step).take(count) {
-            r.score = if r.score >= 3.0 { r.score - 1.0 } else { r.score + 1.0 };
+            r.score = if r.score >= 3.0 {
+                r.score - 1.0
+            } else {
+                r.score + 1.0
+            };
             if let Some(indicator) = &indicator {
                 r.option_id = level_for(indicator, r.score);
             }
@@ -123,5 +152,7 @@ fn level_for(indicator: &Indicator, score: f64) -> String {
         s if s >= 1.5 => 3,
         _ => 4,
     };
-    indicator.options[index.min(indicator.options.len() - 1)].0.clone()
+    indicator.options[index.min(indicator.options.len() - 1)]
+        .0
+        .clone()
 }

@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
+use super::paging;
 use super::params::{
     ApiError, Query, check_user_id_type, corrupted, opt_int, page_size, param, param_error,
     put_paging, success,
 };
-use super::paging;
 use super::state::{Shared, lock};
 use super::tenant::{I18n, Metric, StageResult, Tenant};
 use feishu_endpoints::{
@@ -45,7 +45,11 @@ fn strings(body: &Value, key: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// The page size and resume key of a request paged in the query string.
-fn query_paging(query: &Query, endpoint: Endpoint, scope: &str) -> Result<(usize, Option<String>), ApiError> {
+fn query_paging(
+    query: &Query,
+    endpoint: Endpoint,
+    scope: &str,
+) -> Result<(usize, Option<String>), ApiError> {
     let size = opt_int(param(query, "page_size")).map_err(|()| perf_error())?;
     let size = page_size(size, 20, 50).map_err(|_| perf_error())?;
     let after = match param(query, "page_token") {
@@ -57,20 +61,34 @@ fn query_paging(query: &Query, endpoint: Endpoint, scope: &str) -> Result<(usize
 
 pub(crate) fn reviewees(shared: &Shared, query: &Query, body: &Value) -> Result<Value, ApiError> {
     check_user_id_type(query, &USER_ID_TYPES, perf_error)?;
-    let semester_id = body.get("semester_id").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let semester_id = body
+        .get("semester_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     let semester_id = semester_id.ok_or_else(perf_error)?;
     let activity_ids = strings(body, "activity_ids")?;
-    let scope = format!("{semester_id}/{}", paging::fingerprint(&[&activity_ids.join(",")]));
+    let scope = format!(
+        "{semester_id}/{}",
+        paging::fingerprint(&[&activity_ids.join(",")])
+    );
     let (size, after) = query_paging(query, Endpoint::Reviewees, &scope)?;
     let tenant = lock(&shared.tenant);
     let mut matching: Vec<_> = tenant
         .reviewees
         .iter()
         .filter(|r| r.semester_id == semester_id)
-        .filter(|r| activity_ids.is_empty() || r.activity_ids.iter().any(|a| activity_ids.contains(a)))
+        .filter(|r| {
+            activity_ids.is_empty() || r.activity_ids.iter().any(|a| activity_ids.contains(a))
+        })
         .collect();
     matching.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let page = paging::page(matching, |r| r.user_id.clone(), after, size, |r| r.user_id.clone());
+    let page = paging::page(
+        matching,
+        |r| r.user_id.clone(),
+        after,
+        size,
+        |r| r.user_id.clone(),
+    );
     let items: Vec<Value> = page
         .items
         .into_iter()
@@ -93,7 +111,9 @@ pub(crate) fn review_data(shared: &Shared, query: &Query, body: &Value) -> Resul
     let semesters = strings(body, "semester_ids")?;
     let users = strings(body, "reviewee_user_ids")?;
     let counts_ok = |list: &[String], cap| !list.is_empty() && list.len() <= cap;
-    if !counts_ok(&semesters, REVIEW_DATA_MAX_SEMESTERS) || !counts_ok(&users, REVIEW_DATA_MAX_REVIEWEES) {
+    if !counts_ok(&semesters, REVIEW_DATA_MAX_SEMESTERS)
+        || !counts_ok(&users, REVIEW_DATA_MAX_REVIEWEES)
+    {
         return Err(perf_error());
     }
     let stage_types = strings(body, "stage_types")?;
@@ -108,7 +128,11 @@ pub(crate) fn review_data(shared: &Shared, query: &Query, body: &Value) -> Resul
     let mut datas = Vec::new();
     for semester in &semesters {
         for user in &users {
-            if !tenant.reviewees.iter().any(|r| &r.semester_id == semester && &r.user_id == user) {
+            if !tenant
+                .reviewees
+                .iter()
+                .any(|r| &r.semester_id == semester && &r.user_id == user)
+            {
                 continue;
             }
             let results: Vec<&StageResult> = tenant
@@ -184,9 +208,16 @@ fn profile(tenant: &Tenant, semester: &str, user: &str, results: &[&StageResult]
     })
 }
 
-pub(crate) fn metric_details(shared: &Shared, query: &Query, body: &Value) -> Result<Value, ApiError> {
+pub(crate) fn metric_details(
+    shared: &Shared,
+    query: &Query,
+    body: &Value,
+) -> Result<Value, ApiError> {
     check_user_id_type(query, &USER_ID_TYPES, perf_error)?;
-    let semester_id = body.get("semester_id").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let semester_id = body
+        .get("semester_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
     let semester_id = semester_id.ok_or_else(perf_error)?;
     let users = strings(body, "reviewee_user_ids")?;
     if users.is_empty() || users.len() > METRIC_DETAILS_MAX_REVIEWEES {
@@ -203,7 +234,9 @@ pub(crate) fn metric_details(shared: &Shared, query: &Query, body: &Value) -> Re
         .filter(|m| m.semester_id == semester_id && users.contains(&m.user_id))
         .map(|m| metric(m, &target, &actual))
         .collect();
-    Ok(success(json!({ "semester_id": semester_id, "reviewee_metrics": entries })))
+    Ok(success(
+        json!({ "semester_id": semester_id, "reviewee_metrics": entries }),
+    ))
 }
 
 fn metric(m: &Metric, target: &str, actual: &str) -> Value {

@@ -175,7 +175,8 @@ impl Config {
                     .into(),
             );
         }
-        if (review.enabled || self.streams.metric_details.enabled) && !self.streams.reviewees.enabled
+        if (review.enabled || self.streams.metric_details.enabled)
+            && !self.streams.reviewees.enabled
         {
             problems.push(
                 "streams.reviewees.enabled = false while review_data or metric_details is \

@@ -61,10 +61,20 @@ pub async fn sync(
                 tokio::join!(run(Endpoint::ReviewData), run(Endpoint::MetricDetails));
             [reviewees, review_data, metric_details]
         };
-        let (activities, stage_tasks, results) =
-            tokio::join!(run(Endpoint::Activities), run(Endpoint::StageTasks), results);
+        let (activities, stage_tasks, results) = tokio::join!(
+            run(Endpoint::Activities),
+            run(Endpoint::StageTasks),
+            results
+        );
         let [reviewees, review_data, metric_details] = results;
-        [semesters, activities, stage_tasks, reviewees, review_data, metric_details]
+        [
+            semesters,
+            activities,
+            stage_tasks,
+            reviewees,
+            review_data,
+            metric_details,
+        ]
     };
     let dictionaries = async {
         let (indicators, metric_fields) =

@@ -78,8 +78,16 @@ impl IndicatorColumns {
                 continue; // a repeat on one page: the first answer stands
             }
             let options = raw.get("options").and_then(Value::as_array).cloned();
-            for (option, raw_option) in indicator.options.into_iter().zip(options.unwrap_or_default()) {
-                if c.option_indicator.iter().zip(&c.option_id).any(|(i, o)| *i == indicator.id && *o == option.id) {
+            for (option, raw_option) in indicator
+                .options
+                .into_iter()
+                .zip(options.unwrap_or_default())
+            {
+                if c.option_indicator
+                    .iter()
+                    .zip(&c.option_id)
+                    .any(|(i, o)| *i == indicator.id && *o == option.id)
+                {
                     continue;
                 }
                 c.option_indicator.push(indicator.id.clone());
@@ -109,10 +117,18 @@ struct IndicatorSink {
 impl PartitionSink for IndicatorSink {
     type Data = IndicatorPage;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: IndicatorPage) -> anyhow::Result<PageWrite> {
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: IndicatorPage,
+    ) -> anyhow::Result<PageWrite> {
         let (c, rejected) = IndicatorColumns::from_records(data.indicators);
         self.seen.extend(c.id.iter().cloned());
-        let pairs = c.option_indicator.iter().cloned().zip(c.option_id.iter().cloned());
+        let pairs = c
+            .option_indicator
+            .iter()
+            .cloned()
+            .zip(c.option_id.iter().cloned());
         self.seen_options.extend(pairs);
         let indicators = sqlx::query!(
             r#"INSERT INTO feishu.indicators AS t (id, name_zh, name_en, type, raw)
@@ -121,7 +137,11 @@ impl PartitionSink for IndicatorSink {
                     name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, type = EXCLUDED.type,
                     raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
                WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
-            &c.id, &c.name_zh as _, &c.name_en as _, &c.r#type as _, &c.raw
+            &c.id,
+            &c.name_zh as _,
+            &c.name_en as _,
+            &c.r#type as _,
+            &c.raw
         )
         .execute(&mut *tx)
         .await
@@ -149,7 +169,8 @@ impl PartitionSink for IndicatorSink {
         if pass.resumed || self.seen.is_empty() {
             return Ok(Completion::default()); // an empty list retires nothing: see README
         }
-        let (indicators, options): (Vec<String>, Vec<String>) = self.seen_options.iter().cloned().unzip();
+        let (indicators, options): (Vec<String>, Vec<String>) =
+            self.seen_options.iter().cloned().unzip();
         let retired_options = sqlx::query!(
             "UPDATE feishu.indicator_options o SET deleted_at = now(), synced_at = now()
               WHERE o.deleted_at IS NULL
@@ -177,7 +198,10 @@ impl PartitionSink for IndicatorSink {
 }
 
 /// Reads every indicator (no `indicator_ids`: the document's "all").
-pub async fn run_indicators(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn run_indicators(
+    ctx: &SyncContext,
+    _opts: &RunOptions,
+) -> anyhow::Result<StreamOutcome> {
     let mut request = ApiRequest::new(Endpoint::Indicators);
     request.body = Some(serde_json::json!({}));
     let partition = Partition {
@@ -213,7 +237,11 @@ struct MetricFieldSink {
 impl PartitionSink for MetricFieldSink {
     type Data = MetricFieldList;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: MetricFieldList) -> anyhow::Result<PageWrite> {
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: MetricFieldList,
+    ) -> anyhow::Result<PageWrite> {
         let (mut id, mut zh, mut en, mut kind, mut raws) = (vec![], vec![], vec![], vec![], vec![]);
         let mut rejected = Vec::new();
         for raw in data.items {
@@ -241,7 +269,11 @@ impl PartitionSink for MetricFieldSink {
                     name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, type = EXCLUDED.type,
                     raw = EXCLUDED.raw, deleted_at = NULL, synced_at = now()
                WHERE t.raw IS DISTINCT FROM EXCLUDED.raw OR t.deleted_at IS NOT NULL"#,
-            &id, &zh as _, &en as _, &kind as _, &raws
+            &id,
+            &zh as _,
+            &en as _,
+            &kind as _,
+            &raws
         )
         .execute(&mut *tx)
         .await
@@ -252,7 +284,11 @@ impl PartitionSink for MetricFieldSink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, _pass: &Pass) -> anyhow::Result<Completion> {
+    async fn complete(
+        &mut self,
+        tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
         if self.seen.is_empty() {
             return Ok(Completion::default()); // an empty list retires nothing: see README
         }
@@ -272,7 +308,10 @@ impl PartitionSink for MetricFieldSink {
 }
 
 /// Reads every metric field (no `field_ids`: the document's "all").
-pub async fn run_metric_fields(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn run_metric_fields(
+    ctx: &SyncContext,
+    _opts: &RunOptions,
+) -> anyhow::Result<StreamOutcome> {
     let mut request = ApiRequest::new(Endpoint::MetricFields);
     request.body = Some(serde_json::json!({}));
     let partition = Partition {

@@ -45,7 +45,10 @@ fn indicators_and_their_levels_map_to_rows() {
     assert_eq!(c.id, ["7343513161666707459"]);
     assert_eq!(c.name_en[0].as_deref(), Some("Overall performance"));
     assert_eq!(c.option_id, ["7343513161666707460", "7343513161666707461"]);
-    assert_eq!(c.option_label, [Some("S".to_string()), Some("B".to_string())]);
+    assert_eq!(
+        c.option_label,
+        [Some("S".to_string()), Some("B".to_string())]
+    );
     assert_eq!(c.option_zh[0].as_deref(), Some("卓越"));
     assert_eq!(c.option_raw[1]["lable"], "B");
     assert_eq!(rejected.len(), 1, "an indicator without id is rejected");
@@ -55,8 +58,11 @@ fn indicators_and_their_levels_map_to_rows() {
 fn metric_fields_take_string_or_numeric_ids() {
     let envelope: Value = serde_json::from_str(METRIC_FIELDS).unwrap();
     let list = MetricFieldList::deserialize(&envelope["data"]).unwrap();
-    let fields: Vec<WireMetricField> =
-        list.items.iter().map(|v| WireMetricField::deserialize(v).unwrap()).collect();
+    let fields: Vec<WireMetricField> = list
+        .items
+        .iter()
+        .map(|v| WireMetricField::deserialize(v).unwrap())
+        .collect();
     assert_eq!(fields[0].field_id, "7293169069640630291");
     assert_eq!(fields[1].field_id, "7293169069640630292");
     assert_eq!(fields[0].name.en.as_deref(), Some("Target"));

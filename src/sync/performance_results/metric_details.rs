@@ -104,7 +104,12 @@ impl Columns {
         let fields: Vec<(WireField, Value)> = m
             .fields
             .iter()
-            .map(|f| Ok((WireField::deserialize(f).context("metric field value")?, f.clone())))
+            .map(|f| {
+                Ok((
+                    WireField::deserialize(f).context("metric field value")?,
+                    f.clone(),
+                ))
+            })
             .collect::<anyhow::Result<_>>()?;
         let mut field_ids = HashSet::new();
         for (f, raw_field) in fields {
@@ -115,7 +120,8 @@ impl Columns {
             self.f_metric.push(m.metric_id.clone());
             self.f_number.push(number(f.field_value.as_deref()));
             self.f_value.push(f.field_value);
-            self.f_person.push(f.field_value_person.and_then(|p| p.id(user_id_type)));
+            self.f_person
+                .push(f.field_value_person.and_then(|p| p.id(user_id_type)));
             self.f_raw.push(raw_field);
             self.f_field.push(f.field_id);
         }
@@ -155,25 +161,40 @@ struct MetricSink {
 impl PartitionSink for MetricSink {
     type Data = MetricAnswer;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: MetricAnswer) -> anyhow::Result<PageWrite> {
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: MetricAnswer,
+    ) -> anyhow::Result<PageWrite> {
         let mut c = Columns::default();
         let mut rejected = Vec::new();
         let mut keys = HashSet::new();
         for raw in data.reviewee_metrics {
-            let key = raw.pointer("/metric_details/metric_id").map(|v| v.to_string());
+            let key = raw
+                .pointer("/metric_details/metric_id")
+                .map(|v| v.to_string());
             let reviewee = raw.pointer("/reviewee_user_id").map(|v| v.to_string());
             if !keys.insert((reviewee, key.clone())) {
                 continue; // a repeat: the first answer stands
             }
             if let Err(error) = c.push(raw.clone(), &self.user_id_type) {
-                rejected.push(RejectedRecord { key, reason: format!("{error:#}"), raw });
+                rejected.push(RejectedRecord {
+                    key,
+                    reason: format!("{error:#}"),
+                    raw,
+                });
             }
         }
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.metrics.extend(c.reviewee.iter().cloned().zip(c.metric_id.iter().cloned()));
+            seen.metrics
+                .extend(c.reviewee.iter().cloned().zip(c.metric_id.iter().cloned()));
             for n in 0..c.f_field.len() {
-                seen.fields.insert((c.f_reviewee[n].clone(), c.f_metric[n].clone(), c.f_field[n].clone()));
+                seen.fields.insert((
+                    c.f_reviewee[n].clone(),
+                    c.f_metric[n].clone(),
+                    c.f_field[n].clone(),
+                ));
             }
         }
         let metrics = sqlx::query!(
@@ -221,7 +242,11 @@ impl PartitionSink for MetricSink {
         })
     }
 
-    async fn complete(&mut self, _tx: &mut PgConnection, _pass: &Pass) -> anyhow::Result<Completion> {
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
         // Retirement waits for every request of the semester (see run_semester).
         Ok(Completion::default())
     }
@@ -256,13 +281,18 @@ async fn run_semester(
         .enumerate()
         .map(|(n, batch)| {
             let mut request = ApiRequest::new(Endpoint::MetricDetails);
-            request.body = Some(serde_json::json!({ "semester_id": semester_id, "reviewee_user_ids": batch }));
+            request.body =
+                Some(serde_json::json!({ "semester_id": semester_id, "reviewee_user_ids": batch }));
             let sink = MetricSink {
                 semester_id: semester_id.clone(),
                 user_id_type: ctx.client.user_id_type().to_string(),
                 seen: seen.clone(),
             };
-            Partition { key: format!("{semester_id}#{n}"), request, sink }
+            Partition {
+                key: format!("{semester_id}#{n}"),
+                request,
+                sink,
+            }
         })
         .collect();
     let mut outcome = read_partitions(ctx, partitions, 2).await;
@@ -275,7 +305,11 @@ async fn run_semester(
     Ok(outcome)
 }
 
-async fn retire_unseen(tx: &mut PgConnection, semester_id: &str, seen: &Seen) -> anyhow::Result<u64> {
+async fn retire_unseen(
+    tx: &mut PgConnection,
+    semester_id: &str,
+    seen: &Seen,
+) -> anyhow::Result<u64> {
     db::prefer_hash_joins(tx).await?;
     let (users, metrics): (Vec<String>, Vec<String>) = seen.metrics.iter().cloned().unzip();
     let retired_metrics = sqlx::query!(
@@ -283,7 +317,9 @@ async fn retire_unseen(tx: &mut PgConnection, semester_id: &str, seen: &Seen) ->
           WHERE t.semester_id = $1 AND t.deleted_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[]) AS s(u, m)
                              WHERE s.u = t.reviewee_user_id AND s.m = t.metric_id)",
-        semester_id, &users, &metrics
+        semester_id,
+        &users,
+        &metrics
     )
     .execute(&mut *tx)
     .await
@@ -324,7 +360,10 @@ async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
                 AND t.deleted_at IS NULL AND r.deleted_at IS NOT NULL"
         ),
     ] {
-        let done = query.execute(&ctx.pool).await.context("retiring metrics of retired reviewees")?;
+        let done = query
+            .execute(&ctx.pool)
+            .await
+            .context("retiring metrics of retired reviewees")?;
         retired += done.rows_affected();
     }
     Ok(retired)

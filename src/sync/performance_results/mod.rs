@@ -7,8 +7,8 @@
 pub mod dictionaries;
 pub mod metric_details;
 pub mod review_data;
-pub mod reviewees;
 mod review_rows;
+pub mod reviewees;
 mod wire;
 
 use anyhow::Context;
@@ -29,7 +29,11 @@ pub async fn parents_clean(pool: &PgPool, parents: &[Endpoint]) -> anyhow::Resul
         .await
         .context("reading the parents' latest runs in feishu.sync_runs")?;
         if status.as_deref() != Some("succeeded") {
-            tracing::info!(parent = parent.name(), status, "parent not clean; retiring nothing");
+            tracing::info!(
+                parent = parent.name(),
+                status,
+                "parent not clean; retiring nothing"
+            );
             return Ok(false);
         }
     }

@@ -46,21 +46,34 @@ struct ReviewDataSink {
 impl PartitionSink for ReviewDataSink {
     type Data = ReviewDataAnswer;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: ReviewDataAnswer) -> anyhow::Result<PageWrite> {
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: ReviewDataAnswer,
+    ) -> anyhow::Result<PageWrite> {
         let (stages, items, rejected) = rows(data.datas, &self.user_id_type);
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             for n in 0..stages.stage_id.len() {
-                let key = (stages.semester_id[n].clone(), stages.reviewee[n].clone(), stages.stage_id[n].clone());
+                let key = (
+                    stages.semester_id[n].clone(),
+                    stages.reviewee[n].clone(),
+                    stages.stage_id[n].clone(),
+                );
                 seen.stages.insert(key);
             }
-            seen.items.extend((0..items.field_id.len()).map(|n| items.key(n)));
+            seen.items
+                .extend((0..items.field_id.len()).map(|n| items.key(n)));
         }
         let written = upsert_stages(tx, &stages).await? + upsert_items(tx, &items).await?;
         Ok(PageWrite { written, rejected })
     }
 
-    async fn complete(&mut self, _tx: &mut PgConnection, _pass: &Pass) -> anyhow::Result<Completion> {
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
         // The group's watermarks move once all its requests succeeded (see run_group).
         Ok(Completion {
             partitions: Some(Vec::new()),
@@ -166,7 +179,8 @@ async fn groups(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<Vec<Grou
     let mut out = Vec::new();
     for list in [whole, incremental] {
         for chunk in list.chunks(REVIEW_DATA_MAX_SEMESTERS) {
-            let reviewees: BTreeSet<&String> = chunk.iter().flat_map(|(_, users, _)| users).collect();
+            let reviewees: BTreeSet<&String> =
+                chunk.iter().flat_map(|(_, users, _)| users).collect();
             out.push(Group {
                 semesters: chunk.iter().map(|(s, _, _)| s.clone()).collect(),
                 reviewees: reviewees.into_iter().cloned().collect(),
@@ -203,7 +217,11 @@ async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Resu
                 user_id_type: ctx.client.user_id_type().to_string(),
                 seen: seen.clone(),
             };
-            Partition { key: format!("{label}#{n}"), request, sink }
+            Partition {
+                key: format!("{label}#{n}"),
+                request,
+                sink,
+            }
         })
         .collect();
     let mut outcome = read_partitions(ctx, partitions, 2).await;
@@ -216,14 +234,26 @@ async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Resu
         outcome.counts.rows_retired += retire_unseen(&mut tx, &group.semesters, &seen).await?;
     }
     if group.moves_watermark {
-        sync_state::record_complete(&mut tx, Endpoint::ReviewData.name(), &group.semesters, Some(started)).await?;
+        sync_state::record_complete(
+            &mut tx,
+            Endpoint::ReviewData.name(),
+            &group.semesters,
+            Some(started),
+        )
+        .await?;
     }
-    tx.commit().await.context("committing the review data group")?;
+    tx.commit()
+        .await
+        .context("committing the review data group")?;
     Ok(outcome)
 }
 
 /// After a complete read of `semesters`: retires the stages and items it did not return.
-async fn retire_unseen(tx: &mut PgConnection, semesters: &[String], seen: &Seen) -> anyhow::Result<u64> {
+async fn retire_unseen(
+    tx: &mut PgConnection,
+    semesters: &[String],
+    seen: &Seen,
+) -> anyhow::Result<u64> {
     db::prefer_hash_joins(tx).await?;
     let mut cols: [Vec<String>; 7] = Default::default();
     for key in &seen.items {
@@ -282,7 +312,10 @@ async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
                 AND t.deleted_at IS NULL AND r.deleted_at IS NOT NULL"
         ),
     ] {
-        let done = query.execute(&ctx.pool).await.context("retiring review data of retired reviewees")?;
+        let done = query
+            .execute(&ctx.pool)
+            .await
+            .context("retiring review data of retired reviewees")?;
         retired += done.rows_affected();
     }
     Ok(retired)

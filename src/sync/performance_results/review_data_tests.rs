@@ -73,7 +73,11 @@ fn nested_review_data_flattens_to_stages_and_items() {
     assert_eq!(s.role[0].as_deref(), Some("solid_line_leader"));
     assert_eq!(s.roles[0], serde_json::json!(["solid_line_leader"]));
     assert_eq!(i.field_id, ["7348736302176535000", "7348736302176535001"]);
-    assert_eq!(i.reviewer, ["ou_manager", "ou_manager"], "the record's reviewer fills in");
+    assert_eq!(
+        i.reviewer,
+        ["ou_manager", "ou_manager"],
+        "the record's reviewer fills in"
+    );
     assert_eq!(i.score, [Some(4.5), None]);
     assert_eq!(i.option_id[0].as_deref(), Some("7343513161666707460"));
     assert_eq!(i.text[1].as_deref(), Some("Delivered the migration early"));
@@ -81,10 +85,16 @@ fn nested_review_data_flattens_to_stages_and_items() {
     assert_eq!(i.record_id[0], "7348736302176534800");
     assert_eq!(i.progress, [Some(3), Some(3)]);
     assert_eq!(i.submit_time[1].unwrap().timestamp_millis(), 1718863058000);
-    assert_eq!(rejected.len(), 1, "a profile without the reviewee's id is rejected");
+    assert_eq!(
+        rejected.len(),
+        1,
+        "a profile without the reviewee's id is rejected"
+    );
 
     let (_, i, _) = rows(
-        super::ReviewDataAnswer::deserialize(&envelope["data"]).unwrap().datas,
+        super::ReviewDataAnswer::deserialize(&envelope["data"])
+            .unwrap()
+            .datas,
         "user_id",
     );
     assert_eq!(i.reviewer[0], "u_manager");

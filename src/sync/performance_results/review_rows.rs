@@ -170,14 +170,20 @@ pub(super) fn rows(
         match profile_rows(&raw, user_id_type, &mut s, &mut i) {
             Ok(()) => {}
             Err(error) => {
-                let key = raw.get("semester_id").map(|v| v.to_string().trim_matches('"').to_string());
+                let key = raw
+                    .get("semester_id")
+                    .map(|v| v.to_string().trim_matches('"').to_string());
                 let reason = format!("{error:#}");
                 rejected.push(RejectedRecord { key, reason, raw });
                 continue;
             }
         }
         for n in 0..s.stage_id.len() {
-            let key = (s.semester_id[n].clone(), s.reviewee[n].clone(), s.stage_id[n].clone());
+            let key = (
+                s.semester_id[n].clone(),
+                s.reviewee[n].clone(),
+                s.stage_id[n].clone(),
+            );
             if seen_stages.insert(key) {
                 stages.push_from(&s, n);
             }
@@ -211,15 +217,21 @@ fn profile_rows(
             for unit in &record.units {
                 for raw_detail in &unit.data {
                     let d = WireDetail::deserialize(raw_detail).context("review item")?;
-                    let submit_time = from_millis(d.submit_time.as_deref())
-                        .map_err(|e| anyhow::anyhow!("review item {}: submit_time: {e}", d.field_id))?;
+                    let submit_time = from_millis(d.submit_time.as_deref()).map_err(|e| {
+                        anyhow::anyhow!("review item {}: submit_time: {e}", d.field_id)
+                    })?;
                     let reviewer = d.reviewer_user_id.as_ref().and_then(|u| u.id(user_id_type));
                     i.semester_id.push(profile.semester_id.clone());
                     i.reviewee.push(reviewee.clone());
                     i.stage_id.push(stage.stage_id.clone());
-                    i.record_id.push(record.record_id.clone().unwrap_or_default());
+                    i.record_id
+                        .push(record.record_id.clone().unwrap_or_default());
                     i.unit_id.push(unit.unit_id.clone().unwrap_or_default());
-                    i.reviewer.push(reviewer.or_else(|| record_reviewer.clone()).unwrap_or_default());
+                    i.reviewer.push(
+                        reviewer
+                            .or_else(|| record_reviewer.clone())
+                            .unwrap_or_default(),
+                    );
                     i.progress.push(record.progress);
                     i.is_unknown.push(unit.is_unknown);
                     i.indicator_id.push(d.indicator_id);
@@ -239,7 +251,8 @@ fn profile_rows(
         s.semester_id.push(profile.semester_id.clone());
         s.reviewee.push(reviewee.clone());
         s.activity_id.push(profile.activity_id.clone());
-        s.review_template_id.push(profile.review_template_id.clone());
+        s.review_template_id
+            .push(profile.review_template_id.clone());
         s.stage_type.push(stage.stage_type);
         s.role.push(stage.review_stage_role);
         s.roles.push(Value::from(stage.review_stage_roles));
@@ -256,7 +269,8 @@ impl StageColumns {
         self.reviewee.push(o.reviewee[n].clone());
         self.stage_id.push(o.stage_id[n].clone());
         self.activity_id.push(o.activity_id[n].clone());
-        self.review_template_id.push(o.review_template_id[n].clone());
+        self.review_template_id
+            .push(o.review_template_id[n].clone());
         self.stage_type.push(o.stage_type[n].clone());
         self.role.push(o.role[n].clone());
         self.roles.push(o.roles[n].clone());

@@ -87,7 +87,11 @@ impl RevieweeSink {
 impl PartitionSink for RevieweeSink {
     type Data = RevieweePage;
 
-    async fn write_page(&mut self, tx: &mut PgConnection, data: RevieweePage) -> anyhow::Result<PageWrite> {
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: RevieweePage,
+    ) -> anyhow::Result<PageWrite> {
         let (c, rejected) = self.columns(data.reviewees);
         self.seen.extend(c.user_id.iter().cloned());
         let written = sqlx::query!(

@@ -35,10 +35,22 @@ fn reviewees_map_to_rows_of_the_configured_id_type() {
     let page = RevieweePage::deserialize(&envelope["data"]).unwrap();
     let (c, rejected) = sink("open_id").columns(page.reviewees.clone());
     assert_eq!(c.user_id, ["ou_3245842393d09e9428ad4655da6e30b3"]);
-    assert_eq!(c.activity_ids[0], serde_json::json!(["7343513161666707459"]));
-    assert!(c.url[0].as_deref().unwrap().starts_with("https://performance.feishu.cn/"));
+    assert_eq!(
+        c.activity_ids[0],
+        serde_json::json!(["7343513161666707459"])
+    );
+    assert!(
+        c.url[0]
+            .as_deref()
+            .unwrap()
+            .starts_with("https://performance.feishu.cn/")
+    );
     assert_eq!(rejected.len(), 1, "no open_id: rejected, not guessed");
-    assert!(rejected[0].reason.contains("open_id"), "{}", rejected[0].reason);
+    assert!(
+        rejected[0].reason.contains("open_id"),
+        "{}",
+        rejected[0].reason
+    );
 
     let (c, rejected) = sink("user_id").columns(page.reviewees);
     assert_eq!(c.user_id, ["2ag4g6d3", "only_user_id"]);
