@@ -1,20 +1,43 @@
 -- Views over the performance results, for HR analysts. Each reads current rows only.
--- A person's primary department is the first of feishu.people.department_ids (sorted by
--- name) until the directory records which membership is primary.
+-- A person's primary department is the first of their current departments by name (as
+-- the first of feishu.people.department_ids) until the directory records which
+-- membership is primary; feishu.primary_departments gives it, one lookup per person, so
+-- the views need not aggregate feishu.people for every row.
+
+CREATE VIEW feishu.primary_departments AS
+SELECT u.id AS user_id,
+       u.name AS user_name,
+       dep.id AS department_id,
+       dep.name AS department_name
+  FROM feishu.users u
+  LEFT JOIN LATERAL (
+        SELECT d.id, d.name
+          FROM feishu.user_departments ud
+          JOIN feishu.departments d ON d.id = ud.department_id AND d.deleted_at IS NULL
+         WHERE ud.user_id = u.id
+         ORDER BY d.name, d.id
+         LIMIT 1) dep ON true
+ WHERE u.deleted_at IS NULL;
+COMMENT ON VIEW feishu.primary_departments IS
+    'Each current user with their primary department: the first of their current departments by name (NULL for members of the root only)';
+COMMENT ON COLUMN feishu.primary_departments.user_id IS 'The user; joins feishu.users.id';
+COMMENT ON COLUMN feishu.primary_departments.user_name IS 'Name';
+COMMENT ON COLUMN feishu.primary_departments.department_id IS 'Primary department (open_department_id); NULL when the user is only at the root';
+COMMENT ON COLUMN feishu.primary_departments.department_name IS 'Its name';
 
 CREATE VIEW feishu.review_results AS
 SELECT i.semester_id,
        s.name_en AS semester_name,
        i.reviewee_user_id,
-       p.name AS reviewee_name,
-       p.department_ids[1] AS department_id,
-       p.department_names[1] AS department_name,
+       p.user_name AS reviewee_name,
+       p.department_id,
+       p.department_name,
        i.stage_id,
        st.stage_type,
        st.review_stage_role,
        st.stage_type = 'leader_review' AS is_final,
        nullif(i.reviewer_user_id, '') AS reviewer_user_id,
-       r.name AS reviewer_name,
+       r.user_name AS reviewer_name,
        i.indicator_id,
        i.option_id,
        o.label AS level_code,
@@ -27,8 +50,8 @@ SELECT i.semester_id,
     ON st.semester_id = i.semester_id AND st.reviewee_user_id = i.reviewee_user_id
    AND st.stage_id = i.stage_id AND st.deleted_at IS NULL
   LEFT JOIN feishu.semesters s ON s.id = i.semester_id
-  LEFT JOIN feishu.people p ON p.id = i.reviewee_user_id
-  LEFT JOIN feishu.people r ON r.id = i.reviewer_user_id
+  LEFT JOIN feishu.primary_departments p ON p.user_id = i.reviewee_user_id
+  LEFT JOIN feishu.primary_departments r ON r.user_id = i.reviewer_user_id
   LEFT JOIN feishu.indicator_options o
     ON o.indicator_id = i.indicator_id AND o.option_id = i.option_id AND o.deleted_at IS NULL
  WHERE i.deleted_at IS NULL
@@ -116,8 +139,8 @@ WITH named AS (
 )
 SELECT m.semester_id,
        m.reviewee_user_id,
-       p.name AS reviewee_name,
-       p.department_names[1] AS department_name,
+       p.user_name AS reviewee_name,
+       p.department_name,
        m.metric_id,
        m.name AS metric_name,
        m.dimension_name_en,
@@ -126,7 +149,7 @@ SELECT m.semester_id,
        a.field_number AS actual,
        a.field_number / nullif(t.field_number, 0) AS attainment
   FROM feishu.metric_details m
-  LEFT JOIN feishu.people p ON p.id = m.reviewee_user_id
+  LEFT JOIN feishu.primary_departments p ON p.user_id = m.reviewee_user_id
   JOIN feishu.metric_detail_fields t
     ON t.semester_id = m.semester_id AND t.reviewee_user_id = m.reviewee_user_id
    AND t.metric_id = m.metric_id AND t.deleted_at IS NULL

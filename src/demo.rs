@@ -129,7 +129,7 @@ async fn print_rating_distribution(config: &Config) -> anyhow::Result<()> {
                SELECT r.semester_id FROM feishu.rating_distribution r
                  JOIN feishu.semesters s ON s.id = r.semester_id
                 ORDER BY s.start_time DESC LIMIT 1)
-           SELECT min(r.semester_name) AS "semester", coalesce(r.department_name, '(none)') AS "department!",
+           SELECT min(r.semester_name) AS "semester", coalesce(r.department_name, '(root)') AS "department!",
                   sum(r.reviewees) FILTER (WHERE r.level_code = 'S')::int8 AS "s",
                   sum(r.reviewees) FILTER (WHERE r.level_code = 'A')::int8 AS "a",
                   sum(r.reviewees) FILTER (WHERE r.level_code = 'B')::int8 AS "b",

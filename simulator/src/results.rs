@@ -70,15 +70,22 @@ impl Tenant {
                     activity_ids: vec![activity_id.clone()],
                 });
                 let manager = users[(n + 1) % users.len()].clone();
+                // People rate themselves a little higher, some much higher, than their
+                // manager does; the final result follows the manager's.
                 let base: f64 = g.rng.random_range(1.5..5.0);
+                let own: f64 = g.rng.random_range(-0.5..1.6);
                 for (stage_id, stage_type, role) in &stages {
                     let reviewer = if *role == "reviewee" {
                         user.clone()
                     } else {
                         manager.clone()
                     };
-                    let score = (base + if *role == "reviewee" { 0.4 } else { 0.0 }).min(5.0);
-                    let score = (score * 10.0).round() / 10.0;
+                    let score = if *role == "reviewee" {
+                        base + own
+                    } else {
+                        base
+                    };
+                    let score = (score.clamp(1.0, 5.0) * 10.0).round() / 10.0;
                     self.reviews.push(StageResult {
                         semester_id: semester.id.clone(),
                         user_id: user.clone(),
@@ -128,11 +135,13 @@ impl Tenant {
         let indicator = self.indicators.first().cloned();
         let mut changed = Vec::new();
         for r in self.reviews.iter_mut().step_by(step).take(count) {
-            r.score = if r.score >= 3.0 {
+            let moved = if r.score >= 3.0 {
                 r.score - 1.0
             } else {
                 r.score + 1.0
             };
+            // One decimal, as the wire sends it.
+            r.score = (moved * 10.0).round() / 10.0;
             if let Some(indicator) = &indicator {
                 r.option_id = level_for(indicator, r.score);
             }
