@@ -1,8 +1,8 @@
 -- Views over the performance results, for HR analysts. Each reads current rows only.
--- A person's primary department is the first of their current departments by name (as
--- the first of feishu.people.department_ids) until the directory records which
--- membership is primary; feishu.primary_departments gives it, one lookup per person, so
--- the views need not aggregate feishu.people for every row.
+-- A person's primary department is the membership user_departments marks is_primary
+-- (orders[].is_primary_dept); without that information (no orders, no field scope), the
+-- first of their current departments by name. feishu.primary_departments gives it, one
+-- lookup per person, so the views need not aggregate feishu.people for every row.
 
 CREATE VIEW feishu.primary_departments AS
 SELECT u.id AS user_id,
@@ -15,11 +15,11 @@ SELECT u.id AS user_id,
           FROM feishu.user_departments ud
           JOIN feishu.departments d ON d.id = ud.department_id AND d.deleted_at IS NULL
          WHERE ud.user_id = u.id
-         ORDER BY d.name, d.id
+         ORDER BY ud.is_primary IS TRUE DESC, d.name, d.id
          LIMIT 1) dep ON true
  WHERE u.deleted_at IS NULL;
 COMMENT ON VIEW feishu.primary_departments IS
-    'Each current user with their primary department: the first of their current departments by name (NULL for members of the root only)';
+    'Each current user with their primary department: the membership marked is_primary, else the first of their current departments by name (NULL for members of the root only)';
 COMMENT ON COLUMN feishu.primary_departments.user_id IS 'The user; joins feishu.users.id';
 COMMENT ON COLUMN feishu.primary_departments.user_name IS 'Name';
 COMMENT ON COLUMN feishu.primary_departments.department_id IS 'Primary department (open_department_id); NULL when the user is only at the root';

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
-use super::{current_reviewees, parents_clean};
+use super::{IN_FLIGHT, current_reviewees, parents_clean};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
@@ -295,7 +295,7 @@ async fn run_semester(
             }
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
     if outcome.all_complete() && clean {
         let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
         let mut tx = ctx.pool.begin().await?;

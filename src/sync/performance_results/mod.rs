@@ -16,6 +16,11 @@ use sqlx::PgPool;
 
 use crate::feishu::Endpoint;
 
+/// Requests of one results stream in flight at once: they share the endpoint's budget, so
+/// more only hide latency (a request without paging waits for its answer and its write
+/// before the next can leave); four keep 20 a minute busy with room to spare.
+const IN_FLIGHT: usize = 4;
+
 /// Whether the latest run of every one of `parents` succeeded: only then does a child
 /// know the reviewees it reads are the whole truth, and may retire what it did not see.
 /// A parent that never ran, is still running, failed, was partial or interrupted says no.

@@ -22,7 +22,7 @@ use feishu_endpoints::{REVIEW_DATA_MAX_REVIEWEES, REVIEW_DATA_MAX_SEMESTERS};
 use sqlx::PgConnection;
 
 use super::review_rows::{ItemColumns, ItemKey, ReviewDataAnswer, StageColumns, rows};
-use super::{current_reviewees, parents_clean};
+use super::{IN_FLIGHT, current_reviewees, parents_clean};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
@@ -224,7 +224,7 @@ async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Resu
             }
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
     if !outcome.all_complete() {
         return Ok(outcome);
     }

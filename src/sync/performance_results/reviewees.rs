@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::IN_FLIGHT;
 use super::wire::WireUser;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
@@ -154,7 +155,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             }
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
 }
