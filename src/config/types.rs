@@ -160,7 +160,7 @@ pub struct StreamsConfig {
 }
 
 /// Review data: which stage types to read and how far an incremental read looks back.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
 pub struct ReviewDataConfig {
     pub enabled: bool,

@@ -165,10 +165,16 @@ impl PartitionSink for IndicatorSink {
         })
     }
 
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
-        if pass.resumed || self.seen.is_empty() {
-            return Ok(Completion::default()); // an empty list retires nothing: see README
-        }
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        Ok(Completion::default())
+    }
+
+    /// A fresh, clean list: indicators and levels it no longer holds are gone.
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let (indicators, options): (Vec<String>, Vec<String>) =
             self.seen_options.iter().cloned().unzip();
         let retired_options = sqlx::query!(
@@ -190,10 +196,11 @@ impl PartitionSink for IndicatorSink {
         .execute(&mut *tx)
         .await
         .context("retiring indicators")?;
-        Ok(Completion {
-            retired: retired.rows_affected() + retired_options.rows_affected(),
-            ..Completion::default()
-        })
+        Ok(retired.rows_affected() + retired_options.rows_affected())
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
     }
 }
 
@@ -286,12 +293,14 @@ impl PartitionSink for MetricFieldSink {
 
     async fn complete(
         &mut self,
-        tx: &mut PgConnection,
+        _tx: &mut PgConnection,
         _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        if self.seen.is_empty() {
-            return Ok(Completion::default()); // an empty list retires nothing: see README
-        }
+        Ok(Completion::default())
+    }
+
+    /// A fresh, clean list: fields it no longer holds are gone.
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let retired = sqlx::query!(
             "UPDATE feishu.metric_fields SET deleted_at = now(), synced_at = now()
               WHERE deleted_at IS NULL AND NOT (field_id = ANY($1::text[]))",
@@ -300,10 +309,11 @@ impl PartitionSink for MetricFieldSink {
         .execute(&mut *tx)
         .await
         .context("retiring metric fields")?;
-        Ok(Completion {
-            retired: retired.rows_affected(),
-            ..Completion::default()
-        })
+        Ok(retired.rows_affected())
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
     }
 }
 

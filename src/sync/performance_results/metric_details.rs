@@ -1,12 +1,12 @@
 //! Metric details: each reviewee's metrics (KPIs) with their field values (target, actual
 //! ...), dimension, weight and stage statuses. One semester and at most 50 reviewees a
 //! request (the documented cap); the answer has one entry per metric. No time filter: the
-//! stream reads everything on every run and is scheduled nightly. A semester whose
-//! requests all succeeded retires the metrics and fields it no longer returned, when the
-//! parents' latest runs were clean; so are the metrics of retired reviewees.
+//! stream reads everything on every run and is scheduled nightly. Each answer is complete
+//! for its reviewees, so each request retires the metrics and fields of its reviewees it
+//! no longer returned, under the retirement rule (`sync::retirement`); so are the
+//! metrics of retired reviewees.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use feishu_endpoints::METRIC_DETAILS_MAX_REVIEWEES;
@@ -15,13 +15,14 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
-use super::{IN_FLIGHT, current_reviewees, parents_clean};
+use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
 use crate::sync::convert::I18nSnake;
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
+use crate::sync::retirement::ParentGate;
 use crate::sync_state::Pass;
 
 /// `data` of one answer.
@@ -144,18 +145,14 @@ impl Columns {
     }
 }
 
-/// The keys one semester's requests saw.
-#[derive(Default)]
-struct Seen {
-    metrics: HashSet<(String, String)>,
-    fields: HashSet<(String, String, String)>,
-}
-
-/// Writes one request's answer.
+/// Writes one request's answer; a complete one (there is no time filter) then retires the
+/// metrics and field values of its reviewees that it did not return.
 struct MetricSink {
     semester_id: String,
+    reviewees: Vec<String>,
     user_id_type: String,
-    seen: Arc<Mutex<Seen>>,
+    seen_metrics: Vec<(String, String)>,
+    seen_fields: Vec<(String, String, String)>,
 }
 
 impl PartitionSink for MetricSink {
@@ -185,17 +182,15 @@ impl PartitionSink for MetricSink {
                 });
             }
         }
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.metrics
-                .extend(c.reviewee.iter().cloned().zip(c.metric_id.iter().cloned()));
-            for n in 0..c.f_field.len() {
-                seen.fields.insert((
-                    c.f_reviewee[n].clone(),
-                    c.f_metric[n].clone(),
-                    c.f_field[n].clone(),
-                ));
-            }
+        let pairs = c.reviewee.iter().cloned().zip(c.metric_id.iter().cloned());
+        self.seen_metrics.extend(pairs);
+        for n in 0..c.f_field.len() {
+            let key = (
+                c.f_reviewee[n].clone(),
+                c.f_metric[n].clone(),
+                c.f_field[n].clone(),
+            );
+            self.seen_fields.push(key);
         }
         let metrics = sqlx::query!(
             r#"INSERT INTO feishu.metric_details AS t
@@ -247,95 +242,79 @@ impl PartitionSink for MetricSink {
         _tx: &mut PgConnection,
         _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        // Retirement waits for every request of the semester (see run_semester).
         Ok(Completion::default())
+    }
+
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        retire_unseen(tx, self).await
+    }
+
+    fn listed(&self) -> usize {
+        self.seen_metrics.len()
     }
 }
 
 /// Reads the metrics of every current reviewee.
 pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
-    let clean = parents_clean(&ctx.pool, &[Endpoint::Semesters, Endpoint::Reviewees]).await?;
-    let retired = if clean { retire_orphans(ctx).await? } else { 0 };
-    let mut outcome = StreamOutcome::default();
+    let gate = ParentGate::check(ctx, Endpoint::MetricDetails).await;
+    let retired = if gate.allows() {
+        retire_orphans(ctx).await?
+    } else {
+        0
+    };
+    let mut partitions = Vec::new();
     for (semester_id, reviewees) in current_reviewees(&ctx.pool).await? {
-        outcome.absorb(run_semester(ctx, semester_id, &reviewees, clean).await?);
-        if outcome.stopped_by.is_some() || outcome.interrupted {
-            break;
+        for (n, batch) in reviewees.chunks(METRIC_DETAILS_MAX_REVIEWEES).enumerate() {
+            let mut request = ApiRequest::new(Endpoint::MetricDetails);
+            let body =
+                serde_json::json!({ "semester_id": semester_id, "reviewee_user_ids": batch });
+            request.body = Some(body);
+            let sink = MetricSink {
+                semester_id: semester_id.clone(),
+                reviewees: batch.to_vec(),
+                user_id_type: ctx.client.user_id_type().to_string(),
+                seen_metrics: Vec::new(),
+                seen_fields: Vec::new(),
+            };
+            let key = format!("{semester_id}#{n}");
+            partitions.push(Partition { key, request, sink });
         }
     }
+    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
 }
 
-/// One semester, 50 reviewees a request; retires what it no longer returned when every
-/// request succeeded and the parents are clean.
-async fn run_semester(
-    ctx: &SyncContext,
-    semester_id: String,
-    reviewees: &[String],
-    clean: bool,
-) -> anyhow::Result<StreamOutcome> {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let partitions: Vec<_> = reviewees
-        .chunks(METRIC_DETAILS_MAX_REVIEWEES)
-        .enumerate()
-        .map(|(n, batch)| {
-            let mut request = ApiRequest::new(Endpoint::MetricDetails);
-            request.body =
-                Some(serde_json::json!({ "semester_id": semester_id, "reviewee_user_ids": batch }));
-            let sink = MetricSink {
-                semester_id: semester_id.clone(),
-                user_id_type: ctx.client.user_id_type().to_string(),
-                seen: seen.clone(),
-            };
-            Partition {
-                key: format!("{semester_id}#{n}"),
-                request,
-                sink,
-            }
-        })
-        .collect();
-    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
-    if outcome.all_complete() && clean {
-        let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut tx = ctx.pool.begin().await?;
-        outcome.counts.rows_retired += retire_unseen(&mut tx, &semester_id, &seen).await?;
-        tx.commit().await.context("committing metric retirement")?;
-    }
-    Ok(outcome)
-}
-
-async fn retire_unseen(
-    tx: &mut PgConnection,
-    semester_id: &str,
-    seen: &Seen,
-) -> anyhow::Result<u64> {
+/// After one request's answer: retires the metrics and field values of its reviewees in
+/// its semester that the answer did not return.
+async fn retire_unseen(tx: &mut PgConnection, sink: &MetricSink) -> anyhow::Result<u64> {
     db::prefer_hash_joins(tx).await?;
-    let (users, metrics): (Vec<String>, Vec<String>) = seen.metrics.iter().cloned().unzip();
+    let (users, metrics): (Vec<String>, Vec<String>) = sink.seen_metrics.iter().cloned().unzip();
     let retired_metrics = sqlx::query!(
         "UPDATE feishu.metric_details t SET deleted_at = now(), synced_at = now()
-          WHERE t.semester_id = $1 AND t.deleted_at IS NULL
+          WHERE t.semester_id = $1 AND t.reviewee_user_id = ANY($4::text[]) AND t.deleted_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[]) AS s(u, m)
                              WHERE s.u = t.reviewee_user_id AND s.m = t.metric_id)",
-        semester_id,
+        sink.semester_id,
         &users,
-        &metrics
+        &metrics,
+        &sink.reviewees
     )
     .execute(&mut *tx)
     .await
     .context("retiring metric details")?;
     let (mut u, mut m, mut f) = (Vec::new(), Vec::new(), Vec::new());
-    for (a, b, c) in &seen.fields {
+    for (a, b, c) in &sink.seen_fields {
         u.push(a.clone());
         m.push(b.clone());
         f.push(c.clone());
     }
     let retired_fields = sqlx::query!(
         "UPDATE feishu.metric_detail_fields t SET deleted_at = now(), synced_at = now()
-          WHERE t.semester_id = $1 AND t.deleted_at IS NULL
+          WHERE t.semester_id = $1 AND t.reviewee_user_id = ANY($5::text[]) AND t.deleted_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::text[]) AS s(u, m, f)
                              WHERE s.u = t.reviewee_user_id AND s.m = t.metric_id AND s.f = t.field_id)",
-        semester_id, &u, &m, &f
+        sink.semester_id, &u, &m, &f, &sink.reviewees
     )
     .execute(&mut *tx)
     .await

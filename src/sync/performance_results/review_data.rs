@@ -8,13 +8,13 @@
 //! all have a watermark sends their oldest watermark minus the lookback, and gets only
 //! stages submitted since. Such an answer can never retire anything (untouched stages are
 //! simply absent), so only a complete read (a semester's first pass, a backfill without
-//! `--since`, the nightly reconciliation) retires stages and items it did not return,
-//! and only when the parents' latest runs were clean. Rows of retired reviewees are
-//! retired under the same rule. A group's watermark moves to the start of its pass once
-//! every request of the group succeeded.
+//! `--since`, the nightly reconciliation) retires, request by request, the stages and
+//! items of its reviewees it did not return, and only under the retirement rule (its
+//! parents semesters and reviewees completed; `sync::retirement`). Rows of retired
+//! reviewees are retired under the same rule. A group's watermark moves to the start of
+//! its pass once every request of the group succeeded.
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
@@ -22,25 +22,25 @@ use feishu_endpoints::{REVIEW_DATA_MAX_REVIEWEES, REVIEW_DATA_MAX_SEMESTERS};
 use sqlx::PgConnection;
 
 use super::review_rows::{ItemColumns, ItemKey, ReviewDataAnswer, StageColumns, rows};
-use super::{IN_FLIGHT, current_reviewees, parents_clean};
+use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
 use crate::sync::convert::to_millis_string;
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::retirement::ParentGate;
 use crate::sync_state::{self, Pass};
 
-/// What the requests of one group saw, shared by their sinks.
-#[derive(Default)]
-struct Seen {
-    stages: HashSet<(String, String, String)>,
-    items: HashSet<ItemKey>,
-}
-
-/// Writes the answer of one request.
+/// Writes the answer of one request and, for a complete read, retires what it covered
+/// but did not return: every stage of its reviewees in its semesters came back.
 struct ReviewDataSink {
     user_id_type: String,
-    seen: Arc<Mutex<Seen>>,
+    semesters: Vec<String>,
+    reviewees: Vec<String>,
+    /// No `updated_later_than`: the answer holds every stage of the request.
+    complete_read: bool,
+    seen_stages: Vec<(String, String, String)>,
+    seen_items: Vec<ItemKey>,
 }
 
 impl PartitionSink for ReviewDataSink {
@@ -52,19 +52,16 @@ impl PartitionSink for ReviewDataSink {
         data: ReviewDataAnswer,
     ) -> anyhow::Result<PageWrite> {
         let (stages, items, rejected) = rows(data.datas, &self.user_id_type);
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            for n in 0..stages.stage_id.len() {
-                let key = (
-                    stages.semester_id[n].clone(),
-                    stages.reviewee[n].clone(),
-                    stages.stage_id[n].clone(),
-                );
-                seen.stages.insert(key);
-            }
-            seen.items
-                .extend((0..items.field_id.len()).map(|n| items.key(n)));
+        for n in 0..stages.stage_id.len() {
+            let key = (
+                stages.semester_id[n].clone(),
+                stages.reviewee[n].clone(),
+                stages.stage_id[n].clone(),
+            );
+            self.seen_stages.push(key);
         }
+        self.seen_items
+            .extend((0..items.field_id.len()).map(|n| items.key(n)));
         let written = upsert_stages(tx, &stages).await? + upsert_items(tx, &items).await?;
         Ok(PageWrite { written, rejected })
     }
@@ -79,6 +76,18 @@ impl PartitionSink for ReviewDataSink {
             partitions: Some(Vec::new()),
             ..Completion::default()
         })
+    }
+
+    /// An incremental answer retires nothing: untouched stages are simply absent.
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
+        if !self.complete_read {
+            return Ok(0);
+        }
+        retire_unseen(tx, self).await
+    }
+
+    fn listed(&self) -> usize {
+        self.seen_stages.len()
     }
 }
 
@@ -149,11 +158,15 @@ struct Group {
 
 /// Reads the review data of every current reviewee.
 pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
-    let clean = parents_clean(&ctx.pool, &[Endpoint::Semesters, Endpoint::Reviewees]).await?;
-    let retired = if clean { retire_orphans(ctx).await? } else { 0 };
+    let gate = ParentGate::check(ctx, Endpoint::ReviewData).await;
+    let retired = if gate.allows() {
+        retire_orphans(ctx).await?
+    } else {
+        0
+    };
     let mut outcome = StreamOutcome::default();
     for group in groups(ctx, opts).await? {
-        outcome.absorb(run_group(ctx, group, clean).await?);
+        outcome.absorb(run_group(ctx, group).await?);
         if outcome.stopped_by.is_some() || outcome.interrupted {
             break;
         }
@@ -192,11 +205,10 @@ async fn groups(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<Vec<Grou
     Ok(out)
 }
 
-/// Reads one group, 10 reviewees a request; when every request succeeded, retires what
-/// a complete read did not return (parents clean) and moves the group's watermarks.
-async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Result<StreamOutcome> {
+/// Reads one group, 10 reviewees a request (each request retiring on its own, see the
+/// sink); when every request succeeded, moves the group's watermarks.
+async fn run_group(ctx: &SyncContext, group: Group) -> anyhow::Result<StreamOutcome> {
     let started = Utc::now();
-    let seen = Arc::new(Mutex::new(Seen::default()));
     let label = group.semesters.join(",");
     let partitions: Vec<_> = group
         .reviewees
@@ -215,7 +227,11 @@ async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Resu
             request.body = Some(body);
             let sink = ReviewDataSink {
                 user_id_type: ctx.client.user_id_type().to_string(),
-                seen: seen.clone(),
+                semesters: group.semesters.clone(),
+                reviewees: batch.to_vec(),
+                complete_read: group.since.is_none(),
+                seen_stages: Vec::new(),
+                seen_items: Vec::new(),
             };
             Partition {
                 key: format!("{label}#{n}"),
@@ -224,39 +240,24 @@ async fn run_group(ctx: &SyncContext, group: Group, clean: bool) -> anyhow::Resu
             }
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
-    if !outcome.all_complete() {
-        return Ok(outcome);
+    let outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
+    if outcome.all_complete() && group.moves_watermark {
+        let mut tx = ctx.pool.begin().await?;
+        let stream = Endpoint::ReviewData.name();
+        sync_state::record_complete(&mut tx, stream, &group.semesters, Some(started)).await?;
+        tx.commit()
+            .await
+            .context("recording the review data group")?;
     }
-    let mut tx = ctx.pool.begin().await?;
-    if group.since.is_none() && clean {
-        let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
-        outcome.counts.rows_retired += retire_unseen(&mut tx, &group.semesters, &seen).await?;
-    }
-    if group.moves_watermark {
-        sync_state::record_complete(
-            &mut tx,
-            Endpoint::ReviewData.name(),
-            &group.semesters,
-            Some(started),
-        )
-        .await?;
-    }
-    tx.commit()
-        .await
-        .context("committing the review data group")?;
     Ok(outcome)
 }
 
-/// After a complete read of `semesters`: retires the stages and items it did not return.
-async fn retire_unseen(
-    tx: &mut PgConnection,
-    semesters: &[String],
-    seen: &Seen,
-) -> anyhow::Result<u64> {
+/// After a complete read of one request: retires the stages and items of its reviewees
+/// in its semesters that the answer did not return.
+async fn retire_unseen(tx: &mut PgConnection, sink: &ReviewDataSink) -> anyhow::Result<u64> {
     db::prefer_hash_joins(tx).await?;
     let mut cols: [Vec<String>; 7] = Default::default();
-    for key in &seen.items {
+    for key in &sink.seen_items {
         for (col, part) in cols.iter_mut().zip(key) {
             col.push(part.clone());
         }
@@ -264,29 +265,31 @@ async fn retire_unseen(
     let [sem, rev, stage, record, unit, field, reviewer] = &cols;
     let items = sqlx::query!(
         "UPDATE feishu.review_items t SET deleted_at = now(), synced_at = now()
-          WHERE t.semester_id = ANY($1::text[]) AND t.deleted_at IS NULL
+          WHERE t.semester_id = ANY($1::text[]) AND t.reviewee_user_id = ANY($9::text[])
+            AND t.deleted_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                                  $7::text[], $8::text[]) AS s(a, b, c, d, e, f, g)
                              WHERE s.a = t.semester_id AND s.b = t.reviewee_user_id AND s.c = t.stage_id
                                AND s.d = t.record_id AND s.e = t.unit_id AND s.f = t.field_id
                                AND s.g = t.reviewer_user_id)",
-        semesters, sem, rev, stage, record, unit, field, reviewer
+        &sink.semesters, sem, rev, stage, record, unit, field, reviewer, &sink.reviewees
     )
     .execute(&mut *tx)
     .await
     .context("retiring review items")?;
     let (mut sem, mut rev, mut stage) = (Vec::new(), Vec::new(), Vec::new());
-    for (a, b, c) in &seen.stages {
+    for (a, b, c) in &sink.seen_stages {
         sem.push(a.clone());
         rev.push(b.clone());
         stage.push(c.clone());
     }
     let stages = sqlx::query!(
         "UPDATE feishu.review_stages t SET deleted_at = now(), synced_at = now()
-          WHERE t.semester_id = ANY($1::text[]) AND t.deleted_at IS NULL
+          WHERE t.semester_id = ANY($1::text[]) AND t.reviewee_user_id = ANY($5::text[])
+            AND t.deleted_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::text[], $4::text[]) AS s(a, b, c)
                              WHERE s.a = t.semester_id AND s.b = t.reviewee_user_id AND s.c = t.stage_id)",
-        semesters, &sem, &rev, &stage
+        &sink.semesters, &sem, &rev, &stage, &sink.reviewees
     )
     .execute(&mut *tx)
     .await

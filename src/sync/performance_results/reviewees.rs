@@ -114,11 +114,16 @@ impl PartitionSink for RevieweeSink {
         })
     }
 
-    /// A pass from the first page saw every reviewee of the semester: the others left.
-    async fn complete(&mut self, tx: &mut PgConnection, pass: &Pass) -> anyhow::Result<Completion> {
-        if pass.resumed {
-            return Ok(Completion::default());
-        }
+    async fn complete(
+        &mut self,
+        _tx: &mut PgConnection,
+        _pass: &Pass,
+    ) -> anyhow::Result<Completion> {
+        Ok(Completion::default())
+    }
+
+    /// A fresh, clean pass saw every reviewee of the semester: the others left.
+    async fn retire(&mut self, tx: &mut PgConnection) -> anyhow::Result<u64> {
         let retired = sqlx::query!(
             "UPDATE feishu.reviewees SET deleted_at = now(), synced_at = now()
               WHERE semester_id = $1 AND deleted_at IS NULL AND NOT (user_id = ANY($2::text[]))",
@@ -128,10 +133,11 @@ impl PartitionSink for RevieweeSink {
         .execute(&mut *tx)
         .await
         .context("retiring reviewees")?;
-        Ok(Completion {
-            retired: retired.rows_affected(),
-            ..Completion::default()
-        })
+        Ok(retired.rows_affected())
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
     }
 }
 
