@@ -69,6 +69,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     scratch_database::mark(&url, DEMO_MARKER).await?;
     print_tables(&config).await?;
     print_backlog(&config).await?;
+    print_rating_distribution(&config).await?;
     crate::outln!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
         elapsed.as_secs_f64(),
@@ -121,6 +122,51 @@ async fn print_backlog(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The newest semester's final levels by primary department: the results streams at work.
+async fn print_rating_distribution(config: &Config) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database).await?;
+    let rows = sqlx::query!(
+        r#"WITH newest AS (
+               SELECT r.semester_id FROM feishu.rating_distribution r
+                 JOIN feishu.semesters s ON s.id = r.semester_id
+                ORDER BY s.start_time DESC LIMIT 1)
+           SELECT min(r.semester_name) AS "semester", coalesce(r.department_name, '(root)') AS "department!",
+                  sum(r.reviewees) FILTER (WHERE r.level_code = 'S')::int8 AS "s",
+                  sum(r.reviewees) FILTER (WHERE r.level_code = 'A')::int8 AS "a",
+                  sum(r.reviewees) FILTER (WHERE r.level_code = 'B')::int8 AS "b",
+                  sum(r.reviewees) FILTER (WHERE r.level_code = 'C')::int8 AS "c",
+                  sum(r.reviewees) FILTER (WHERE r.level_code = 'D')::int8 AS "d"
+             FROM feishu.rating_distribution r JOIN newest USING (semester_id)
+            GROUP BY r.department_name ORDER BY 2 LIMIT 12"#
+    )
+    .fetch_all(&pool)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    println!(
+        "\nfinal levels by department, {}",
+        first.semester.as_deref().unwrap_or("")
+    );
+    println!(
+        "{:<24} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "department", "S", "A", "B", "C", "D"
+    );
+    for row in &rows {
+        let n = |v: Option<i64>| v.unwrap_or(0);
+        println!(
+            "{:<24} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            row.department,
+            n(row.s),
+            n(row.a),
+            n(row.b),
+            n(row.c),
+            n(row.d)
+        );
+    }
+    Ok(())
+}
+
 fn print_sample_sql(url: &str) {
     crate::outln!(
         r#"
@@ -136,6 +182,9 @@ Try it:
   -- approvals waiting, by department (the directory turns ids into names)
   SELECT unnest(assignee_departments) AS department, count(*) FROM feishu.approval_backlog
    GROUP BY 1 ORDER BY 2 DESC;
+  -- final levels per semester and department, with shares
+  SELECT semester_name, department_name, level_code, reviewees, round(share::numeric, 2)
+    FROM feishu.rating_distribution ORDER BY 1, 2, 3;
   -- each stream's last run
   SELECT DISTINCT ON (stream) stream, status, rows_written, finished_at - started_at AS took
     FROM feishu.sync_runs ORDER BY stream, started_at DESC;"#

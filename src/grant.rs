@@ -58,9 +58,10 @@ fn plain_identifier(name: &str) -> bool {
         && name.len() <= 63
 }
 
-/// The operational tables: run state, settings and the quarantine with its raw payloads.
+/// The operational tables: run state, settings, the quarantine and the events inbox with
+/// their raw payloads.
 /// A reader sees them only with `--operational`.
-pub const OPERATIONAL_TABLES: [&str; 3] = ["sync_state", "sync_settings", "sync_errors"];
+pub const OPERATIONAL_TABLES: [&str; 4] = ["sync_state", "sync_settings", "sync_errors", "events"];
 
 /// What `grant-reader` was asked for besides the role's name.
 #[derive(Debug, Clone, Copy, Default)]

@@ -25,6 +25,11 @@ pub fn lock_key(endpoint: Endpoint) -> i64 {
         Endpoint::Users => 4,
         Endpoint::ApprovalTasks => 5,
         Endpoint::Tasks => 6,
+        Endpoint::Reviewees => 7,
+        Endpoint::ReviewData => 8,
+        Endpoint::MetricDetails => 9,
+        Endpoint::Indicators => 10,
+        Endpoint::MetricFields => 11,
     };
     PREFIX + number
 }
@@ -149,6 +154,11 @@ mod tests {
             (Endpoint::Users, 0x4653_594E_0000_0004),
             (Endpoint::ApprovalTasks, 0x4653_594E_0000_0005),
             (Endpoint::Tasks, 0x4653_594E_0000_0006),
+            (Endpoint::Reviewees, 0x4653_594E_0000_0007),
+            (Endpoint::ReviewData, 0x4653_594E_0000_0008),
+            (Endpoint::MetricDetails, 0x4653_594E_0000_0009),
+            (Endpoint::Indicators, 0x4653_594E_0000_000A),
+            (Endpoint::MetricFields, 0x4653_594E_0000_000B),
         ];
 
         for (endpoint, key) in pinned {

@@ -39,7 +39,7 @@ const fn table(
 }
 
 /// Every entity table, in the order summaries list them. A new stream adds its tables here.
-pub const ENTITY_TABLES: [EntityTable; 12] = [
+pub const ENTITY_TABLES: [EntityTable; 20] = [
     table("semesters", Endpoint::Semesters, true, false, true),
     table("activities", Endpoint::Activities, true, false, true),
     table("stage_tasks", Endpoint::StageTasks, true, true, true),
@@ -58,11 +58,32 @@ pub const ENTITY_TABLES: [EntityTable; 12] = [
     table("departments", Endpoint::Departments, true, false, true),
     table("users", Endpoint::Users, true, true, true),
     table("user_departments", Endpoint::Users, false, true, false),
+    table("reviewees", Endpoint::Reviewees, true, true, true),
+    table("review_stages", Endpoint::ReviewData, true, true, true),
+    table("review_items", Endpoint::ReviewData, true, true, true),
+    table("metric_details", Endpoint::MetricDetails, true, true, true),
+    table(
+        "metric_detail_fields",
+        Endpoint::MetricDetails,
+        true,
+        true,
+        true,
+    ),
+    table("indicators", Endpoint::Indicators, true, false, true),
+    table("indicator_options", Endpoint::Indicators, true, false, true),
+    table("metric_fields", Endpoint::MetricFields, true, false, true),
 ];
 
 /// feishu-sync's own tables, which no stream fills.
-pub const BOOKKEEPING_TABLES: [&str; 4] =
-    ["sync_state", "sync_runs", "sync_errors", "sync_settings"];
+pub const BOOKKEEPING_TABLES: [&str; 7] = [
+    "sync_state",
+    "sync_runs",
+    "sync_errors",
+    "sync_settings",
+    "events",
+    "event_subscriptions",
+    "event_connections",
+];
 
 /// The streams whose rows decide which partitions `stream` reads. A child retires only
 /// when each of them completed a clean pass since the child's last complete one (see
@@ -70,14 +91,22 @@ pub const BOOKKEEPING_TABLES: [&str; 4] =
 /// everyone in it. A new child stream adds its arm here.
 pub fn parents(stream: Endpoint, streams: &StreamsConfig) -> Vec<Endpoint> {
     match stream {
-        Endpoint::Activities | Endpoint::StageTasks => vec![Endpoint::Semesters],
+        Endpoint::Activities | Endpoint::StageTasks | Endpoint::Reviewees => {
+            vec![Endpoint::Semesters]
+        }
+        Endpoint::ReviewData | Endpoint::MetricDetails => {
+            vec![Endpoint::Semesters, Endpoint::Reviewees]
+        }
         Endpoint::Users => vec![Endpoint::Departments],
         Endpoint::ApprovalTasks if streams.approval_tasks.user_ids.is_empty() => {
             vec![Endpoint::Users]
         }
-        Endpoint::Semesters | Endpoint::ApprovalTasks | Endpoint::Tasks | Endpoint::Departments => {
-            Vec::new()
-        }
+        Endpoint::Semesters
+        | Endpoint::ApprovalTasks
+        | Endpoint::Tasks
+        | Endpoint::Departments
+        | Endpoint::Indicators
+        | Endpoint::MetricFields => Vec::new(),
     }
 }
 

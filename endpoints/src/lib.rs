@@ -26,7 +26,40 @@ pub enum Endpoint {
     Departments,
     /// `GET /open-apis/contact/v3/users/find_by_department`: one department's direct members.
     Users,
+    /// `POST /open-apis/performance/v2/reviewees/query`: the reviewees of one semester
+    /// (paging in the query string).
+    Reviewees,
+    /// `POST /open-apis/performance/v2/review_datas/query`: the stage results of up to 10
+    /// reviewees in up to 10 semesters; no paging.
+    ReviewData,
+    /// `POST /open-apis/performance/v2/metric_details/query`: the metrics of up to 50
+    /// reviewees of one semester; no paging.
+    MetricDetails,
+    /// `POST /open-apis/performance/v2/indicators/query`: every review indicator with its
+    /// level options (paging in the query string).
+    Indicators,
+    /// `POST /open-apis/performance/v2/metric_fields/query`: every metric field (target,
+    /// actual, ...); no paging.
+    MetricFields,
 }
+
+/// The documented caps of the performance-result requests: `semester_ids` and
+/// `reviewee_user_ids` of one review-data request, reviewees of one metric-detail request.
+pub const REVIEW_DATA_MAX_SEMESTERS: usize = 10;
+/// See [`REVIEW_DATA_MAX_SEMESTERS`].
+pub const REVIEW_DATA_MAX_REVIEWEES: usize = 10;
+/// See [`REVIEW_DATA_MAX_SEMESTERS`].
+pub const METRIC_DETAILS_MAX_REVIEWEES: usize = 50;
+
+/// Every stage type the review-data document lists for `stage_types`.
+pub const REVIEW_STAGE_TYPES: [&str; 6] = [
+    "summarize_key_outputs",
+    "review",
+    "communication_and_open_result",
+    "view_result",
+    "reconsideration",
+    "leader_review",
+];
 
 /// `GET`: the app's contact range (departments, users, groups). Read by the directory
 /// streams when the root department is refused; billed to their budgets.
@@ -98,7 +131,7 @@ pub enum Method {
 
 impl Endpoint {
     /// Every endpoint, in the order streams run (parents first).
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::Semesters,
         Endpoint::Activities,
         Endpoint::StageTasks,
@@ -106,6 +139,11 @@ impl Endpoint {
         Endpoint::Users,
         Endpoint::ApprovalTasks,
         Endpoint::Tasks,
+        Endpoint::Reviewees,
+        Endpoint::ReviewData,
+        Endpoint::MetricDetails,
+        Endpoint::Indicators,
+        Endpoint::MetricFields,
     ];
 
     /// The stream / config name, e.g. `stage_tasks`.
@@ -118,6 +156,11 @@ impl Endpoint {
             Endpoint::Tasks => "tasks",
             Endpoint::Departments => "departments",
             Endpoint::Users => "users",
+            Endpoint::Reviewees => "reviewees",
+            Endpoint::ReviewData => "review_data",
+            Endpoint::MetricDetails => "metric_details",
+            Endpoint::Indicators => "indicators",
+            Endpoint::MetricFields => "metric_fields",
         }
     }
 
@@ -137,6 +180,11 @@ impl Endpoint {
             Endpoint::Tasks => "/open-apis/task/v1/tasks",
             Endpoint::Departments => "/open-apis/contact/v3/departments/{department_id}/children",
             Endpoint::Users => "/open-apis/contact/v3/users/find_by_department",
+            Endpoint::Reviewees => "/open-apis/performance/v2/reviewees/query",
+            Endpoint::ReviewData => "/open-apis/performance/v2/review_datas/query",
+            Endpoint::MetricDetails => "/open-apis/performance/v2/metric_details/query",
+            Endpoint::Indicators => "/open-apis/performance/v2/indicators/query",
+            Endpoint::MetricFields => "/open-apis/performance/v2/metric_fields/query",
         }
     }
 
@@ -148,8 +196,20 @@ impl Endpoint {
             | Endpoint::Tasks
             | Endpoint::Departments
             | Endpoint::Users => Method::Get,
-            Endpoint::Activities | Endpoint::StageTasks => Method::Post,
+            Endpoint::Activities
+            | Endpoint::StageTasks
+            | Endpoint::Reviewees
+            | Endpoint::ReviewData
+            | Endpoint::MetricDetails
+            | Endpoint::Indicators
+            | Endpoint::MetricFields => Method::Post,
         }
+    }
+
+    /// Whether `page_size`/`page_token` go in the query string even though the request
+    /// is a `POST` (the performance v2 queries), instead of in the body.
+    pub fn pages_in_query(self) -> bool {
+        matches!(self, Endpoint::Reviewees | Endpoint::Indicators) || self.method() == Method::Get
     }
 
     /// Largest `page_size` the document allows; `None` for endpoints without paging.
@@ -159,18 +219,27 @@ impl Endpoint {
             Endpoint::ApprovalTasks => Some(200),
             Endpoint::Tasks => Some(100),
             Endpoint::Departments | Endpoint::Users => Some(50),
-            Endpoint::Semesters | Endpoint::Activities => None,
+            Endpoint::Reviewees | Endpoint::Indicators => Some(50),
+            Endpoint::Semesters
+            | Endpoint::Activities
+            | Endpoint::ReviewData
+            | Endpoint::MetricDetails
+            | Endpoint::MetricFields => None,
         }
     }
 
     /// Default requests per minute: the documented limit where the document gives one
-    /// (10 / 10 / 20; the contact endpoints 1000 a minute and 50 a second, of which a
+    /// (10 / 10 / 20; the performance v2 queries 20, indicators 10; the contact endpoints 1000 a minute and 50 a second, of which a
     /// budget spaced evenly never exceeds the second's), and a conservative value for
     /// approval and task v1, whose documents give none.
     pub fn default_rate_per_minute(self) -> u32 {
         match self {
-            Endpoint::Semesters | Endpoint::Activities => 10,
-            Endpoint::StageTasks => 20,
+            Endpoint::Semesters | Endpoint::Activities | Endpoint::Indicators => 10,
+            Endpoint::StageTasks
+            | Endpoint::Reviewees
+            | Endpoint::ReviewData
+            | Endpoint::MetricDetails
+            | Endpoint::MetricFields => 20,
             Endpoint::ApprovalTasks | Endpoint::Tasks => 100,
             Endpoint::Departments | Endpoint::Users => 1000,
         }
@@ -211,6 +280,26 @@ impl Endpoint {
                 "contact:contact:readonly_as_app",
                 "contact:contact:access_as_app",
                 "contact:contact:readonly",
+            ],
+            Endpoint::Reviewees => &[
+                "performance:performance:readonly",
+                "performance:performance",
+                "performance:semester_user:read",
+            ],
+            Endpoint::ReviewData => &[
+                "performance:performance:readonly",
+                "performance:performance",
+            ],
+            Endpoint::MetricDetails => &["performance:metric:read", "performance:metric:write"],
+            Endpoint::Indicators => &[
+                "performance:performance:readonly",
+                "performance:performance",
+                "performance:review_template:read",
+            ],
+            Endpoint::MetricFields => &[
+                "performance:metric:read",
+                "performance:metric:write",
+                "performance:metric_lib:read",
             ],
         }
     }

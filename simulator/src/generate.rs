@@ -81,6 +81,8 @@ impl Tenant {
         let mut departments = g.departments((spec.users / 25).max(3));
         tenant.people = g.people(&tenant.users, &mut departments);
         tenant.departments = departments;
+        // Last, so the content generated before it does not depend on it.
+        tenant.generate_results(&mut g);
         tenant
     }
 }

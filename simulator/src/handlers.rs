@@ -13,7 +13,7 @@ use super::params::{
 };
 use super::state::{Shared, lock};
 use super::tenant::{ApprovalTask, StageTask, Task};
-use super::{paging, wire};
+use super::{paging, results_handlers, wire};
 use feishu_endpoints::Endpoint;
 
 /// Answers a request that passed faults, auth and the rate limit.
@@ -31,6 +31,11 @@ pub(crate) fn handle(
         Endpoint::ApprovalTasks => approval_tasks(shared, query),
         Endpoint::Tasks => tasks(shared, query),
         Endpoint::Users => contact::find_by_department(shared, query),
+        Endpoint::Reviewees => results_handlers::reviewees(shared, query, body),
+        Endpoint::ReviewData => results_handlers::review_data(shared, query, body),
+        Endpoint::MetricDetails => results_handlers::metric_details(shared, query, body),
+        Endpoint::Indicators => results_handlers::indicators(shared, query, body),
+        Endpoint::MetricFields => results_handlers::metric_fields(shared, body),
         // Its path carries the department: routed to `contact::children` directly.
         Endpoint::Departments => Err(param_error(Some(endpoint))),
     }

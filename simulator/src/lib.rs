@@ -6,8 +6,9 @@
 //!
 //! Modules depend one way only, from the wire up:
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
-//! `config` → `limits` → `events` → `state` → `paging` → `params` → `contact` → `handlers`,
-//! `event_api`, `ws` → `routes` → `server`.
+//! `results` (the performance results);
+//! `config` → `limits` → `events` → `state` → `paging` → `params` → `contact`,
+//! `results_handlers` → `handlers`, `event_api`, `ws` → `routes` → `server`.
 
 mod config;
 mod contact;
@@ -21,6 +22,8 @@ mod paging;
 mod params;
 mod people;
 mod random;
+mod results;
+mod results_handlers;
 mod routes;
 mod server;
 mod state;

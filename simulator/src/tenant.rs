@@ -70,6 +70,16 @@ pub struct Tenant {
     /// `None`: the app may read the whole directory. `Some`: only this, and department
     /// `"0"` is refused.
     pub contact_range: Option<ContactRange>,
+    /// Who is reviewed in which semester.
+    pub reviewees: Vec<Reviewee>,
+    /// Stage results of the reviewees (self, manager, final).
+    pub reviews: Vec<StageResult>,
+    /// Metrics of the reviewees.
+    pub metrics: Vec<Metric>,
+    /// Review indicators with their levels.
+    pub indicators: Vec<Indicator>,
+    /// Metric fields (target, actual, ...).
+    pub metric_fields: Vec<MetricField>,
 }
 
 /// A performance semester (`GET /performance/v1/semesters`).
@@ -251,4 +261,93 @@ pub struct TaskOrigin {
     pub href_title: String,
     /// Link URL.
     pub href_url: String,
+}
+
+/// Someone reviewed in a semester.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reviewee {
+    /// Semester id.
+    pub semester_id: String,
+    /// The reviewee's open id.
+    pub user_id: String,
+    /// Activities of the semester they are reviewed in.
+    pub activity_ids: Vec<String>,
+}
+
+/// One reviewer's principal answer in one stage of one reviewee, plus a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageResult {
+    /// Semester id.
+    pub semester_id: String,
+    /// The reviewee's open id.
+    pub user_id: String,
+    /// Activity the review belongs to.
+    pub activity_id: String,
+    /// Stage id, shared by every reviewee of the semester.
+    pub stage_id: String,
+    /// `review` or `leader_review`.
+    pub stage_type: String,
+    /// `reviewee` (self review) or `solid_line_leader` (manager, final result).
+    pub role: String,
+    /// The reviewer's open id.
+    pub reviewer: String,
+    /// Record id (one per reviewer).
+    pub record_id: String,
+    /// The indicator rated.
+    pub indicator_id: String,
+    /// The level chosen (an option of the indicator).
+    pub option_id: String,
+    /// The score, 1 to 5 with one decimal.
+    pub score: f64,
+    /// The reviewer's comment.
+    pub comment: String,
+    /// When the stage content was submitted, epoch ms.
+    pub submit_time_ms: i64,
+}
+
+/// One metric of one reviewee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// Semester id.
+    pub semester_id: String,
+    /// The reviewee's open id.
+    pub user_id: String,
+    /// Metric id.
+    pub metric_id: String,
+    /// Metric name.
+    pub name: String,
+    /// Dimension id and name.
+    pub dimension_id: String,
+    /// Dimension name.
+    pub dimension_name: I18n,
+    /// Dimension weight, e.g. `"60"`.
+    pub weight: String,
+    /// Target value.
+    pub target: f64,
+    /// Actual value.
+    pub actual: f64,
+}
+
+/// A review indicator and its levels `(option id, code, name)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indicator {
+    /// Indicator id.
+    pub id: String,
+    /// Name.
+    pub name: I18n,
+    /// Type, e.g. `score_and_level`.
+    pub r#type: String,
+    /// Levels.
+    pub options: Vec<(String, String, I18n)>,
+}
+
+/// A metric field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricField {
+    /// Field id.
+    pub field_id: String,
+    /// Name.
+    pub name: I18n,
+    /// `text`, `number`, `pencentage` or `person`.
+    pub r#type: String,
 }

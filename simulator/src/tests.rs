@@ -431,3 +431,108 @@ async fn auth_checks_secret_token_and_revocation() {
     );
     assert!(acts.body["data"]["activities"][0]["name"]["zh_cn"].is_string());
 }
+
+#[tokio::test]
+async fn performance_results_answer_within_their_caps_and_filter_by_submit_time() {
+    let sim = Sim::start(SimConfig::default()).await;
+    let (semester, users) = sim.handle.with_tenant(|t| {
+        let semester = t.semesters[0].id.clone();
+        let users: Vec<String> = t
+            .reviewees
+            .iter()
+            .filter(|r| r.semester_id == semester)
+            .map(|r| r.user_id.clone())
+            .collect();
+        (semester, users)
+    });
+    // Reviewees page in the query string.
+    let first = sim
+        .call(
+            Endpoint::Reviewees,
+            &[("page_size", "50")],
+            json!({ "semester_id": semester }),
+        )
+        .await;
+    assert_eq!(first.code(), 0, "{}", first.body);
+    assert_eq!(
+        first.body["data"]["reviewees"].as_array().unwrap().len(),
+        50
+    );
+    let token = first.body["data"]["page_token"]
+        .as_str()
+        .expect("a second page");
+    let second = sim
+        .call(
+            Endpoint::Reviewees,
+            &[("page_token", token)],
+            json!({ "semester_id": semester }),
+        )
+        .await;
+    assert_eq!(
+        second.body["data"]["reviewees"].as_array().unwrap().len(),
+        users.len() - 50
+    );
+    let too_big = sim
+        .call(
+            Endpoint::Reviewees,
+            &[("page_size", "51")],
+            json!({ "semester_id": semester }),
+        )
+        .await;
+    assert_eq!((too_big.status, too_big.code()), (400, 1580102));
+    // Review data: at most 10 reviewees and 10 semesters; no stage without stage_types.
+    let eleven: Vec<&String> = users.iter().take(11).collect();
+    let over = json!({ "semester_ids": [semester], "reviewee_user_ids": eleven, "stage_types": ["review"] });
+    assert_eq!(
+        sim.call(Endpoint::ReviewData, &[], over).await.code(),
+        1580102
+    );
+    let ten: Vec<&String> = users.iter().take(10).collect();
+    let no_types = json!({ "semester_ids": [semester], "reviewee_user_ids": ten });
+    let a = sim.call(Endpoint::ReviewData, &[], no_types).await;
+    let datas = a.body["data"]["datas"].as_array().unwrap().clone();
+    assert_eq!(datas.len(), 10);
+    assert!(
+        datas
+            .iter()
+            .all(|d| d["stages"].as_array().unwrap().is_empty())
+    );
+    // updated_later_than returns exactly the resubmitted stages.
+    let now = chrono::Utc::now().timestamp_millis();
+    let changed = sim.handle.with_tenant(|t| t.resubmit_reviews(3, now));
+    let all_semesters: Vec<String> = sim
+        .handle
+        .with_tenant(|t| t.semesters.iter().map(|s| s.id.clone()).collect());
+    let mut seen = Vec::new();
+    for (s, user, _) in &changed {
+        let body = json!({
+            "semester_ids": [s], "reviewee_user_ids": [user],
+            "stage_types": ["review", "leader_review"], "updated_later_than": (now - 1).to_string(),
+        });
+        let a = sim.call(Endpoint::ReviewData, &[], body).await;
+        for d in a.body["data"]["datas"].as_array().unwrap() {
+            for stage in d["stages"].as_array().unwrap() {
+                seen.push((
+                    s.clone(),
+                    user.clone(),
+                    stage["stage_id"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    assert_eq!(seen, changed);
+    assert!(all_semesters.len() <= 10);
+    // Metric details: one semester, at most 50 reviewees; one entry per metric.
+    let fifty_one: Vec<&String> = users.iter().cycle().take(51).collect();
+    let over = json!({ "semester_id": semester, "reviewee_user_ids": fifty_one });
+    assert_eq!(
+        sim.call(Endpoint::MetricDetails, &[], over).await.code(),
+        1580102
+    );
+    let one = json!({ "semester_id": semester, "reviewee_user_ids": [users[0]] });
+    let a = sim.call(Endpoint::MetricDetails, &[], one).await;
+    assert_eq!(
+        a.body["data"]["reviewee_metrics"].as_array().unwrap().len(),
+        2
+    );
+}

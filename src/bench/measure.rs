@@ -126,9 +126,9 @@ pub fn endpoint_figures(sim: &SimHandle) -> Vec<EndpointFigures> {
 }
 
 /// The shortest possible pass: each endpoint's requests at its ceiling, with semesters
-/// before activities and stage tasks, departments before users, and the independent
-/// streams alongside (the benchmark names its approval users, so approvals need no
-/// directory).
+/// before activities, stage tasks and reviewees, reviewees before review data and metric
+/// details, departments before users, and the independent streams alongside (the
+/// benchmark names its approval users, so approvals need no directory).
 pub fn theoretical_minimum_secs(figures: &[EndpointFigures]) -> f64 {
     let secs = |e: Endpoint| {
         figures
@@ -136,13 +136,19 @@ pub fn theoretical_minimum_secs(figures: &[EndpointFigures]) -> f64 {
             .find(|f| f.endpoint == e)
             .map_or(0.0, EndpointFigures::minimum_secs)
     };
-    let performance =
-        secs(Endpoint::Semesters) + secs(Endpoint::Activities).max(secs(Endpoint::StageTasks));
+    let results =
+        secs(Endpoint::Reviewees) + secs(Endpoint::ReviewData).max(secs(Endpoint::MetricDetails));
+    let performance = secs(Endpoint::Semesters)
+        + secs(Endpoint::Activities)
+            .max(secs(Endpoint::StageTasks))
+            .max(results);
     let directory = secs(Endpoint::Departments) + secs(Endpoint::Users);
     performance
         .max(directory)
         .max(secs(Endpoint::ApprovalTasks))
         .max(secs(Endpoint::Tasks))
+        .max(secs(Endpoint::Indicators))
+        .max(secs(Endpoint::MetricFields))
 }
 
 /// The as-of query the README documents, on the history the first pass wrote: the stage

@@ -250,6 +250,9 @@ fn missing_rows(
             ("stage_tasks", t.stage_tasks.len()),
             ("approval_tasks", approvals),
             ("tasks", t.tasks.len()),
+            ("reviewees", t.reviewees.len()),
+            ("review_stages", t.reviews.len()),
+            ("metric_details", t.metrics.len()),
         ]
     });
     expected

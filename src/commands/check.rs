@@ -243,6 +243,27 @@ pub fn probe_request(config: &Config, endpoint: Endpoint, found: &Found) -> Opti
         Endpoint::Users => {
             request.query = vec![id_type, ("department_id".into(), "0".into()), one()];
         }
+        Endpoint::Reviewees => {
+            request.query = vec![one()];
+            request.body = Some(json!({ "semester_id": semester? }));
+        }
+        Endpoint::ReviewData => {
+            let user = found.user.as_ref()?;
+            request.body = Some(json!({
+                "semester_ids": [semester?],
+                "reviewee_user_ids": [user],
+                "stage_types": ["leader_review"],
+            }));
+        }
+        Endpoint::MetricDetails => {
+            let user = found.user.as_ref()?;
+            request.body = Some(json!({ "semester_id": semester?, "reviewee_user_ids": [user] }));
+        }
+        Endpoint::Indicators => {
+            request.query = vec![one()];
+            request.body = Some(json!({}));
+        }
+        Endpoint::MetricFields => request.body = Some(json!({})),
     }
     Some(request)
 }

@@ -117,6 +117,11 @@ pub struct RateLimits {
     pub tasks: u32,
     pub departments: u32,
     pub users: u32,
+    pub reviewees: u32,
+    pub review_data: u32,
+    pub metric_details: u32,
+    pub indicators: u32,
+    pub metric_fields: u32,
 }
 
 /// Where the tables live.
@@ -180,6 +185,28 @@ pub struct StreamsConfig {
     pub tasks: TasksConfig,
     pub departments: StreamToggle,
     pub users: StreamToggle,
+    pub reviewees: StreamToggle,
+    pub review_data: ReviewDataConfig,
+    pub metric_details: StreamToggle,
+    pub indicators: StreamToggle,
+    pub metric_fields: StreamToggle,
+}
+
+/// Review data: which stage types to read and how far an incremental read looks back.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default)]
+pub struct ReviewDataConfig {
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// `stage_types` sent with every request: without one the API returns no stage data.
+    /// Default: every type the document lists.
+    pub stage_types: Vec<String>,
+    /// An incremental pass asks for stages submitted after the oldest watermark of its
+    /// semesters minus this many hours.
+    pub lookback_hours: u32,
+    /// When `run` reads every stage whole (no `updated_later_than`), the only read that
+    /// may retire stages and items: 6-field cron, UTC, or `off`.
+    pub reconcile_schedule: String,
 }
 
 /// A stream with nothing to set but whether and when it runs.
@@ -267,6 +294,11 @@ impl Default for RateLimits {
             tasks: Endpoint::Tasks.default_rate_per_minute(),
             departments: Endpoint::Departments.default_rate_per_minute(),
             users: Endpoint::Users.default_rate_per_minute(),
+            reviewees: Endpoint::Reviewees.default_rate_per_minute(),
+            review_data: Endpoint::ReviewData.default_rate_per_minute(),
+            metric_details: Endpoint::MetricDetails.default_rate_per_minute(),
+            indicators: Endpoint::Indicators.default_rate_per_minute(),
+            metric_fields: Endpoint::MetricFields.default_rate_per_minute(),
         }
     }
 }
@@ -282,6 +314,11 @@ impl RateLimits {
             Endpoint::Tasks => self.tasks,
             Endpoint::Departments => self.departments,
             Endpoint::Users => self.users,
+            Endpoint::Reviewees => self.reviewees,
+            Endpoint::ReviewData => self.review_data,
+            Endpoint::MetricDetails => self.metric_details,
+            Endpoint::Indicators => self.indicators,
+            Endpoint::MetricFields => self.metric_fields,
         }
     }
 }
@@ -326,6 +363,21 @@ impl Default for ApprovalTasksConfig {
     }
 }
 
+impl Default for ReviewDataConfig {
+    fn default() -> Self {
+        ReviewDataConfig {
+            enabled: true,
+            schedule: None,
+            stage_types: feishu_endpoints::REVIEW_STAGE_TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            lookback_hours: 24,
+            reconcile_schedule: "0 15 20 * * *".into(),
+        }
+    }
+}
+
 impl Default for TasksConfig {
     fn default() -> Self {
         TasksConfig {
@@ -349,6 +401,11 @@ impl StreamsConfig {
             Endpoint::Tasks => &self.tasks.schedule,
             Endpoint::Departments => &self.departments.schedule,
             Endpoint::Users => &self.users.schedule,
+            Endpoint::Reviewees => &self.reviewees.schedule,
+            Endpoint::ReviewData => &self.review_data.schedule,
+            Endpoint::MetricDetails => &self.metric_details.schedule,
+            Endpoint::Indicators => &self.indicators.schedule,
+            Endpoint::MetricFields => &self.metric_fields.schedule,
         };
         configured
             .clone()
@@ -377,6 +434,12 @@ impl StreamsConfig {
                 "streams.tasks.reconcile_schedule",
                 &self.tasks.reconcile_schedule,
             ),
+            (
+                Endpoint::ReviewData,
+                Sweep::Reconcile,
+                "streams.review_data.reconcile_schedule",
+                &self.review_data.reconcile_schedule,
+            ),
         ]
     }
 
@@ -390,12 +453,18 @@ impl StreamsConfig {
             Endpoint::Tasks => self.tasks.enabled,
             Endpoint::Departments => self.departments.enabled,
             Endpoint::Users => self.users.enabled,
+            Endpoint::Reviewees => self.reviewees.enabled,
+            Endpoint::ReviewData => self.review_data.enabled,
+            Endpoint::MetricDetails => self.metric_details.enabled,
+            Endpoint::Indicators => self.indicators.enabled,
+            Endpoint::MetricFields => self.metric_fields.enabled,
         }
     }
 }
 
-/// Default schedules (UTC, with seconds): the performance configuration and the directory
-/// hourly, stage tasks every half hour, approvals every 15 minutes, tasks every 10
+/// Default schedules (UTC, with seconds): the performance configuration, the directory,
+/// reviewees, review data and the two dictionaries hourly, metric details nightly (they
+/// have no time filter), stage tasks every half hour, approvals every 15 minutes, tasks every 10
 /// minutes. Staggered so streams that share nothing do not all start in the same second;
 /// users follow departments, whose runs take seconds.
 pub fn default_schedule(endpoint: Endpoint) -> &'static str {
@@ -407,6 +476,11 @@ pub fn default_schedule(endpoint: Endpoint) -> &'static str {
         Endpoint::Tasks => "0 */10 * * * *",
         Endpoint::Departments => "0 50 * * * *",
         Endpoint::Users => "0 55 * * * *",
+        Endpoint::Reviewees => "0 15 * * * *",
+        Endpoint::ReviewData => "0 20 * * * *",
+        Endpoint::MetricDetails => "0 45 19 * * *",
+        Endpoint::Indicators => "0 40 * * * *",
+        Endpoint::MetricFields => "0 42 * * * *",
     }
 }
 

@@ -5,6 +5,7 @@ use secrecy::ExposeSecret;
 
 use super::types::*;
 use crate::feishu::Endpoint;
+use feishu_endpoints::REVIEW_STAGE_TYPES;
 
 /// Start-up problems, every one of them, so an operator fixes them in one go.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +210,37 @@ impl Config {
         }
         if approval.enabled && approval.topics.is_empty() {
             problems.push("streams.approval_tasks.topics is empty".into());
+        }
+        problems.extend(self.review_data_problems());
+        problems
+    }
+
+    fn review_data_problems(&self) -> Vec<String> {
+        let review = &self.streams.review_data;
+        let mut problems = Vec::new();
+        for stage_type in &review.stage_types {
+            if !REVIEW_STAGE_TYPES.contains(&stage_type.as_str()) {
+                problems.push(format!(
+                    "streams.review_data.stage_types: {stage_type:?} is not one of {}",
+                    REVIEW_STAGE_TYPES.join(", ")
+                ));
+            }
+        }
+        if review.enabled && review.stage_types.is_empty() {
+            problems.push(
+                "streams.review_data.stage_types is empty: without stage types the API returns \
+                 no stage data"
+                    .into(),
+            );
+        }
+        if (review.enabled || self.streams.metric_details.enabled)
+            && !self.streams.reviewees.enabled
+        {
+            problems.push(
+                "streams.reviewees.enabled = false while review_data or metric_details is \
+                 enabled: both read the reviewees that stream copies"
+                    .into(),
+            );
         }
         problems
     }

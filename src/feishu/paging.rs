@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::feishu::Method;
 use crate::feishu::answer::ApiReply;
 use crate::feishu::client::{ApiRequest, FeishuClient};
 use crate::feishu::error::{ApiError, LogId};
@@ -136,14 +135,15 @@ impl<'a> Pager<'a> {
         let Some(size) = endpoint.max_page_size() else {
             return request;
         };
-        match endpoint.method() {
-            Method::Get => {
+        // The performance v2 queries are POSTs that page in the query string.
+        match endpoint.pages_in_query() {
+            true => {
                 request.query.push(("page_size".into(), size.to_string()));
                 if let Some(token) = &self.next_token {
                     request.query.push(("page_token".into(), token.clone()));
                 }
             }
-            Method::Post => {
+            false => {
                 let body = request
                     .body
                     .get_or_insert_with(|| Value::Object(Default::default()));

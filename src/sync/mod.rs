@@ -12,6 +12,7 @@ pub mod convert;
 pub mod directory;
 pub mod failure;
 mod partition;
+pub mod performance_results;
 pub mod rejects;
 pub mod retirement;
 mod run;

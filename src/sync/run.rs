@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use tracing::Instrument;
 
 use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
+use super::performance_results::{dictionaries, metric_details, review_data, reviewees};
 use super::{activities, approval_tasks, directory, semesters, stage_tasks, tasks};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
@@ -29,11 +30,18 @@ pub async fn run_once(
         Endpoint::Tasks => tasks::run_once(ctx, opts).await,
         Endpoint::Departments => directory::departments::run_once(ctx, opts).await,
         Endpoint::Users => directory::users::run_once(ctx, opts).await,
+        Endpoint::Reviewees => reviewees::run_once(ctx, opts).await,
+        Endpoint::ReviewData => review_data::run_once(ctx, opts).await,
+        Endpoint::MetricDetails => metric_details::run_once(ctx, opts).await,
+        Endpoint::Indicators => dictionaries::run_indicators(ctx, opts).await,
+        Endpoint::MetricFields => dictionaries::run_metric_fields(ctx, opts).await,
     }
 }
 
 /// Runs `streams` and journals each run in `sync_runs`. Semesters run first, then
-/// activities and stage tasks (which read the semesters) side by side. Beside them the
+/// activities, stage tasks and reviewees (which read the semesters) side by side; review
+/// data and metric details follow the reviewees they read. The two dictionaries
+/// (indicators, metric fields) depend on nothing. Beside them the
 /// directory runs departments, then users (the members of those departments), then
 /// approval tasks when they are read for the directory's users; approvals of configured
 /// users and tasks depend on nothing and run from the start. Each endpoint keeps its own
@@ -50,9 +58,31 @@ pub async fn sync(
     let run = |stream| run_if_selected(ctx, &locks, streams, stream, opts);
     let performance = async {
         let semesters = run(Endpoint::Semesters).await;
-        let (activities, stage_tasks) =
-            tokio::join!(run(Endpoint::Activities), run(Endpoint::StageTasks));
-        [semesters, activities, stage_tasks]
+        let results = async {
+            let reviewees = run(Endpoint::Reviewees).await;
+            let (review_data, metric_details) =
+                tokio::join!(run(Endpoint::ReviewData), run(Endpoint::MetricDetails));
+            [reviewees, review_data, metric_details]
+        };
+        let (activities, stage_tasks, results) = tokio::join!(
+            run(Endpoint::Activities),
+            run(Endpoint::StageTasks),
+            results
+        );
+        let [reviewees, review_data, metric_details] = results;
+        [
+            semesters,
+            activities,
+            stage_tasks,
+            reviewees,
+            review_data,
+            metric_details,
+        ]
+    };
+    let dictionaries = async {
+        let (indicators, metric_fields) =
+            tokio::join!(run(Endpoint::Indicators), run(Endpoint::MetricFields));
+        [indicators, metric_fields]
     };
     let directory = async {
         let departments = run(Endpoint::Departments).await;
@@ -68,13 +98,18 @@ pub async fn sync(
             tokio::join!(directory, run(Endpoint::ApprovalTasks))
         }
     };
-    let (performance, (directory, approval_tasks), tasks) =
-        tokio::join!(performance, directory_and_approvals, run(Endpoint::Tasks));
+    let (performance, (directory, approval_tasks), tasks, dictionaries) = tokio::join!(
+        performance,
+        directory_and_approvals,
+        run(Endpoint::Tasks),
+        dictionaries
+    );
     let mut reports = Vec::new();
     for report in performance
         .into_iter()
         .chain(directory)
         .chain([approval_tasks, tasks])
+        .chain(dictionaries)
     {
         reports.extend(report?);
     }

@@ -154,7 +154,12 @@ impl PartitionSink for SemesterSink {
         .context("retiring semesters")?;
         // A retired semester's children forget their watermarks: should it come back, it
         // is read whole again and every child row it still has becomes current.
-        let children = [Endpoint::Activities, Endpoint::StageTasks];
+        let children = [
+            Endpoint::Activities,
+            Endpoint::StageTasks,
+            Endpoint::Reviewees,
+            Endpoint::ReviewData,
+        ];
         sync_state::forget_partitions(tx, &children, &retired).await?;
         Ok(retired.len() as u64)
     }

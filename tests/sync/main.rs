@@ -33,6 +33,8 @@ mod history;
 mod hostile;
 /// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
 mod narrow_answers;
+/// Performance results: reviewees, review data, metrics, dictionaries, views.
+mod performance_results;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.

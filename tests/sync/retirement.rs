@@ -262,7 +262,10 @@ async fn the_entity_table_registry_matches_the_schema(pool: PgPool) {
             columns.iter().any(|c| c == "deleted_at"),
             "{name}: retires"
         );
-        let user_keyed = key.iter().any(|c| c == "user_id") || name == "users";
+        let user_keyed = key
+            .iter()
+            .any(|c| c == "user_id" || c.ends_with("_user_id"))
+            || name == "users";
         assert_eq!(table.user_keyed, user_keyed, "{name}: user_keyed ({key:?})");
     }
     let counted: Vec<String> = feishu_sync::db::table_counts(&pool)

@@ -1,0 +1,79 @@
+//! Unit tests of the dictionaries. The stored copies of the documents
+//! (performance-v2/indicator/query, performance-v2/metric_field/query) end before their
+//! response examples; these fixtures follow their response tables (note `lable`, and the
+//! field type `pencentage`, spelt as the document spells them).
+
+use super::*;
+
+const INDICATORS: &str = r#"{
+    "code": 0,
+    "msg": "success",
+    "data": {
+        "indicators": [
+            {
+                "id": "7343513161666707459",
+                "name": {"zh_cn": "综合绩效", "en_us": "Overall performance"},
+                "type": "score_and_level",
+                "options": [
+                    {"id": "7343513161666707460", "name": {"zh_cn": "卓越", "en_us": "Outstanding"}, "lable": "S"},
+                    {"id": "7343513161666707461", "name": {"zh_cn": "良好", "en_us": "Good"}, "lable": "B"}
+                ]
+            },
+            {"name": {"zh_cn": "无 id"}}
+        ],
+        "has_more": true,
+        "page_token": "eVQrYzJBNDNONlk4VFZBZVlSdzlKdFJ4bVVHVExENDNKVHoxaVdiVnViQT0="
+    }
+}"#;
+
+const METRIC_FIELDS: &str = r#"{
+    "code": 0,
+    "msg": "success",
+    "data": {
+        "items": [
+            {"field_id": "7293169069640630291", "name": {"zh_cn": "目标值", "en_us": "Target"}, "type": "number"},
+            {"field_id": 7293169069640630292, "name": {"zh_cn": "完成率", "en_us": "Rate"}, "type": "pencentage"}
+        ]
+    }
+}"#;
+
+#[test]
+fn indicators_and_their_levels_map_to_rows() {
+    let envelope: Value = serde_json::from_str(INDICATORS).unwrap();
+    let page = IndicatorPage::deserialize(&envelope["data"]).unwrap();
+    let (c, rejected) = IndicatorColumns::from_records(page.indicators);
+    assert_eq!(c.id, ["7343513161666707459"]);
+    assert_eq!(c.name_en[0].as_deref(), Some("Overall performance"));
+    assert_eq!(c.option_id, ["7343513161666707460", "7343513161666707461"]);
+    assert_eq!(
+        c.option_label,
+        [Some("S".to_string()), Some("B".to_string())]
+    );
+    assert_eq!(c.option_zh[0].as_deref(), Some("卓越"));
+    assert_eq!(c.option_raw[1]["lable"], "B");
+    assert_eq!(rejected.len(), 1, "an indicator without id is rejected");
+}
+
+#[test]
+fn metric_fields_take_string_or_numeric_ids() {
+    let envelope: Value = serde_json::from_str(METRIC_FIELDS).unwrap();
+    let list = MetricFieldList::deserialize(&envelope["data"]).unwrap();
+    let fields: Vec<WireMetricField> = list
+        .items
+        .iter()
+        .map(|v| WireMetricField::deserialize(v).unwrap())
+        .collect();
+    assert_eq!(fields[0].field_id, "7293169069640630291");
+    assert_eq!(fields[1].field_id, "7293169069640630292");
+    assert_eq!(fields[0].name.en.as_deref(), Some("Target"));
+    assert_eq!(fields[1].r#type.as_deref(), Some("pencentage"));
+}
+
+proptest::proptest! {
+    /// Any JSON gives rows or rejections, never a panic.
+    #[test]
+    fn any_indicator_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
+        let _ = IndicatorColumns::from_records(vec![record.clone()]);
+        let _ = WireMetricField::deserialize(&record);
+    }
+}

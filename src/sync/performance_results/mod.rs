@@ -1,0 +1,35 @@
+//! Performance results: who is reviewed (reviewees), what the reviewers answered (review
+//! data), metric values (metric details) and the dictionaries their ids need (indicators,
+//! metric fields). Semesters come first, then reviewees, then review data and metric
+//! details, which read the reviewees. A child retires nothing unless its parents
+//! completed (`sync::retirement`, parents in `crate::tables`).
+
+pub mod dictionaries;
+pub mod metric_details;
+pub mod review_data;
+mod review_rows;
+pub mod reviewees;
+mod wire;
+
+use anyhow::Context;
+use sqlx::PgPool;
+
+/// Requests of one results stream in flight at once: they share the endpoint's budget, so
+/// more only hide latency (a request without paging waits for its answer and its write
+/// before the next can leave); four keep 20 a minute busy with room to spare.
+const IN_FLIGHT: usize = 4;
+
+/// The current reviewees of each current semester, semesters in id order, users sorted.
+pub async fn current_reviewees(pool: &PgPool) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT r.semester_id, array_agg(r.user_id ORDER BY r.user_id) AS "users!"
+             FROM feishu.reviewees r
+             JOIN feishu.semesters s ON s.id = r.semester_id AND s.deleted_at IS NULL
+            WHERE r.deleted_at IS NULL
+            GROUP BY r.semester_id ORDER BY r.semester_id"#
+    )
+    .fetch_all(pool)
+    .await
+    .context("listing current reviewees")?;
+    Ok(rows.into_iter().map(|r| (r.semester_id, r.users)).collect())
+}
