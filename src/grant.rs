@@ -387,7 +387,7 @@ mod tests {
 
         assert!(
             analytics.contains(
-                "REVOKE ALL ON feishu.sync_state, feishu.sync_settings, feishu.sync_errors FROM bi"
+                "REVOKE ALL ON feishu.sync_state, feishu.sync_settings, feishu.sync_errors, feishu.events FROM bi"
             ),
             "{analytics}"
         );
