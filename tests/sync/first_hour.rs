@@ -54,7 +54,9 @@ async fn a_reconcile_sweep_runs_only_the_streams_that_have_one(pool: PgPool) {
 
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    let expected: BTreeSet<String> = ["stage_tasks", "tasks"].map(String::from).into();
+    let expected: BTreeSet<String> = ["stage_tasks", "review_data", "tasks"]
+        .map(String::from)
+        .into();
     assert_eq!(streams_run(&pool).await, expected, "{stdout}");
     let sweeps: Vec<Option<String>> =
         sqlx::query_scalar("SELECT DISTINCT sweep FROM feishu.sync_runs")
