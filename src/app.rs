@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::commands;
+use crate::commands::sync as one_pass;
 use crate::config::Config;
 use crate::db;
 use crate::feishu::ClientSettings;
-use crate::one_pass;
 use crate::sync::RunOptions;
 
 /// Runs the parsed command line; the exit code says whether every stream succeeded.
@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // saying why, until stopped.
                 Err(error) => {
                     let listen = Config::listen_address_despite_errors(&path, required);
-                    return crate::service::http::serve_config_error(&listen, &error).await;
+                    return commands::run::http::serve_config_error(&listen, &error).await;
                 }
             };
             tracing::info!("{}", startup_line(&config, cli.config.as_deref()));
@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 since: args.since,
                 sweep: Default::default(),
             });
-            crate::service::run(
+            commands::run::run(
                 &config,
                 ClientSettings::from_config(&config.feishu),
                 backfill,
@@ -57,17 +57,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status(args) => {
             let config = load_config_for_database(cli.config.as_deref())?;
-            crate::status::run(&config, &args).await
+            commands::status::run(&config, &args).await
         }
         Command::Healthcheck(args) => {
             let (path, required) = config_path(cli.config.as_deref());
             let config = Config::load_for_probe(&path, required)?;
-            crate::status::healthcheck(&config, args.probe).await
+            commands::status::healthcheck(&config, args.probe).await
         }
         #[cfg(feature = "simulator")]
-        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Demo(args) => commands::demo::run(args).await,
         #[cfg(feature = "simulator")]
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Bench(args) => commands::bench::run(args).await,
         Command::GrantReader(args) => {
             let config = load_config_for_database(cli.config.as_deref())?;
             let pool = db::connect(&config.database).await?;
@@ -75,12 +75,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let password = std::env::var("FEISHU_SYNC_READER_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty());
-            let options = crate::grant::GrantOptions {
+            let options = commands::grant_reader::GrantOptions {
                 force: args.force,
                 operational: args.operational,
             };
-            let report =
-                crate::grant::grant_reader(&pool, &args.role, password.as_deref(), options).await?;
+            let report = commands::grant_reader::grant_reader(
+                &pool,
+                &args.role,
+                password.as_deref(),
+                options,
+            )
+            .await?;
             print_grant(&args.role, &report, options);
             Ok(ExitCode::SUCCESS)
         }
@@ -117,8 +122,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// What `grant-reader` did, in words.
 fn print_grant(
     role: &str,
-    report: &crate::grant::GrantReport,
-    options: crate::grant::GrantOptions,
+    report: &commands::grant_reader::GrantReport,
+    options: commands::grant_reader::GrantOptions,
 ) {
     let what = match options.operational {
         true => "the feishu tables, views and functions, operational tables included",

@@ -34,29 +34,21 @@
 //! 5. [`sync::run_journaled`] closes the run's `feishu.sync_runs` row with its counts.
 
 pub mod app;
-#[cfg(feature = "simulator")]
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
-#[cfg(feature = "simulator")]
-pub mod demo;
 pub mod events;
 pub mod feishu;
-pub mod grant;
 pub mod history;
 pub mod metrics;
-pub mod one_pass;
 pub mod output;
 pub mod progress;
 #[cfg(test)]
 mod property_test_json;
 #[cfg(feature = "simulator")]
 pub mod scratch_database;
-pub mod service;
 pub mod shutdown;
-pub mod status;
 pub mod stream_lock;
 pub mod sync;
 pub mod sync_state;

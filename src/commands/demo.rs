@@ -8,10 +8,11 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveTime, Utc};
 use secrecy::SecretString;
 
+use super::sync as one_pass;
 use crate::cli::{DemoArgs, SyncArgs};
 use crate::config::Config;
 use crate::feishu::ClientSettings;
-use crate::{db, one_pass, scratch_database};
+use crate::{db, scratch_database};
 use feishu_sim::{SimConfig, Simulator, Tenant, TenantSpec};
 
 /// The comment the demo puts on the `feishu` schema it fills.
