@@ -2,23 +2,31 @@
 //! incrementally.
 //!
 //! # Who owns what
-//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation.
+//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation;
+//!   settings arrive parsed (the `user_id_type` as an enum, once).
 //! - [`feishu`]: the one client every stream shares. It alone sends HTTP: tokens, budgets,
 //!   retries, rate-limit waits, the `code`/`msg` envelope and pagination.
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
-//!   tables), and the partition reader that drives pages through transactions.
+//!   tables), the partition reader that drives pages through transactions and owns the
+//!   watermark, the read mode a pass takes (incremental, backfill, a sweep, or given
+//!   partitions), and the conversions the streams share (times, i18n, missing scopes,
+//!   column batches).
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
-//!   partition passes, resume cursors).
+//!   partition passes, resume cursors); the recorded `user_id_type` and `--reset-ids`
+//!   (`feishu.sync_settings`) have a module of their own.
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
 //!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
-//!   write with every upsert; [`stream_lock`]: one writer per stream across processes.
-//! - [`one_pass`], [`service`], [`status`], [`grant`] and [`commands`] (one file per newer
-//!   command): what the commands do; [`app`] picks one for the parsed [`cli`]; [`output`]
-//!   writes their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
-//!   serve them.
-//! - With the `simulator` feature (default): [`demo`] and [`bench`], which start the
-//!   `feishu-sim` crate's simulator in-process, and [`scratch_database`] for their databases.
+//!   write with every upsert; [`stream_lock`]: one writer per stream across processes;
+//!   [`events`]: the long connection and its inbox.
+//! - [`commands`]: one file or folder per subcommand (`sync`, `run`, `status`, `migrate`,
+//!   `grant-reader`, `healthcheck`, `check`, `reset`, …), each with an `execute`. [`app`]
+//!   dispatches the parsed [`cli`] to them; [`startup`], the composition root, connects,
+//!   migrates and builds the client once for them and for the tests; [`output`] writes
+//!   their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`] serve them.
+//! - With the `simulator` feature (default): `commands::demo` and `commands::bench`, which
+//!   start the `feishu-sim` crate's simulator in-process, and [`scratch_database`] for
+//!   their databases.
 //!
 //! # How one page travels
 //! 1. A stream module builds an [`feishu::ApiRequest`] per partition (one semester, one
@@ -49,6 +57,7 @@ mod property_test_json;
 #[cfg(feature = "simulator")]
 pub mod scratch_database;
 pub mod shutdown;
+pub mod startup;
 pub mod stream_lock;
 pub mod sync;
 pub mod sync_state;
