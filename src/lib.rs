@@ -2,18 +2,19 @@
 //! incrementally.
 //!
 //! # Who owns what
-//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation;
-//!   settings arrive parsed (the `user_id_type` as an enum, once).
+//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation.
 //! - [`feishu`]: the one client every stream shares. It alone sends HTTP: tokens, budgets,
-//!   retries, rate-limit waits, the `code`/`msg` envelope and pagination.
+//!   retries, rate-limit waits, the `code`/`msg` envelope and pagination; and the
+//!   `UserIdType` (`feishu::user_id_type`), parsed once when the configuration loads.
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
 //!   tables), the partition reader that drives pages through transactions and owns the
-//!   watermark, the read mode a pass takes (incremental, backfill, a sweep, or given
-//!   partitions), and the conversions the streams share (times, i18n, missing scopes,
-//!   column batches).
+//!   watermark (`partition`, `page`, `sink`), the read mode a pass takes (`read_mode`:
+//!   incremental, backfill, a sweep, or given partitions), a run's outcome and verdict
+//!   (`outcome`), and what the streams share (`convert` for times and i18n, `scopes` for
+//!   missing scopes, `columns` for column batches).
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
-//!   partition passes, resume cursors); the recorded `user_id_type` and `--reset-ids`
-//!   (`feishu.sync_settings`) have a module of their own.
+//!   partition passes, resume cursors); `user_id_setting`: the `user_id_type` recorded in
+//!   `feishu.sync_settings`, and the switch to another (`--reset-ids`).
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
 //!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
