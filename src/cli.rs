@@ -49,7 +49,7 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Benchmark a whole sync against the simulator with scaled-down rate windows.
     #[cfg(feature = "simulator")]
-    Bench(crate::bench::BenchArgs),
+    Bench(crate::commands::bench::BenchArgs),
     /// Create (or update) a read-only role for BI tools: SELECT on the feishu tables and
     /// nothing else. With FEISHU_SYNC_READER_PASSWORD set it can log in.
     GrantReader(GrantReaderArgs),

@@ -4,21 +4,30 @@
 //! # Who owns what
 //! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation.
 //! - [`feishu`]: the one client every stream shares. It alone sends HTTP: tokens, budgets,
-//!   retries, rate-limit waits, the `code`/`msg` envelope and pagination.
+//!   retries, rate-limit waits, the `code`/`msg` envelope and pagination; and the
+//!   `UserIdType` (`feishu::user_id_type`), parsed once when the configuration loads.
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
-//!   tables), and the partition reader that drives pages through transactions.
+//!   tables), the partition reader that drives pages through transactions and owns the
+//!   watermark (`partition`, `page`, `sink`), the read mode a pass takes (`read_mode`:
+//!   incremental, backfill, a sweep, or given partitions), a run's outcome and verdict
+//!   (`outcome`), and what the streams share (`convert` for times and i18n, `scopes` for
+//!   missing scopes, `columns` for column batches).
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
-//!   partition passes, resume cursors).
+//!   partition passes, resume cursors); `user_id_setting`: the `user_id_type` recorded in
+//!   `feishu.sync_settings`, and the switch to another (`--reset-ids`).
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
 //!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
-//!   write with every upsert; [`stream_lock`]: one writer per stream across processes.
-//! - [`one_pass`], [`service`], [`status`], [`grant`] and [`commands`] (one file per newer
-//!   command): what the commands do; [`app`] picks one for the parsed [`cli`]; [`output`]
-//!   writes their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`]
-//!   serve them.
-//! - With the `simulator` feature (default): [`demo`] and [`bench`], which start the
-//!   `feishu-sim` crate's simulator in-process, and [`scratch_database`] for their databases.
+//!   write with every upsert; [`stream_lock`]: one writer per stream across processes;
+//!   [`events`]: the long connection and its inbox.
+//! - [`commands`]: one file or folder per subcommand (`sync`, `run`, `status`, `migrate`,
+//!   `grant-reader`, `healthcheck`, `check`, `reset`, …), each with an `execute`. [`app`]
+//!   dispatches the parsed [`cli`] to them; [`startup`], the composition root, connects,
+//!   migrates and builds the client once for them and for the tests; [`output`] writes
+//!   their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`] serve them.
+//! - With the `simulator` feature (default): `commands::demo` and `commands::bench`, which
+//!   start the `feishu-sim` crate's simulator in-process, and [`scratch_database`] for
+//!   their databases.
 //!
 //! # How one page travels
 //! 1. A stream module builds an [`feishu::ApiRequest`] per partition (one semester, one
@@ -34,29 +43,22 @@
 //! 5. [`sync::run_journaled`] closes the run's `feishu.sync_runs` row with its counts.
 
 pub mod app;
-#[cfg(feature = "simulator")]
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
-#[cfg(feature = "simulator")]
-pub mod demo;
 pub mod events;
 pub mod feishu;
-pub mod grant;
 pub mod history;
 pub mod metrics;
-pub mod one_pass;
 pub mod output;
 pub mod progress;
 #[cfg(test)]
 mod property_test_json;
 #[cfg(feature = "simulator")]
 pub mod scratch_database;
-pub mod service;
 pub mod shutdown;
-pub mod status;
+pub mod startup;
 pub mod stream_lock;
 pub mod sync;
 pub mod sync_state;

@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = cli.command.draws_progress() && feishu_sync::progress::enabled();
     feishu_sync::telemetry::init(cli.log_format, progress);
-    match feishu_sync::app::run(cli).await {
+    match feishu_sync::app::dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");

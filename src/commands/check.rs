@@ -24,7 +24,7 @@ pub enum Verdict {
 }
 
 /// Prints one line per check and returns the exit code.
-pub async fn run(path: &Path, required: bool) -> anyhow::Result<ExitCode> {
+pub async fn execute(path: &Path, required: bool) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path, required) {
         Ok(config) => config,
         Err(error) => {

@@ -3,6 +3,7 @@
 //! they never drift from the real flags.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use clap::CommandFactory;
 
@@ -29,19 +30,19 @@ pub fn write_man_page(out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// Runs `completions SHELL` on stdout.
-pub fn run_completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+pub fn execute(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     let mut buffer = Vec::new();
     write_completions(shell, &mut buffer);
     crate::out!("{}", String::from_utf8_lossy(&buffer));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `man` on stdout.
-pub fn run_man() -> anyhow::Result<()> {
+pub fn execute_man() -> anyhow::Result<ExitCode> {
     let mut buffer = Vec::new();
     write_man_page(&mut buffer)?;
     crate::out!("{}", String::from_utf8_lossy(&buffer));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

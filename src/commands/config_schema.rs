@@ -2,6 +2,8 @@
 //! configuration types (schemars), not written by hand. Editors (Taplo, VS Code's Even
 //! Better TOML, IntelliJ) use it to validate and complete the file.
 
+use std::process::ExitCode;
+
 use crate::config::Config;
 
 /// The schema as a JSON value: every section and key, its type, its default and its
@@ -18,9 +20,9 @@ pub fn schema() -> serde_json::Value {
 }
 
 /// Prints the schema.
-pub fn run() -> anyhow::Result<()> {
+pub fn execute() -> anyhow::Result<ExitCode> {
     crate::outln!("{}", serde_json::to_string_pretty(&schema())?);
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@
 //! rules on `synced_at` for the tables that have it.
 
 use std::fmt::Write;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::cli::DbtSourcesArgs;
 use crate::config::Config;
-use crate::db;
+use crate::startup::migrated_pool;
 
 /// One column of a table or view of the schema.
 #[derive(Debug, Clone)]
@@ -30,16 +31,15 @@ pub struct Freshness {
 }
 
 /// Connects, migrates (so the comments are the binary's) and prints the sources file.
-pub async fn run(config: &Config, args: &DbtSourcesArgs) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database).await?;
-    db::migrate(&pool).await?;
+pub async fn execute(config: &Config, args: &DbtSourcesArgs) -> anyhow::Result<ExitCode> {
+    let pool = migrated_pool(&config.database).await?;
     let (schema_comment, columns) = read_dictionary(&pool).await?;
     let freshness = Freshness {
         warn_after_hours: args.warn_after_hours,
         error_after_hours: args.error_after_hours,
     };
     crate::out!("{}", render(schema_comment.as_deref(), &columns, freshness));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The schema's comment and every column of its tables and views, in table and column

@@ -9,16 +9,15 @@ use anyhow::Context;
 
 use crate::cli::ResetArgs;
 use crate::config::Config;
-use crate::db;
+use crate::startup::migrated_pool;
 use crate::stream_lock::{self, StreamLock};
 use crate::sync_state;
 
 /// Without `--yes` it says what it would clear and exits 2; with it, clears under the
 /// stream's lock (refusing while the service or a `sync` writes the stream).
-pub async fn run(config: &Config, args: &ResetArgs) -> anyhow::Result<ExitCode> {
+pub async fn execute(config: &Config, args: &ResetArgs) -> anyhow::Result<ExitCode> {
     let stream = args.stream.0;
-    let pool = db::connect(&config.database).await?;
-    db::migrate(&pool).await?;
+    let pool = migrated_pool(&config.database).await?;
     let partitions = sync_state::count_partitions(&pool, stream).await?;
     if !args.yes {
         crate::outln!(

@@ -166,9 +166,10 @@ async fn status_warns_when_a_run_outlasts_the_time_between_firings(pool: PgPool)
     .await
     .unwrap();
 
-    let statuses = feishu_sync::status::collect(&pool, &feishu_sync::config::Config::default())
-        .await
-        .unwrap();
+    let statuses =
+        feishu_sync::commands::status::collect(&pool, &feishu_sync::config::Config::default())
+            .await
+            .unwrap();
 
     let warning = |stream: &str| {
         statuses

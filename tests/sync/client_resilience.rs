@@ -237,7 +237,7 @@ async fn status_shows_a_learned_ceiling_below_the_configured_rate(pool: PgPool) 
     let mut status_config = feishu_sync::config::Config::default();
     status_config.feishu.rate_limit_window_secs = 2;
     status_config.feishu.rate_limits.approval_tasks = 15;
-    let statuses = feishu_sync::status::collect(&pool, &status_config)
+    let statuses = feishu_sync::commands::status::collect(&pool, &status_config)
         .await
         .unwrap();
     let advice = |stream: &str| {

@@ -399,7 +399,7 @@ async fn a_read_only_database_is_not_ready(pool: PgPool) {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
-    use feishu_sync::service::http::{DeadLoops, HttpState, router};
+    use feishu_sync::commands::run::http::{DeadLoops, HttpState, router};
 
     let db = pool.connect_options().get_database().unwrap().to_string();
     sqlx::raw_sql(&format!(

@@ -87,7 +87,7 @@ async fn a_used_up_monthly_quota_stops_every_stream_at_once_and_retires_nothing(
     .await
     .unwrap();
     assert_eq!(journaled, stopped);
-    let statuses = feishu_sync::status::collect(&pool, &Config::default())
+    let statuses = feishu_sync::commands::status::collect(&pool, &Config::default())
         .await
         .unwrap();
     let shown = statuses.iter().filter(|s| {

@@ -4,7 +4,6 @@
 pub mod binary;
 pub mod expected;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use backon::ExponentialBuilder;
@@ -15,7 +14,9 @@ use sqlx::PgPool;
 use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 use feishu_sync::config::{Config, StreamsConfig};
 use feishu_sync::db::RunStatus;
-use feishu_sync::feishu::{ClientSettings, Endpoint, FeishuClient};
+use feishu_sync::feishu::{ClientSettings, Endpoint};
+use feishu_sync::shutdown::CancellationToken;
+use feishu_sync::startup::Application;
 use feishu_sync::sync::{self, RunOptions, StreamReport, SyncContext};
 
 /// Tests scale every 60 s rate-limit window down to this.
@@ -79,8 +80,10 @@ pub fn context_with(
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let client = Arc::new(FeishuClient::new(settings).expect("client builds"));
-    SyncContext::new(pool.clone(), client, streams)
+    // Built as the commands build theirs, over the migrated database `#[sqlx::test]` made.
+    Application::with_pool(pool.clone(), settings)
+        .expect("client builds")
+        .sync_context(streams, CancellationToken::new())
 }
 
 /// One journaled pass over every stream.

@@ -17,25 +17,23 @@ use anyhow::Context;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Sweep, parse_schedule};
-use crate::db;
-use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
-use crate::metrics::Metrics;
+use crate::feishu::{ClientSettings, Endpoint};
 use crate::shutdown::{self, CancellationToken};
+use crate::startup::Application;
 use crate::stream_lock::{self, StreamLock};
 use crate::sync::{RunOptions, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
 
 /// Runs the service until SIGTERM or SIGINT (exit 0); `backfill` runs one backfill pass
 /// first. A database written under another `user_id_type` keeps it up but unhealthy.
-pub async fn run(
+pub async fn execute(
     config: &Config,
     settings: ClientSettings,
     backfill: Option<RunOptions>,
 ) -> anyhow::Result<ExitCode> {
-    let pool = db::connect(&config.database).await?;
-    db::migrate(&pool).await?;
+    let app = Application::build(&config.database, settings).await?;
     if let Err(error) =
-        crate::sync_state::check_user_id_type(&pool, &config.feishu.user_id_type).await
+        crate::sync_state::check_user_id_type(&app.pool, &config.feishu.user_id_type).await
     {
         return http::serve_config_error(&config.server.listen, &format!("{error:#}")).await;
     }
@@ -43,24 +41,39 @@ pub async fn run(
         .into_iter()
         .filter(|e| config.streams.enabled(*e))
         .collect();
-    let lock_pool = stream_lock::lock_pool(&pool);
-    close_abandoned_runs(&pool, &lock_pool, &streams).await?;
-    let metrics = Arc::new(Metrics::new());
-    let client = Arc::new(
-        FeishuClient::with_metrics(settings, metrics.clone())
-            .context("building the HTTP client")?,
-    );
+    let lock_pool = stream_lock::lock_pool(&app.pool);
+    close_abandoned_runs(&app.pool, &lock_pool, &streams).await?;
     let shutdown = CancellationToken::new();
-    let ctx = SyncContext {
-        pool: pool.clone(),
-        client,
-        streams: config.streams.clone(),
-        metrics,
-        shutdown: shutdown.clone(),
-    };
+    let ctx = app.sync_context(config.streams.clone(), shutdown.clone());
     let jobs: SharedJobs = Arc::new(StreamJobs::new(ctx.clone(), lock_pool));
     tokio::spawn(shutdown::cancel_on_signal(shutdown.clone()));
+    let running = start(config, &ctx, &jobs, &streams, backfill).await?;
+    shutdown.cancelled().await;
+    running.stop(config, &jobs, &ctx.pool).await?;
+    Ok(ExitCode::SUCCESS)
+}
 
+/// What [`start`] set going, for [`Running::stop`] to stop in order.
+struct Running {
+    /// The schedule loops, the events, the history pruning and the start-up backfill.
+    tracker: TaskTracker,
+    /// What `/livez` reports; false once a loop died or the shutdown began.
+    scheduler_alive: Arc<AtomicBool>,
+    /// The probe and metrics server, and what stops it.
+    http: tokio::task::JoinHandle<()>,
+    http_stop: CancellationToken,
+}
+
+/// Serves the probes and `/metrics`, then (once Feishu accepts the credentials) starts
+/// the schedule loops and the long connection, and beside them the history pruning and
+/// the start-up backfill.
+async fn start(
+    config: &Config,
+    ctx: &SyncContext,
+    jobs: &SharedJobs,
+    streams: &[Endpoint],
+    backfill: Option<RunOptions>,
+) -> anyhow::Result<Running> {
     let scheduler_alive = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
     let refused = credentials::CredentialsProblem::default();
@@ -71,7 +84,7 @@ pub async fn run(
     let dead_loops = http::DeadLoops::default();
     let http = serve_http(
         config,
-        &ctx,
+        ctx,
         &scheduler_alive,
         &refused,
         events.clone(),
@@ -80,61 +93,94 @@ pub async fn run(
     )
     .await?;
     let tracker = TaskTracker::new();
-    if credentials::wait_until_accepted(&ctx.client, &refused, &shutdown).await {
+    if credentials::wait_until_accepted(&ctx.client, &refused, &ctx.shutdown).await {
         start_loops(
             config,
-            &streams,
-            &jobs,
+            streams,
+            jobs,
             &tracker,
             &scheduler_alive,
             &dead_loops,
         )?;
         if let Some(status) = events {
-            crate::events::start(config, &ctx, &tracker, status);
+            crate::events::start(config, ctx, &tracker, status);
         }
     }
     if let Some(days) = config.history.retain_days {
         tracker.spawn(crate::history::prune_every_hour(
-            pool.clone(),
+            ctx.pool.clone(),
             days,
-            shutdown.clone(),
+            ctx.shutdown.clone(),
         ));
     }
     if let Some(opts) = backfill {
-        let (jobs, streams) = (jobs.clone(), streams.clone());
-        tracker.spawn(async move {
-            for stream in streams {
-                jobs.fire(stream, opts, WhenBusy::Wait).await;
-            }
-            tracing::info!("start-up backfill finished");
-        });
+        spawn_backfill(&tracker, jobs, streams, opts);
     }
     tracker.close();
+    Ok(Running {
+        tracker,
+        scheduler_alive,
+        http,
+        http_stop,
+    })
+}
 
-    shutdown.cancelled().await;
-    tracing::info!("shutting down: no new runs; waiting for runs in flight to commit their page");
-    scheduler_alive.store(false, Ordering::Relaxed);
-    let timeout = Duration::from_secs(config.server.shutdown_timeout_secs);
-    if tokio::time::timeout(timeout, tracker.wait()).await.is_err() {
-        let busy = jobs.busy_streams();
-        tracing::warn!(
-            ?busy,
-            "runs still going after the shutdown timeout; recording them as interrupted"
+impl Running {
+    /// After the shutdown signal: no new runs; the runs in flight get
+    /// `server.shutdown_timeout_secs` to commit their page (those still going are
+    /// journaled `interrupted`); then the HTTP server finishes the requests in hand.
+    async fn stop(
+        self,
+        config: &Config,
+        jobs: &SharedJobs,
+        pool: &sqlx::PgPool,
+    ) -> anyhow::Result<()> {
+        tracing::info!(
+            "shutting down: no new runs; waiting for runs in flight to commit their page"
         );
-        close_runs(
-            &pool,
-            &busy,
-            "interrupted",
-            "shutdown timeout reached before the run stopped",
-        )
-        .await?;
+        self.scheduler_alive.store(false, Ordering::Relaxed);
+        let timeout = Duration::from_secs(config.server.shutdown_timeout_secs);
+        if tokio::time::timeout(timeout, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            let busy = jobs.busy_streams();
+            tracing::warn!(
+                ?busy,
+                "runs still going after the shutdown timeout; recording them as interrupted"
+            );
+            close_runs(
+                pool,
+                &busy,
+                "interrupted",
+                "shutdown timeout reached before the run stopped",
+            )
+            .await?;
+        }
+        self.http_stop.cancel();
+        if let Err(error) = self.http.await {
+            tracing::warn!(%error, "the probe and metrics server ended badly");
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
-    http_stop.cancel();
-    if let Err(error) = http.await {
-        tracing::warn!(%error, "the probe and metrics server ended badly");
-    }
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The start-up backfill: each stream once, in order, each waiting its turn while the
+/// stream is busy (a scheduled run here, or another writer).
+fn spawn_backfill(
+    tracker: &TaskTracker,
+    jobs: &SharedJobs,
+    streams: &[Endpoint],
+    opts: RunOptions,
+) {
+    let (jobs, streams) = (jobs.clone(), streams.to_vec());
+    tracker.spawn(async move {
+        for stream in streams {
+            jobs.fire(stream, opts, WhenBusy::Wait).await;
+        }
+        tracing::info!("start-up backfill finished");
+    });
 }
 
 /// Serves the probes and `/metrics` until `stop`, then finishes the requests in hand.

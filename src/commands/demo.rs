@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, NaiveTime, Utc};
 use secrecy::SecretString;
+use sqlx::PgPool;
 
 use crate::cli::{DemoArgs, SyncArgs};
+use crate::commands::sync::{exit_code, one_pass, print_reports, selected_streams};
 use crate::config::Config;
 use crate::feishu::ClientSettings;
-use crate::{db, one_pass, scratch_database};
-use feishu_sim::{SimConfig, Simulator, Tenant, TenantSpec};
+use crate::startup::Application;
+use crate::{db, scratch_database};
+use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 
 /// The comment the demo puts on the `feishu` schema it fills.
 const DEMO_MARKER: &str = "feishu-sync demo data";
@@ -31,8 +34,8 @@ pub fn demo_tenant(now: DateTime<Utc>) -> Tenant {
     Tenant::generate_at(&TenantSpec::demo(), day_start.timestamp_millis())
 }
 
-/// Runs the demo.
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// Runs `demo`: the exit code says whether every stream succeeded.
+pub async fn execute(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let url = args.database_url;
     scratch_database::create_database_if_missing(&url).await?;
     scratch_database::refuse_real_data(&url, DEMO_MARKER).await?;
@@ -40,16 +43,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sim = Simulator::start(demo_tenant(Utc::now()), sim_config.clone())
         .await
         .context("starting the simulator")?;
-    let mut config = Config::default();
-    config.feishu.base_url = sim.base_url();
-    config.feishu.allow_insecure_http = true;
-    config.feishu.app_id = sim_config.app_id.clone();
-    config.feishu.app_secret = SecretString::from(sim_config.app_secret.clone());
-    config.database.url = secrecy::SecretString::from(url.clone());
-    config.streams.approval_tasks.user_ids =
-        sim.with_tenant(|t| t.users.iter().take(DEMO_APPROVAL_USERS).cloned().collect());
-    let mut settings = ClientSettings::from_config(&config.feishu);
-    settings.rate_window = DEMO_WINDOW;
+    let (config, settings) = demo_config(&sim, &sim_config, &url);
     crate::outln!(
         "simulated Feishu at {}; syncing into {}\n",
         sim.base_url(),
@@ -63,13 +57,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         reset_ids: false,
         sweep: None,
     };
-    let reports = one_pass::run(&config, settings, &args).await?;
+    let streams = selected_streams(&config, &args.named_streams(), args.sweep)?;
+    let app = Application::build(&config.database, settings).await?;
+    let reports = one_pass(&app, &config, &streams, &args).await?;
     let elapsed = started.elapsed();
-    one_pass::print_reports(&reports);
+    print_reports(&reports);
     scratch_database::mark(&url, DEMO_MARKER).await?;
-    print_tables(&config).await?;
-    print_backlog(&config).await?;
-    print_rating_distribution(&config).await?;
+    print_tables(&app.pool).await?;
+    print_backlog(&app.pool).await?;
+    print_rating_distribution(&app.pool).await?;
     crate::outln!(
         "\nsync took {:.1} s (rate limits scaled to {}-second windows)",
         elapsed.as_secs_f64(),
@@ -77,13 +73,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     print_sample_sql(&db::redact_url(&url));
     sim.shutdown().await;
-    Ok(one_pass::exit_code(&reports))
+    Ok(exit_code(&reports))
 }
 
-async fn print_tables(config: &Config) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database).await?;
+/// The configuration pointing at `sim` and the database at `url`, and the client's
+/// settings with the demo's rate window.
+fn demo_config(sim: &SimHandle, sim_config: &SimConfig, url: &str) -> (Config, ClientSettings) {
+    let mut config = Config::default();
+    config.feishu.base_url = sim.base_url();
+    config.feishu.allow_insecure_http = true;
+    config.feishu.app_id = sim_config.app_id.clone();
+    config.feishu.app_secret = SecretString::from(sim_config.app_secret.clone());
+    config.database.url = secrecy::SecretString::from(url.to_string());
+    config.streams.approval_tasks.user_ids =
+        sim.with_tenant(|t| t.users.iter().take(DEMO_APPROVAL_USERS).cloned().collect());
+    let mut settings = ClientSettings::from_config(&config.feishu);
+    settings.rate_window = DEMO_WINDOW;
+    (config, settings)
+}
+
+async fn print_tables(pool: &PgPool) -> anyhow::Result<()> {
     crate::outln!("\n{:<28} {:>9} {:>9}", "table", "current", "retired");
-    for row in db::table_counts(&pool).await? {
+    for row in db::table_counts(pool).await? {
         crate::outln!(
             "{:<28} {:>9} {:>9}",
             format!("feishu.{}", row.table),
@@ -95,14 +106,13 @@ async fn print_tables(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Who has the most approvals waiting, by name and department: the directory at work.
-async fn print_backlog(config: &Config) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database).await?;
+async fn print_backlog(pool: &PgPool) -> anyhow::Result<()> {
     let rows = sqlx::query!(
         r#"SELECT assignee_name AS "name", coalesce(assignee_departments[1], '(root)') AS "department!",
                   count(*) AS "waiting!"
              FROM feishu.approval_backlog GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 5"#
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     crate::outln!(
         "
@@ -123,8 +133,7 @@ async fn print_backlog(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The newest semester's final levels by primary department: the results streams at work.
-async fn print_rating_distribution(config: &Config) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database).await?;
+async fn print_rating_distribution(pool: &PgPool) -> anyhow::Result<()> {
     let rows = sqlx::query!(
         r#"WITH newest AS (
                SELECT r.semester_id FROM feishu.rating_distribution r
@@ -139,7 +148,7 @@ async fn print_rating_distribution(config: &Config) -> anyhow::Result<()> {
              FROM feishu.rating_distribution r JOIN newest USING (semester_id)
             GROUP BY r.department_name ORDER BY 2 LIMIT 12"#
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     let Some(first) = rows.first() else {
         return Ok(());

@@ -135,7 +135,7 @@ pub struct WorkloadResult {
 }
 
 /// Runs the benchmark.
-pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub async fn execute(args: BenchArgs) -> anyhow::Result<ExitCode> {
     scratch_database::create_database_if_missing(&args.database_url).await?;
     scratch_database::refuse_real_data(&args.database_url, BENCH_MARKER).await?;
     if args.write_path_only {

@@ -1,46 +1,56 @@
-//! One pass over the selected streams, as `feishu-sync sync` and `demo` run it: connect,
-//! migrate, build the client, run the streams parents first, then report one line each.
+//! `feishu-sync sync`: one pass over the selected streams (every enabled one by default),
+//! parents first, then one line per stream. `demo` runs the same pass. The pass itself,
+//! per stream, is [`crate::sync::sync`]; this module is the command around it.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::Context;
 
 use crate::cli::{SweepArg, SyncArgs};
 use crate::config::Config;
-use crate::db::{self, RunStatus};
-use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
-use crate::sync::{self, RunOptions, StreamReport, SyncContext};
+use crate::db::RunStatus;
+use crate::feishu::{ClientSettings, Endpoint};
+use crate::shutdown::CancellationToken;
+use crate::startup::Application;
+use crate::sync::{self, RunOptions, StreamReport};
 
-/// Connects, migrates and runs one pass of the streams `args` selects.
-pub async fn run(
+/// Runs `sync`: the exit code says whether every stream succeeded. A `--sweep` that does
+/// not apply is refused before anything connects.
+pub async fn execute(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
+    let settings = ClientSettings::from_config(&config.feishu);
+    let app = Application::build(&config.database, settings).await?;
+    let reports = one_pass(&app, config, &streams, args).await?;
+    print_reports(&reports);
+    Ok(exit_code(&reports))
+}
+
+/// One pass of `streams` as `args` asks (after `--reset-ids`, if given), with progress
+/// lines on a terminal. Refused when the database was written under another
+/// `user_id_type`, or when Feishu refuses the credentials (said once, not per stream).
+pub async fn one_pass(
+    app: &Application,
     config: &Config,
-    settings: ClientSettings,
+    streams: &[Endpoint],
     args: &SyncArgs,
 ) -> anyhow::Result<Vec<StreamReport>> {
-    let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
-    let pool = db::connect(&config.database).await?;
-    db::migrate(&pool).await?;
     let id_type = &config.feishu.user_id_type;
     if args.reset_ids {
-        crate::sync_state::reset_user_ids(&pool, id_type).await?;
+        crate::sync_state::reset_user_ids(&app.pool, id_type).await?;
     }
-    crate::sync_state::check_user_id_type(&pool, id_type).await?;
-    let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
+    crate::sync_state::check_user_id_type(&app.pool, id_type).await?;
     // Refused credentials fail every stream the same way: say so once, before any starts.
-    if let Err(error) = client.ensure_token().await
+    if let Err(error) = app.client.ensure_token().await
         && error.refuses_credentials()
     {
         return Err(anyhow::Error::new(error));
     }
-    let ctx = SyncContext::new(pool, client, config.streams.clone());
-    let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
+    let ctx = app.sync_context(config.streams.clone(), CancellationToken::new());
+    let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), streams);
     let opts = RunOptions {
         backfill: args.backfill,
         since: args.since,
         sweep: args.sweep.map(SweepArg::sweep).unwrap_or_default(),
     };
-    let reports = sync::sync(&ctx, &streams, &opts).await;
+    let reports = sync::sync(&ctx, streams, &opts).await;
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -49,7 +59,7 @@ pub async fn run(
 
 /// The streams named on the command line, or every enabled one; with a sweep, only the
 /// streams that have it (naming one that has not is refused).
-fn selected_streams(
+pub fn selected_streams(
     config: &Config,
     named: &[Endpoint],
     sweep: Option<SweepArg>,

@@ -1,7 +1,7 @@
-//! `feishu-sync status` (each stream's last run, watermarks and next scheduled time, as a
-//! table or JSON) and `feishu-sync healthcheck` (asks a running service's `/livez` or
-//! `/readyz`).
+//! `feishu-sync status`: each stream's last run, watermarks and next scheduled time, as a
+//! table or JSON; with `--check`, the problems a monitor should hear about.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,10 +11,11 @@ use sqlx::PgPool;
 
 use std::time::Duration;
 
-use crate::cli::{Probe, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::config::{Config, parse_schedule};
 use crate::db;
 use crate::feishu::Endpoint;
+use crate::sync_state::WatermarkSummary;
 
 /// One stream's line of the status.
 #[derive(Debug, Serialize)]
@@ -76,7 +77,7 @@ pub struct LastRun {
 
 /// Prints the status of every stream; with `check`, also each problem `--check` finds,
 /// and exits 1 if there is one.
-pub async fn run(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+pub async fn execute(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = db::connect(&config.database).await?;
     let statuses = collect(&pool, config).await?;
     if args.json {
@@ -186,59 +187,77 @@ pub async fn collect(pool: &PgPool, config: &Config) -> anyhow::Result<Vec<Strea
     .await
     .context("reading the last successful runs")?;
     let marks = crate::sync_state::watermark_summaries(pool).await?;
+    let mut last_runs: HashMap<String, LastRun> = runs
+        .into_iter()
+        .map(|r| {
+            let run = LastRun {
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                status: r.status,
+                rows_written: r.rows_written,
+                rows_retired: r.rows_retired,
+                api_requests: r.requests,
+                rate_limited_requests: r.rate_limited_requests,
+                duration_seconds: r.duration_seconds,
+                error: r.error,
+                rate_ceiling_per_minute: r.rate_ceiling_per_minute,
+            };
+            (r.stream, run)
+        })
+        .collect();
     let now = Utc::now();
     Ok(Endpoint::ALL
         .into_iter()
         .map(|endpoint| {
-            let schedule = config.streams.schedule(endpoint);
-            let enabled = config.streams.enabled(endpoint);
-            let cron = parse_schedule(&schedule).ok().filter(|_| enabled);
-            let next_run = cron
-                .as_ref()
-                .and_then(|cron| cron.find_next_occurrence(&now, false).ok());
-            let interval = cron.as_ref().zip(next_run).and_then(|(cron, next)| {
-                let after = cron.find_next_occurrence(&next, false).ok()?;
-                Some((after - next).num_seconds() as f64)
-            });
-            let last_run = runs
+            let last_success = successes
                 .iter()
                 .find(|r| r.stream == endpoint.name())
-                .map(|r| LastRun {
-                    started_at: r.started_at,
-                    finished_at: r.finished_at,
-                    status: r.status.clone(),
-                    rows_written: r.rows_written,
-                    rows_retired: r.rows_retired,
-                    api_requests: r.requests,
-                    rate_limited_requests: r.rate_limited_requests,
-                    duration_seconds: r.duration_seconds,
-                    error: r.error.clone(),
-                    rate_ceiling_per_minute: r.rate_ceiling_per_minute,
-                });
+                .and_then(|r| r.finished_at);
             let mark = marks.iter().find(|m| m.stream == endpoint.name());
-            let took = last_run.as_ref().and_then(|r| r.duration_seconds);
-            let warning = outlasts(endpoint, took, interval);
-            let ceiling = last_run.as_ref().and_then(|r| r.rate_ceiling_per_minute);
-            let rate_advice = ceiling_below_config(endpoint, ceiling, &config.feishu);
-            StreamStatus {
-                stream: endpoint.name(),
-                enabled,
-                schedule,
-                next_run,
-                last_run,
-                watermark_partitions: mark.map_or(0, |m| m.partitions),
-                oldest_watermark: mark.and_then(|m| m.oldest),
-                newest_watermark: mark.and_then(|m| m.newest),
-                warning,
-                last_success: successes
-                    .iter()
-                    .find(|r| r.stream == endpoint.name())
-                    .and_then(|r| r.finished_at),
-                interval_seconds: interval,
-                rate_advice,
-            }
+            let last_run = last_runs.remove(endpoint.name());
+            stream_status(endpoint, config, now, last_run, mark, last_success)
         })
         .collect())
+}
+
+/// One stream's line: when its schedule fires next and how often, its last run, and the
+/// warning and advice that run calls for.
+fn stream_status(
+    endpoint: Endpoint,
+    config: &Config,
+    now: DateTime<Utc>,
+    last_run: Option<LastRun>,
+    mark: Option<&WatermarkSummary>,
+    last_success: Option<DateTime<Utc>>,
+) -> StreamStatus {
+    let schedule = config.streams.schedule(endpoint);
+    let enabled = config.streams.enabled(endpoint);
+    let cron = parse_schedule(&schedule).ok().filter(|_| enabled);
+    let next_run = cron
+        .as_ref()
+        .and_then(|cron| cron.find_next_occurrence(&now, false).ok());
+    let interval = cron.as_ref().zip(next_run).and_then(|(cron, next)| {
+        let after = cron.find_next_occurrence(&next, false).ok()?;
+        Some((after - next).num_seconds() as f64)
+    });
+    let took = last_run.as_ref().and_then(|r| r.duration_seconds);
+    let warning = outlasts(endpoint, took, interval);
+    let ceiling = last_run.as_ref().and_then(|r| r.rate_ceiling_per_minute);
+    let rate_advice = ceiling_below_config(endpoint, ceiling, &config.feishu);
+    StreamStatus {
+        stream: endpoint.name(),
+        enabled,
+        schedule,
+        next_run,
+        last_run,
+        watermark_partitions: mark.map_or(0, |m| m.partitions),
+        oldest_watermark: mark.and_then(|m| m.oldest),
+        newest_watermark: mark.and_then(|m| m.newest),
+        warning,
+        last_success,
+        interval_seconds: interval,
+        rate_advice,
+    }
 }
 
 /// The warning for a run that took longer than the interval between its firings.
@@ -357,34 +376,6 @@ pub fn render_table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> St
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
     out
-}
-
-/// Asks the service at `server.listen` for `probe`; success only on HTTP 200.
-pub async fn healthcheck(config: &Config, probe: Probe) -> anyhow::Result<ExitCode> {
-    let mut address: std::net::SocketAddr =
-        config.server.listen.parse().context("server.listen")?;
-    if address.ip().is_unspecified() {
-        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let url = format!("http://{address}{}", probe.path());
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()?;
-    match client.get(&url).send().await {
-        Ok(response) if response.status().is_success() => Ok(ExitCode::SUCCESS),
-        Ok(response) => {
-            let status = response.status();
-            eprintln!(
-                "unhealthy: {url} answered {status}: {}",
-                response.text().await.unwrap_or_default().trim()
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Err(error) => {
-            eprintln!("unhealthy: {url} did not answer: {error}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
 }
 
 #[cfg(test)]

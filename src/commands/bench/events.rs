@@ -5,7 +5,6 @@
 //! and what the same minute would cost under polling.
 
 use std::fmt::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,8 +15,9 @@ use tokio_util::task::TaskTracker;
 use super::{Workload, fresh_schema, report};
 use crate::config::Config;
 use crate::events::status::SharedStatus;
-use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
+use crate::feishu::{ClientSettings, Endpoint};
 use crate::shutdown::CancellationToken;
+use crate::startup::Application;
 use crate::sync::{self, RunOptions, SyncContext};
 use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant};
 
@@ -53,24 +53,8 @@ pub async fn measure(
     .await?;
     let ctx = context(&pool, &sim, &workload, window)?;
     eprintln!("first sync of the {} tenant...", workload.name);
-    let mut poll_pass = Vec::new();
-    for report in sync::sync(&ctx, &Endpoint::ALL, &RunOptions::default()).await? {
-        anyhow::ensure!(
-            report.error.is_none(),
-            "{}: {:?}",
-            report.stream,
-            report.error
-        );
-        poll_pass.push((report.stream, report.requests));
-    }
-    let shutdown = CancellationToken::new();
-    let mut events_ctx = ctx.clone();
-    events_ctx.shutdown = shutdown.clone();
-    let mut config = Config::default();
-    config.events.enabled = true;
-    let (status, tracker) = (SharedStatus::default(), TaskTracker::new());
-    crate::events::start(&config, &events_ctx, &tracker, status.clone());
-    wait_until_ready(&pool, &status).await?;
+    let poll_pass = first_sync(&ctx).await?;
+    let (shutdown, tracker) = open_connection(&ctx).await?;
     let before: Vec<u64> = Endpoint::ALL
         .iter()
         .map(|e| ctx.client.requests_sent(*e))
@@ -85,31 +69,7 @@ pub async fn measure(
             .expect("an endpoint");
         ctx.client.requests_sent(e) - before[i]
     };
-    let mut kinds = Vec::new();
-    for (kind, types, endpoint) in [
-        ("approval", &["approval_task"][..], Endpoint::ApprovalTasks),
-        ("task", &["task.task.updated_v1"][..], Endpoint::Tasks),
-        (
-            "directory",
-            &["contact.user.updated_v3"][..],
-            Endpoint::Users,
-        ),
-    ] {
-        let lags = lags(&pool, types).await?;
-        let pick = |q: f64| {
-            lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-                .unwrap_or(f64::NAN)
-        };
-        kinds.push((
-            kind,
-            changes,
-            pick(0.5),
-            pick(0.99),
-            pick(1.0),
-            spent(endpoint),
-        ));
-    }
+    let kinds = kinds_of_change(&pool, changes, spent).await?;
     let unprocessed = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM feishu.events WHERE processed_at IS NULL"#
     )
@@ -129,6 +89,72 @@ pub async fn measure(
     })
 }
 
+/// The first sync of every stream, all of which must succeed: the requests each spent
+/// are what one polling pass costs.
+async fn first_sync(ctx: &SyncContext) -> anyhow::Result<Vec<(Endpoint, u64)>> {
+    let mut poll_pass = Vec::new();
+    for report in sync::sync(ctx, &Endpoint::ALL, &RunOptions::default()).await? {
+        anyhow::ensure!(
+            report.error.is_none(),
+            "{}: {:?}",
+            report.stream,
+            report.error
+        );
+        poll_pass.push((report.stream, report.requests));
+    }
+    Ok(poll_pass)
+}
+
+/// Starts the long connection and its processor as the service does, and waits until it
+/// is ready; cancelling the token returned stops them, the tracker waits for them.
+async fn open_connection(ctx: &SyncContext) -> anyhow::Result<(CancellationToken, TaskTracker)> {
+    let shutdown = CancellationToken::new();
+    let mut events_ctx = ctx.clone();
+    events_ctx.shutdown = shutdown.clone();
+    let mut config = Config::default();
+    config.events.enabled = true;
+    let (status, tracker) = (SharedStatus::default(), TaskTracker::new());
+    crate::events::start(&config, &events_ctx, &tracker, status.clone());
+    wait_until_ready(&ctx.pool, &status).await?;
+    Ok((shutdown, tracker))
+}
+
+/// Per kind of change: how many, the p50, p99 and maximum lag from change to commit,
+/// and the requests its stream `spent`.
+async fn kinds_of_change(
+    pool: &PgPool,
+    changes: usize,
+    spent: impl Fn(Endpoint) -> u64,
+) -> anyhow::Result<Vec<(&'static str, usize, f64, f64, f64, u64)>> {
+    let mut kinds = Vec::new();
+    for (kind, types, endpoint) in [
+        ("approval", &["approval_task"][..], Endpoint::ApprovalTasks),
+        ("task", &["task.task.updated_v1"][..], Endpoint::Tasks),
+        (
+            "directory",
+            &["contact.user.updated_v3"][..],
+            Endpoint::Users,
+        ),
+    ] {
+        let lags = lags(pool, types).await?;
+        let pick = |q: f64| {
+            lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        kinds.push((
+            kind,
+            changes,
+            pick(0.5),
+            pick(0.99),
+            pick(1.0),
+            spent(endpoint),
+        ));
+    }
+    Ok(kinds)
+}
+
+/// A context against `sim` with budgets at its limits, built as the commands build theirs.
 fn context(
     pool: &PgPool,
     sim: &SimHandle,
@@ -145,7 +171,6 @@ fn context(
     for (endpoint, limit) in &sim_config.rate_limits {
         settings.rate_limits.insert(*endpoint, limit.requests);
     }
-    let client = Arc::new(FeishuClient::new(settings)?);
     let mut streams = Config::default().streams;
     streams.approval_tasks.user_ids = sim.with_tenant(|t| {
         t.users
@@ -154,7 +179,8 @@ fn context(
             .cloned()
             .collect()
     });
-    Ok(SyncContext::new(pool.clone(), client, streams))
+    let app = Application::with_pool(pool.clone(), settings)?;
+    Ok(app.sync_context(streams, CancellationToken::new()))
 }
 
 /// Until the connection is open and every known approval code is subscribed.

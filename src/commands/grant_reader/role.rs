@@ -1,4 +1,4 @@
-//! `feishu-sync grant-reader ROLE`: a read-only role for BI tools, allowed to SELECT the
+//! The read-only role for BI tools that `grant-reader` makes: allowed to SELECT the
 //! `feishu` tables (today's and those later migrations add) and nothing else. Its password
 //! never travels as cleartext: the server receives a SCRAM-SHA-256 verifier computed here,
 //! as `psql`'s `\password` does, so `log_statement = 'ddl'` cannot write it to a log.
