@@ -11,7 +11,6 @@ use crate::config::Config;
 use crate::db;
 use crate::feishu::ClientSettings;
 use crate::one_pass;
-use crate::sync::RunOptions;
 
 /// Runs the parsed command line; the exit code says whether every stream succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -27,7 +26,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_deref())?;
             eprintln!("{}", startup_line(&config, cli.config.as_deref()));
             let settings = ClientSettings::from_config(&config.feishu);
-            let reports = one_pass::run(&config, settings, &args).await?;
+            let (named, mode) = (args.named_streams(), args.read_mode());
+            let reports = one_pass::run(&config, settings, &named, &mode, args.reset_ids).await?;
             one_pass::print_reports(&reports);
             Ok(one_pass::exit_code(&reports))
         }
@@ -43,11 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             tracing::info!("{}", startup_line(&config, cli.config.as_deref()));
-            let backfill = args.backfill.then_some(RunOptions {
-                backfill: true,
-                since: args.since,
-                sweep: Default::default(),
-            });
+            let backfill = args.backfill_mode();
             crate::service::run(
                 &config,
                 ClientSettings::from_config(&config.feishu),

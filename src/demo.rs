@@ -8,9 +8,10 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveTime, Utc};
 use secrecy::SecretString;
 
-use crate::cli::{DemoArgs, SyncArgs};
+use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::feishu::ClientSettings;
+use crate::sync::ReadMode;
 use crate::{db, one_pass, scratch_database};
 use feishu_sim::{SimConfig, Simulator, Tenant, TenantSpec};
 
@@ -56,14 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         db::redact_url(&url)
     );
     let started = Instant::now();
-    let args = SyncArgs {
-        streams: Vec::new(),
-        backfill: false,
-        since: None,
-        reset_ids: false,
-        sweep: None,
-    };
-    let reports = one_pass::run(&config, settings, &args).await?;
+    let reports = one_pass::run(&config, settings, &[], &ReadMode::Incremental, false).await?;
     let elapsed = started.elapsed();
     one_pass::print_reports(&reports);
     scratch_database::mark(&url, DEMO_MARKER).await?;

@@ -6,23 +6,25 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::cli::{SweepArg, SyncArgs};
-use crate::config::Config;
+use crate::config::{Config, Sweep};
 use crate::db::{self, RunStatus};
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
-use crate::sync::{self, RunOptions, StreamReport, SyncContext};
+use crate::sync::{self, ReadMode, StreamReport, SyncContext};
 
-/// Connects, migrates and runs one pass of the streams `args` selects.
+/// Connects, migrates and runs one pass of the `named` streams (or every enabled one)
+/// read as `mode` says; `reset_ids` first empties the tables keyed by user ids.
 pub async fn run(
     config: &Config,
     settings: ClientSettings,
-    args: &SyncArgs,
+    named: &[Endpoint],
+    mode: &ReadMode,
+    reset_ids: bool,
 ) -> anyhow::Result<Vec<StreamReport>> {
-    let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
+    let streams = selected_streams(config, named, mode.sweep())?;
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
     let id_type = &config.feishu.user_id_type;
-    if args.reset_ids {
+    if reset_ids {
         crate::sync_state::reset_user_ids(&pool, id_type).await?;
     }
     crate::sync_state::check_user_id_type(&pool, id_type).await?;
@@ -35,12 +37,7 @@ pub async fn run(
     }
     let ctx = SyncContext::new(pool, client, config.streams.clone());
     let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), &streams);
-    let opts = RunOptions {
-        backfill: args.backfill,
-        since: args.since,
-        sweep: args.sweep.map(SweepArg::sweep).unwrap_or_default(),
-    };
-    let reports = sync::sync(&ctx, &streams, &opts).await;
+    let reports = sync::run_pass(&ctx, &streams, mode).await;
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -52,7 +49,7 @@ pub async fn run(
 fn selected_streams(
     config: &Config,
     named: &[Endpoint],
-    sweep: Option<SweepArg>,
+    sweep: Option<Sweep>,
 ) -> anyhow::Result<Vec<Endpoint>> {
     let has_sweep = |stream: Endpoint| match sweep {
         None => true,
@@ -60,7 +57,7 @@ fn selected_streams(
             .streams
             .sweeps()
             .iter()
-            .any(|(s, kind, _, _)| *s == stream && *kind == sweep.sweep()),
+            .any(|(s, kind, _, _)| *s == stream && *kind == sweep),
     };
     if let Some(sweep) = sweep {
         let without: Vec<&str> = named
@@ -76,7 +73,7 @@ fn selected_streams(
                 .collect();
             anyhow::bail!(
                 "--sweep {} does not apply to {}: only {} have it",
-                sweep.cli_name(),
+                crate::cli::sweep_cli_name(sweep),
                 without.join(", "),
                 with.join(" and ")
             );

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::events::status::SharedStatus;
 use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
 use crate::shutdown::CancellationToken;
-use crate::sync::{self, RunOptions, SyncContext};
+use crate::sync::{self, ReadMode, SyncContext};
 use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant};
 
 /// What the events benchmark measured.
@@ -54,7 +54,7 @@ pub async fn measure(
     let ctx = context(&pool, &sim, &workload, window)?;
     eprintln!("first sync of the {} tenant...", workload.name);
     let mut poll_pass = Vec::new();
-    for report in sync::sync(&ctx, &Endpoint::ALL, &RunOptions::default()).await? {
+    for report in sync::run_pass(&ctx, &Endpoint::ALL, &ReadMode::Incremental).await? {
         anyhow::ensure!(
             report.error.is_none(),
             "{}: {:?}",

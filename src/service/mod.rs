@@ -22,7 +22,7 @@ use crate::feishu::{ClientSettings, Endpoint, FeishuClient};
 use crate::metrics::Metrics;
 use crate::shutdown::{self, CancellationToken};
 use crate::stream_lock::{self, StreamLock};
-use crate::sync::{RunOptions, SyncContext};
+use crate::sync::{ReadMode, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
 
 /// Runs the service until SIGTERM or SIGINT (exit 0); `backfill` runs one backfill pass
@@ -30,7 +30,7 @@ use jobs::{SharedJobs, StreamJobs, WhenBusy};
 pub async fn run(
     config: &Config,
     settings: ClientSettings,
-    backfill: Option<RunOptions>,
+    backfill: Option<ReadMode>,
 ) -> anyhow::Result<ExitCode> {
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
@@ -100,11 +100,11 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
-    if let Some(opts) = backfill {
+    if let Some(mode) = backfill {
         let (jobs, streams) = (jobs.clone(), streams.clone());
         tracker.spawn(async move {
             for stream in streams {
-                jobs.fire(stream, opts, WhenBusy::Wait).await;
+                jobs.fire(stream, &mode, WhenBusy::Wait).await;
             }
             tracing::info!("start-up backfill finished");
         });
@@ -190,30 +190,27 @@ fn start_loops(
 ) -> anyhow::Result<()> {
     let incremental = streams
         .iter()
-        .map(|&stream| (stream, Sweep::None, config.streams.schedule(stream)));
+        .map(|&stream| (stream, None, config.streams.schedule(stream)));
     let sweeps = config
         .streams
         .sweeps()
         .into_iter()
         .filter(|(stream, _, _, schedule)| streams.contains(stream) && *schedule != "off")
-        .map(|(stream, sweep, _, schedule)| (stream, sweep, schedule.to_string()));
+        .map(|(stream, sweep, _, schedule)| (stream, Some(sweep), schedule.to_string()));
     for (stream, sweep, schedule) in incremental.chain(sweeps).collect::<Vec<_>>() {
         let cron = parse_schedule(&schedule)
             .map_err(|e| anyhow::anyhow!("scheduling {stream} with {schedule:?}: {e}"))?;
         let (jobs, alive) = (jobs.clone(), scheduler_alive.clone());
-        let opts = RunOptions {
-            sweep,
-            ..RunOptions::default()
-        };
+        let mode = sweep.map_or(ReadMode::Incremental, ReadMode::from);
         let dead = dead_loops.clone();
         tracker.spawn(async move {
-            let ended = schedule::run_loop(jobs.clone(), stream, cron, opts);
+            let ended = schedule::run_loop(jobs.clone(), stream, cron, mode);
             let ended = supervise(stream, sweep, ended, &dead).await;
             if ended.is_err() || !jobs.shutdown().is_cancelled() {
                 alive.store(false, Ordering::Relaxed);
             }
         });
-        tracing::info!(%stream, sweep = sweep.name(), %schedule, "scheduled (UTC)");
+        tracing::info!(%stream, sweep = sweep.map(Sweep::name), %schedule, "scheduled (UTC)");
     }
     Ok(())
 }
@@ -222,7 +219,7 @@ fn start_loops(
 /// logged with its message and the loop named in `dead`, which `/livez` reports.
 async fn supervise(
     stream: Endpoint,
-    sweep: Sweep,
+    sweep: Option<Sweep>,
     ended: impl Future<Output = ()>,
     dead: &http::DeadLoops,
 ) -> Result<(), String> {
@@ -232,10 +229,10 @@ async fn supervise(
     };
     let message = crate::sync::panic_message(payload.as_ref());
     let name = match sweep {
-        Sweep::None => stream.name().to_string(),
-        sweep => format!("{stream} ({})", sweep.name().unwrap_or("sweep")),
+        None => stream.name().to_string(),
+        Some(sweep) => format!("{stream} ({})", sweep.name()),
     };
-    tracing::error!(%stream, sweep = sweep.name(), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
+    tracing::error!(%stream, sweep = sweep.map(Sweep::name), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
     dead.add(format!("{name}: {message}"));
     Err(message)
 }
@@ -299,12 +296,12 @@ mod tests {
 
         let ended = supervise(
             Endpoint::Tasks,
-            Sweep::None,
+            None,
             async { panic!("boom at page 3") },
             &dead,
         )
         .await;
-        let fine = supervise(Endpoint::Users, Sweep::None, async {}, &dead).await;
+        let fine = supervise(Endpoint::Users, None, async {}, &dead).await;
 
         assert_eq!(ended, Err("boom at page 3".to_string()));
         assert_eq!(fine, Ok(()));
