@@ -9,7 +9,6 @@ use crate::cli::{Cli, Command, ConfigCommand, RunArgs};
 use crate::commands;
 use crate::config::Config;
 use crate::feishu::ClientSettings;
-use crate::sync::RunOptions;
 
 /// Runs the parsed command line; the exit code says whether the command succeeded (for
 /// `sync`, whether every stream did).
@@ -68,15 +67,10 @@ async fn start_service(path: Option<&Path>, args: &RunArgs) -> anyhow::Result<Ex
         }
     };
     tracing::info!("{}", startup_line(&config, path));
-    let backfill = args.backfill.then_some(RunOptions {
-        backfill: true,
-        since: args.since,
-        sweep: Default::default(),
-    });
     commands::run::execute(
         &config,
         ClientSettings::from_config(&config.feishu),
-        backfill,
+        args.backfill_mode(),
     )
     .await
 }

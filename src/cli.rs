@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::Sweep;
 use crate::feishu::Endpoint;
+use crate::sync::ReadMode;
 
 /// Copies Feishu (Lark) data into typed PostgreSQL tables, incrementally.
 #[derive(Debug, Parser)]
@@ -148,33 +151,33 @@ pub struct SyncArgs {
 
     /// Instead of the incremental read: `reconcile` reads every partition whole (as the
     /// service does nightly), `open-tasks` re-reads every open task v1 task.
-    #[arg(long, value_enum, conflicts_with = "backfill")]
-    pub sweep: Option<SweepArg>,
+    #[arg(long, value_parser = sweep_parser(), conflicts_with = "backfill")]
+    pub sweep: Option<Sweep>,
 }
 
-/// A sweep named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SweepArg {
-    Reconcile,
-    OpenTasks,
+/// `--sweep`'s values, as spelt on the command line.
+const SWEEPS: [(&str, Sweep); 2] = [
+    ("reconcile", Sweep::Reconcile),
+    ("open-tasks", Sweep::OpenTasks),
+];
+
+/// Parses `--sweep` into the config's [`Sweep`], listing the values in `--help`.
+fn sweep_parser() -> impl TypedValueParser<Value = Sweep> {
+    PossibleValuesParser::new(SWEEPS.map(|(name, _)| name)).try_map(|name| {
+        SWEEPS
+            .into_iter()
+            .find(|(spelt, _)| *spelt == name)
+            .map(|(_, sweep)| sweep)
+            .ok_or_else(|| format!("unknown sweep {name:?}"))
+    })
 }
 
-impl SweepArg {
-    /// The sweep it names.
-    pub fn sweep(self) -> crate::config::Sweep {
-        match self {
-            SweepArg::Reconcile => crate::config::Sweep::Reconcile,
-            SweepArg::OpenTasks => crate::config::Sweep::OpenTasks,
-        }
-    }
-
-    /// How it is spelt after `--sweep`.
-    pub fn cli_name(self) -> &'static str {
-        match self {
-            SweepArg::Reconcile => "reconcile",
-            SweepArg::OpenTasks => "open-tasks",
-        }
-    }
+/// How `sweep` is spelt after `--sweep`.
+pub fn sweep_cli_name(sweep: Sweep) -> &'static str {
+    SWEEPS
+        .into_iter()
+        .find(|(_, s)| *s == sweep)
+        .map_or("?", |(name, _)| name)
 }
 
 #[derive(Debug, clap::Args)]
@@ -307,6 +310,23 @@ impl SyncArgs {
     /// The streams named with `--stream`, in the order given.
     pub fn named_streams(&self) -> Vec<Endpoint> {
         self.streams.iter().map(|s| s.0).collect()
+    }
+
+    /// How the pass reads: clap already refuses `--sweep` with `--backfill`.
+    pub fn read_mode(&self) -> ReadMode {
+        match (self.backfill, self.sweep) {
+            (true, _) => ReadMode::Backfill { since: self.since },
+            (false, Some(sweep)) => sweep.into(),
+            (false, None) => ReadMode::Incremental,
+        }
+    }
+}
+
+impl RunArgs {
+    /// The backfill pass to run before the schedule takes over, if asked for.
+    pub fn backfill_mode(&self) -> Option<ReadMode> {
+        self.backfill
+            .then_some(ReadMode::Backfill { since: self.since })
     }
 }
 

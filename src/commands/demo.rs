@@ -9,11 +9,12 @@ use chrono::{DateTime, NaiveTime, Utc};
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::cli::{DemoArgs, SyncArgs};
+use crate::cli::DemoArgs;
 use crate::commands::sync::{exit_code, one_pass, print_reports, selected_streams};
 use crate::config::Config;
 use crate::feishu::ClientSettings;
 use crate::startup::Application;
+use crate::sync::ReadMode;
 use crate::{db, scratch_database};
 use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 
@@ -50,16 +51,9 @@ pub async fn execute(args: DemoArgs) -> anyhow::Result<ExitCode> {
         db::redact_url(&url)
     );
     let started = Instant::now();
-    let args = SyncArgs {
-        streams: Vec::new(),
-        backfill: false,
-        since: None,
-        reset_ids: false,
-        sweep: None,
-    };
-    let streams = selected_streams(&config, &args.named_streams(), args.sweep)?;
+    let streams = selected_streams(&config, &[], None)?;
     let app = Application::build(&config.database, settings).await?;
-    let reports = one_pass(&app, &config, &streams, &args).await?;
+    let reports = one_pass(&app, &config, &streams, &ReadMode::Incremental, false).await?;
     let elapsed = started.elapsed();
     print_reports(&reports);
     scratch_database::mark(&url, DEMO_MARKER).await?;

@@ -1,16 +1,16 @@
 //! `feishu-sync sync`: one pass over the selected streams (every enabled one by default),
 //! parents first, then one line per stream. `demo` runs the same pass. The pass itself,
-//! per stream, is [`crate::sync::sync`]; this module is the command around it.
+//! per stream, is [`crate::sync::run_pass`]; this module is the command around it.
 
 use std::process::ExitCode;
 
-use crate::cli::{SweepArg, SyncArgs};
-use crate::config::Config;
+use crate::cli::SyncArgs;
+use crate::config::{Config, Sweep};
 use crate::db::RunStatus;
 use crate::feishu::{ClientSettings, Endpoint};
 use crate::shutdown::CancellationToken;
 use crate::startup::Application;
-use crate::sync::{self, RunOptions, StreamReport};
+use crate::sync::{self, ReadMode, StreamReport};
 
 /// Runs `sync`: the exit code says whether every stream succeeded. A `--sweep` that does
 /// not apply is refused before anything connects.
@@ -18,22 +18,24 @@ pub async fn execute(config: &Config, args: &SyncArgs) -> anyhow::Result<ExitCod
     let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
     let settings = ClientSettings::from_config(&config.feishu);
     let app = Application::build(&config.database, settings).await?;
-    let reports = one_pass(&app, config, &streams, args).await?;
+    let reports = one_pass(&app, config, &streams, &args.read_mode(), args.reset_ids).await?;
     print_reports(&reports);
     Ok(exit_code(&reports))
 }
 
-/// One pass of `streams` as `args` asks (after `--reset-ids`, if given), with progress
-/// lines on a terminal. Refused when the database was written under another
-/// `user_id_type`, or when Feishu refuses the credentials (said once, not per stream).
+/// One pass of `streams` read as `mode` says (after emptying the tables keyed by user
+/// ids, if `reset_ids`), with progress lines on a terminal. Refused when the database was
+/// written under another `user_id_type`, or when Feishu refuses the credentials (said
+/// once, not per stream).
 pub async fn one_pass(
     app: &Application,
     config: &Config,
     streams: &[Endpoint],
-    args: &SyncArgs,
+    mode: &ReadMode,
+    reset_ids: bool,
 ) -> anyhow::Result<Vec<StreamReport>> {
     let id_type = &config.feishu.user_id_type;
-    if args.reset_ids {
+    if reset_ids {
         crate::sync_state::reset_user_ids(&app.pool, id_type).await?;
     }
     crate::sync_state::check_user_id_type(&app.pool, id_type).await?;
@@ -45,12 +47,7 @@ pub async fn one_pass(
     }
     let ctx = app.sync_context(config.streams.clone(), CancellationToken::new());
     let progress = crate::progress::ProgressDisplay::start(ctx.metrics.clone(), streams);
-    let opts = RunOptions {
-        backfill: args.backfill,
-        since: args.since,
-        sweep: args.sweep.map(SweepArg::sweep).unwrap_or_default(),
-    };
-    let reports = sync::sync(&ctx, streams, &opts).await;
+    let reports = sync::run_pass(&ctx, streams, mode).await;
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -62,7 +59,7 @@ pub async fn one_pass(
 pub fn selected_streams(
     config: &Config,
     named: &[Endpoint],
-    sweep: Option<SweepArg>,
+    sweep: Option<Sweep>,
 ) -> anyhow::Result<Vec<Endpoint>> {
     let has_sweep = |stream: Endpoint| match sweep {
         None => true,
@@ -70,7 +67,7 @@ pub fn selected_streams(
             .streams
             .sweeps()
             .iter()
-            .any(|(s, kind, _, _)| *s == stream && *kind == sweep.sweep()),
+            .any(|(s, kind, _, _)| *s == stream && *kind == sweep),
     };
     if let Some(sweep) = sweep {
         let without: Vec<&str> = named
@@ -86,7 +83,7 @@ pub fn selected_streams(
                 .collect();
             anyhow::bail!(
                 "--sweep {} does not apply to {}: only {} have it",
-                sweep.cli_name(),
+                crate::cli::sweep_cli_name(sweep),
                 without.join(", "),
                 with.join(" and ")
             );

@@ -484,12 +484,10 @@ pub fn default_schedule(endpoint: Endpoint) -> &'static str {
     }
 }
 
-/// A read besides the incremental one, for what a time filter cannot see.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A read besides the incremental one, for what a time filter cannot see: the subset of
+/// `sync::ReadMode` that `run` schedules (see [`StreamsConfig::sweeps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sweep {
-    /// The incremental read (or a backfill).
-    #[default]
-    None,
     /// Every partition read whole: retires what is gone, refreshes what changed outside
     /// the window, moves no watermark backwards.
     Reconcile,
@@ -498,12 +496,11 @@ pub enum Sweep {
 }
 
 impl Sweep {
-    /// The name in `sync_runs.sweep` and the logs; `None` for an ordinary run.
-    pub fn name(self) -> Option<&'static str> {
+    /// The name in `sync_runs.sweep` and the logs.
+    pub fn name(self) -> &'static str {
         match self {
-            Sweep::None => None,
-            Sweep::Reconcile => Some("reconcile"),
-            Sweep::OpenTasks => Some("open_tasks"),
+            Sweep::Reconcile => "reconcile",
+            Sweep::OpenTasks => "open_tasks",
         }
     }
 }

@@ -8,10 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::context::SyncContext;
 use super::convert::{ColumnBuilder, I18nSnake, from_millis};
-use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::outcome::StreamOutcome;
+use super::partition::read_partitions;
+use super::read_mode::ReadMode;
 use super::semesters;
+use super::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync_state::Pass;
 
@@ -164,7 +167,7 @@ impl PartitionSink for ActivitySink {
 }
 
 /// Reads the activities of every current semester.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let retired = retire_orphans(ctx).await?;
     let semester_ids = semesters::current_ids(&ctx.pool).await?;
     let partitions: Vec<Partition<ActivitySink>> = semester_ids
@@ -183,7 +186,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             },
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, mode, partitions, 2).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
 }

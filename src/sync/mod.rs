@@ -2,8 +2,8 @@
 //! upsert and retirement; each owns its tables), the partition reader that drives their
 //! pages through one transaction each, and the runner that journals every stream run.
 //!
-//! Dependencies run one way: stream modules → `partition` → `context`, `rejects`,
-//! `retirement`, `convert`, `failure`; `context` → `failure`; `run` → stream modules.
+//! Dependencies run one way: `run` → stream modules → `partition` → `page` → `sink`,
+//! `rejects`, `retirement`, `convert`; `partition` → `read_mode`, `outcome` → `failure`.
 
 pub mod activities;
 pub mod approval_tasks;
@@ -11,16 +11,23 @@ pub mod context;
 pub mod convert;
 pub mod directory;
 pub mod failure;
+pub mod outcome;
+mod page;
 mod partition;
 pub mod performance_results;
+pub mod read_mode;
 pub mod rejects;
 pub mod retirement;
 mod run;
 pub mod semesters;
+mod sink;
 pub mod stage_tasks;
 pub mod tasks;
 
-pub use context::{RunOptions, StreamOutcome, StreamReport, Sweep, SyncContext};
-pub use partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+pub use context::SyncContext;
+pub use outcome::{StreamOutcome, StreamReport};
+pub use partition::read_partitions;
+pub use read_mode::{PartitionKey, ReadMode};
 pub use rejects::RejectedRecord;
-pub use run::{panic_message, run_journaled, run_once, sync};
+pub use run::{panic_message, read_stream, run_journaled, run_pass};
+pub use sink::{Completion, PageWrite, Partition, PartitionSink};

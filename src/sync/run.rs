@@ -1,5 +1,5 @@
-//! Running streams: one stream once, or a pass over several with parents first, each run
-//! journaled in `feishu.sync_runs`.
+//! Running streams: one stream read once, or a pass over several with parents first, each
+//! run journaled in `feishu.sync_runs`.
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -9,103 +9,68 @@ use futures::FutureExt;
 use sqlx::PgPool;
 use tracing::Instrument;
 
-use super::context::{RunOptions, StreamOutcome, StreamReport, SyncContext};
+use super::context::SyncContext;
+use super::outcome::{StreamOutcome, StreamReport};
 use super::performance_results::{dictionaries, metric_details, review_data, reviewees};
+use super::read_mode::ReadMode;
 use super::{activities, approval_tasks, directory, semesters, stage_tasks, tasks};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::Endpoint;
 use crate::stream_lock::{self, StreamLock};
 
-/// Runs one stream once, without journaling; tests and the scheduler call this.
-pub async fn run_once(
+/// Reads one stream once, without journaling; tests and the scheduler call this.
+pub async fn read_stream(
     ctx: &SyncContext,
     stream: Endpoint,
-    opts: &RunOptions,
+    mode: &ReadMode,
 ) -> anyhow::Result<StreamOutcome> {
     match stream {
-        Endpoint::Semesters => semesters::run_once(ctx, opts).await,
-        Endpoint::Activities => activities::run_once(ctx, opts).await,
-        Endpoint::StageTasks => stage_tasks::run_once(ctx, opts).await,
-        Endpoint::ApprovalTasks => approval_tasks::run_once(ctx, opts).await,
-        Endpoint::Tasks => tasks::run_once(ctx, opts).await,
-        Endpoint::Departments => directory::departments::run_once(ctx, opts).await,
-        Endpoint::Users => directory::users::run_once(ctx, opts).await,
-        Endpoint::Reviewees => reviewees::run_once(ctx, opts).await,
-        Endpoint::ReviewData => review_data::run_once(ctx, opts).await,
-        Endpoint::MetricDetails => metric_details::run_once(ctx, opts).await,
-        Endpoint::Indicators => dictionaries::run_indicators(ctx, opts).await,
-        Endpoint::MetricFields => dictionaries::run_metric_fields(ctx, opts).await,
+        Endpoint::Semesters => semesters::read(ctx, mode).await,
+        Endpoint::Activities => activities::read(ctx, mode).await,
+        Endpoint::StageTasks => stage_tasks::read(ctx, mode).await,
+        Endpoint::ApprovalTasks => approval_tasks::read(ctx, mode).await,
+        Endpoint::Tasks => tasks::read(ctx, mode).await,
+        Endpoint::Departments => directory::departments::read(ctx, mode).await,
+        Endpoint::Users => directory::users::read(ctx, mode).await,
+        Endpoint::Reviewees => reviewees::read(ctx, mode).await,
+        Endpoint::ReviewData => review_data::read(ctx, mode).await,
+        Endpoint::MetricDetails => metric_details::read(ctx, mode).await,
+        Endpoint::Indicators => dictionaries::read_indicators(ctx, mode).await,
+        Endpoint::MetricFields => dictionaries::read_metric_fields(ctx, mode).await,
     }
 }
 
-/// Runs `streams` and journals each run in `sync_runs`. Semesters run first, then
-/// activities, stage tasks and reviewees (which read the semesters) side by side; review
-/// data and metric details follow the reviewees they read. The two dictionaries
-/// (indicators, metric fields) depend on nothing. Beside them the
-/// directory runs departments, then users (the members of those departments), then
-/// approval tasks when they are read for the directory's users; approvals of configured
-/// users and tasks depend on nothing and run from the start. Each endpoint keeps its own
+/// One stream's journaled run, or `None` if it was not selected.
+type Selected = anyhow::Result<Option<StreamReport>>;
+
+/// Runs `streams` in one pass and journals each run in `sync_runs`. The Performance API
+/// streams, the directory with the approval tasks, the tasks and the two dictionaries
+/// (indicators, metric fields) run side by side, each group parents first (see
+/// [`performance_api`] and [`directory_and_approvals`]). Each endpoint keeps its own
 /// budget, so running them together costs no rate. Reports come in stream order.
 ///
 /// Each stream runs under its advisory lock, like the service's runs: a stream the
 /// service (or another `sync`) is writing is waited for, never written twice at once.
-pub async fn sync(
+pub async fn run_pass(
     ctx: &SyncContext,
     streams: &[Endpoint],
-    opts: &RunOptions,
+    mode: &ReadMode,
 ) -> anyhow::Result<Vec<StreamReport>> {
     let locks = stream_lock::lock_pool(&ctx.pool);
-    let run = |stream| run_if_selected(ctx, &locks, streams, stream, opts);
-    let performance = async {
-        let semesters = run(Endpoint::Semesters).await;
-        let results = async {
-            let reviewees = run(Endpoint::Reviewees).await;
-            let (review_data, metric_details) =
-                tokio::join!(run(Endpoint::ReviewData), run(Endpoint::MetricDetails));
-            [reviewees, review_data, metric_details]
-        };
-        let (activities, stage_tasks, results) = tokio::join!(
-            run(Endpoint::Activities),
-            run(Endpoint::StageTasks),
-            results
-        );
-        let [reviewees, review_data, metric_details] = results;
-        [
-            semesters,
-            activities,
-            stage_tasks,
-            reviewees,
-            review_data,
-            metric_details,
-        ]
-    };
+    let run = |stream| run_if_selected(ctx, &locks, streams, stream, mode);
     let dictionaries = async {
         let (indicators, metric_fields) =
             tokio::join!(run(Endpoint::Indicators), run(Endpoint::MetricFields));
         [indicators, metric_fields]
     };
-    let directory = async {
-        let departments = run(Endpoint::Departments).await;
-        [departments, run(Endpoint::Users).await]
-    };
-    // Approvals of configured users need no directory and run beside it; approvals of
-    // "everyone" read the users the directory stream has just written.
-    let directory_and_approvals = async {
-        if ctx.streams.approval_tasks.user_ids.is_empty() {
-            let directory = directory.await;
-            (directory, run(Endpoint::ApprovalTasks).await)
-        } else {
-            tokio::join!(directory, run(Endpoint::ApprovalTasks))
-        }
-    };
-    let (performance, (directory, approval_tasks), tasks, dictionaries) = tokio::join!(
-        performance,
-        directory_and_approvals,
+    let (performance_api, (directory, approval_tasks), tasks, dictionaries) = tokio::join!(
+        performance_api(&run),
+        directory_and_approvals(ctx, &run),
         run(Endpoint::Tasks),
         dictionaries
     );
     let mut reports = Vec::new();
-    for report in performance
+    for report in performance_api
         .into_iter()
         .chain(directory)
         .chain([approval_tasks, tasks])
@@ -116,6 +81,58 @@ pub async fn sync(
     Ok(reports)
 }
 
+/// The streams of the Feishu Performance API, parents first: semesters, then activities,
+/// stage tasks and reviewees (which read the semesters) side by side; review data and
+/// metric details follow the reviewees they read.
+async fn performance_api<F>(run: &impl Fn(Endpoint) -> F) -> [Selected; 6]
+where
+    F: Future<Output = Selected>,
+{
+    let semesters = run(Endpoint::Semesters).await;
+    let results = async {
+        let reviewees = run(Endpoint::Reviewees).await;
+        let (review_data, metric_details) =
+            tokio::join!(run(Endpoint::ReviewData), run(Endpoint::MetricDetails));
+        [reviewees, review_data, metric_details]
+    };
+    let (activities, stage_tasks, results) = tokio::join!(
+        run(Endpoint::Activities),
+        run(Endpoint::StageTasks),
+        results
+    );
+    let [reviewees, review_data, metric_details] = results;
+    [
+        semesters,
+        activities,
+        stage_tasks,
+        reviewees,
+        review_data,
+        metric_details,
+    ]
+}
+
+/// The directory (departments, then users, the members of those departments) and the
+/// approval tasks. Approvals of configured users need no directory and run beside it;
+/// approvals of "everyone" read the users the directory stream has just written.
+async fn directory_and_approvals<F>(
+    ctx: &SyncContext,
+    run: &impl Fn(Endpoint) -> F,
+) -> ([Selected; 2], Selected)
+where
+    F: Future<Output = Selected>,
+{
+    let directory = async {
+        let departments = run(Endpoint::Departments).await;
+        [departments, run(Endpoint::Users).await]
+    };
+    if ctx.streams.approval_tasks.user_ids.is_empty() {
+        let directory = directory.await;
+        (directory, run(Endpoint::ApprovalTasks).await)
+    } else {
+        tokio::join!(directory, run(Endpoint::ApprovalTasks))
+    }
+}
+
 /// One selected stream's journaled run under its lock; `None` if not selected, or if a
 /// shutdown came while waiting for the lock.
 async fn run_if_selected(
@@ -123,7 +140,7 @@ async fn run_if_selected(
     locks: &PgPool,
     streams: &[Endpoint],
     stream: Endpoint,
-    opts: &RunOptions,
+    mode: &ReadMode,
 ) -> anyhow::Result<Option<StreamReport>> {
     if !streams.contains(&stream) {
         return Ok(None);
@@ -131,7 +148,7 @@ async fn run_if_selected(
     let Some(lock) = StreamLock::acquire_waiting(locks, stream, &ctx.shutdown).await? else {
         return Ok(None);
     };
-    let report = run_journaled(ctx, stream, opts).await;
+    let report = run_journaled(ctx, stream, mode).await;
     lock.release().await?;
     report.map(Some)
 }
@@ -140,21 +157,27 @@ async fn run_if_selected(
 pub async fn run_journaled(
     ctx: &SyncContext,
     stream: Endpoint,
-    opts: &RunOptions,
+    mode: &ReadMode,
 ) -> anyhow::Result<StreamReport> {
-    let run_id =
-        match db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await {
-            Ok(id) => id,
-            Err(error) => {
-                // No row to record it in (a read-only database, say), but a failed run all the same.
-                ctx.metrics
-                    .run_finished(stream, RunStatus::Failed.as_str(), Duration::ZERO);
-                return Err(error);
-            }
-        };
+    let run_id = match db::start_run(
+        &ctx.pool,
+        stream.name(),
+        mode.is_backfill(),
+        mode.sweep_name(),
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(error) => {
+            // No row to record it in (a read-only database, say), but a failed run all the same.
+            ctx.metrics
+                .run_finished(stream, RunStatus::Failed.as_str(), Duration::ZERO);
+            return Err(error);
+        }
+    };
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
-    run_journaled_in(ctx, stream, opts, run_id)
+    run_journaled_in(ctx, stream, mode, run_id)
         .instrument(span)
         .await
 }
@@ -163,30 +186,14 @@ pub async fn run_journaled(
 async fn run_journaled_in(
     ctx: &SyncContext,
     stream: Endpoint,
-    opts: &RunOptions,
+    mode: &ReadMode,
     run_id: i64,
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
     let replaced_before = ctx.client.replaced_count(stream);
     let started = Instant::now();
-    tracing::info!(%stream, backfill = opts.backfill, sweep = opts.sweep.name(), "stream run started");
-    // A used-up monthly quota stops every stream, even one with nothing to request.
-    let mut panicked = None;
-    let result = match ctx.client.quota_stop() {
-        Some(stop) => Err(stop.error(stream.name()).into()),
-        None => match AssertUnwindSafe(run_once(ctx, stream, opts))
-            .catch_unwind()
-            .await
-        {
-            Ok(result) => result,
-            Err(payload) => {
-                let message = panic_message(payload.as_ref());
-                tracing::error!(%stream, panic = message, "stream run panicked");
-                panicked = Some(payload);
-                Err(anyhow::anyhow!("the run panicked: {message}"))
-            }
-        },
-    };
+    tracing::info!(%stream, backfill = mode.is_backfill(), sweep = mode.sweep_name(), "stream run started");
+    let (result, panicked) = read_guarded(ctx, stream, mode).await;
     let cost_after = api_cost(ctx, stream);
     let cost = ApiCost {
         requests: cost_after.requests - cost_before.requests,
@@ -227,6 +234,34 @@ async fn run_journaled_in(
         duration,
         error,
     })
+}
+
+/// Reads the stream unless the monthly quota is used up (which stops every stream, even
+/// one with nothing to request), catching a panic: the run is then recorded as failed and
+/// the panic's payload handed back to be resumed.
+async fn read_guarded(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    mode: &ReadMode,
+) -> (
+    anyhow::Result<StreamOutcome>,
+    Option<Box<dyn std::any::Any + Send>>,
+) {
+    if let Some(stop) = ctx.client.quota_stop() {
+        return (Err(stop.error(stream.name()).into()), None);
+    }
+    match AssertUnwindSafe(read_stream(ctx, stream, mode))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => (result, None),
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            tracing::error!(%stream, panic = message, "stream run panicked");
+            let error = anyhow::anyhow!("the run panicked: {message}");
+            (Err(error), Some(payload))
+        }
+    }
 }
 
 /// The text a panic was raised with (`panic!("...")`), or a placeholder.

@@ -7,9 +7,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
-use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::context::SyncContext;
 use super::convert::{ColumnBuilder, I18nDashed, from_millis};
-use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::outcome::StreamOutcome;
+use super::partition::read_partitions;
+use super::read_mode::ReadMode;
+use super::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync_state::{self, Pass};
 
@@ -178,7 +181,7 @@ pub async fn current_ids(pool: &PgPool) -> anyhow::Result<Vec<String>> {
 }
 
 /// Reads every semester.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let request = ApiRequest {
         path: None,
         endpoint: Endpoint::Semesters,
@@ -190,7 +193,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         request,
         sink: SemesterSink::default(),
     };
-    Ok(read_partitions(ctx, [partition], 1).await)
+    Ok(read_partitions(ctx, mode, [partition], 1).await)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::helpers::*;
 use feishu_sim::{Fault, SimConfig};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 const DEPARTED: &str = "ou_00000000000000000000000000000bad";
 
@@ -20,7 +20,7 @@ async fn an_invalid_user_id_is_quarantined_with_one_request_per_topic_and_the_ru
     streams.approval_tasks.user_ids.push(DEPARTED.into());
     let ctx = context_with(&pool, client_settings(&sim), streams.clone());
 
-    let reports = sync::sync(&ctx, &[Endpoint::ApprovalTasks], &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &[Endpoint::ApprovalTasks], &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -71,7 +71,7 @@ async fn a_stale_page_token_still_restarts_the_partition_once(pool: PgPool) {
     );
     sim.inject(Some(Endpoint::ApprovalTasks), Fault::BadPageToken, 1);
 
-    let reports = sync::sync(&ctx, &[Endpoint::ApprovalTasks], &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &[Endpoint::ApprovalTasks], &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -95,12 +95,8 @@ async fn a_list_the_api_caps_is_counted_and_retires_nothing(pool: PgPool) {
     streams.approval_tasks.user_ids = vec![heavy.clone()];
     streams.approval_tasks.topics = vec!["2".into()];
     let ctx = context_with(&pool, client_settings(&sim), streams);
-    const OPTIONS: RunOptions = RunOptions {
-        backfill: false,
-        since: None,
-        sweep: feishu_sync::sync::Sweep::None,
-    };
-    let run = || sync::sync(&ctx, &[Endpoint::ApprovalTasks], &OPTIONS);
+    const OPTIONS: ReadMode = ReadMode::Incremental;
+    let run = || sync::run_pass(&ctx, &[Endpoint::ApprovalTasks], &OPTIONS);
     assert_all_succeeded(&run().await.unwrap());
     let (total, has_more): (i32, bool) = sqlx::query_as(
         "SELECT total, has_more FROM feishu.approval_task_counts WHERE user_id = $1 AND topic = '2'",
@@ -196,10 +192,10 @@ async fn stage_tasks_without_user_ids_fail_the_stream_naming_the_field_scope(poo
     settings.user_id_type = "user_id".into();
     let ctx = context_with(&pool, settings, streams_config(&sim));
 
-    let reports = sync::sync(
+    let reports = sync::run_pass(
         &ctx,
         &[Endpoint::Semesters, Endpoint::StageTasks],
-        &RunOptions::default(),
+        &ReadMode::Incremental,
     )
     .await
     .unwrap();

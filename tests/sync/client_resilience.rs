@@ -11,13 +11,13 @@ use crate::helpers::*;
 use feishu_sim::{Fault, RateLimit, SimConfig};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 async fn run_streams(
     ctx: &feishu_sync::sync::SyncContext,
     streams: &[Endpoint],
 ) -> Vec<sync::StreamReport> {
-    sync::sync(ctx, streams, &RunOptions::default())
+    sync::run_pass(ctx, streams, &ReadMode::Incremental)
         .await
         .expect("pass runs")
 }
@@ -26,10 +26,10 @@ async fn run_streams(
 async fn a_revoked_token_is_replaced_and_the_request_retried_once(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     sim.revoke_tokens();
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_eq!(
@@ -83,7 +83,7 @@ async fn frequency_limits_answered_with_429_are_waited_out(pool: PgPool) {
             .iter()
             .any(|r| r.status == 429 && r.code == 99991400)
     );
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     assert_tables_match(&pool, &sim).await;
 }
 
@@ -268,7 +268,7 @@ async fn gateway_errors_and_broken_bodies_are_retried(pool: PgPool) {
         sim.inject(Some(Endpoint::StageTasks), fault, 1);
     }
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_eq!(sim.stats(Endpoint::StageTasks).faults, 4);

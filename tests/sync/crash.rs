@@ -12,7 +12,7 @@ use crate::helpers::*;
 use feishu_sim::{RateLimit, SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 /// A tenant whose first sync takes several seconds at the limits below: 20 task pages,
 /// 6 stage-task pages, 25 approval partitions.
@@ -201,7 +201,7 @@ async fn postgres_restarted_mid_run_fails_the_run_cleanly_and_the_next_run_compl
     let total = sim.with_tenant(|t| t.tasks.len()) as i64;
     let run = tokio::spawn({
         let ctx = ctx.clone();
-        async move { sync::sync(&ctx, &[Endpoint::Tasks], &RunOptions::default()).await }
+        async move { sync::run_pass(&ctx, &[Endpoint::Tasks], &ReadMode::Incremental).await }
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
@@ -264,7 +264,7 @@ async fn postgres_restarted_mid_run_fails_the_run_cleanly_and_the_next_run_compl
         }
         _ => {}
     }
-    let next = sync::sync(&ctx, &[Endpoint::Tasks], &RunOptions::default())
+    let next = sync::run_pass(&ctx, &[Endpoint::Tasks], &ReadMode::Incremental)
         .await
         .expect("the next run reaches the database");
     assert_all_succeeded(&next);

@@ -8,12 +8,12 @@ use crate::helpers::*;
 use feishu_sim::{ContactRange, Fault, SimHandle};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 const DIRECTORY: [Endpoint; 2] = [Endpoint::Departments, Endpoint::Users];
 
 async fn sync_directory(ctx: &sync::SyncContext) -> Vec<sync::StreamReport> {
-    sync::sync(ctx, &DIRECTORY, &RunOptions::default())
+    sync::run_pass(ctx, &DIRECTORY, &ReadMode::Incremental)
         .await
         .expect("pass runs")
 }
@@ -169,7 +169,7 @@ async fn an_incomplete_pass_marks_nothing_deleted(pool: PgPool) {
     // One department's members cannot be read: more failures than the client retries.
     sim.inject(Some(Endpoint::Users), Fault::ServerErrorJson, 12);
 
-    let reports = sync::sync(&ctx, &[Endpoint::Users], &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &[Endpoint::Users], &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -190,7 +190,7 @@ async fn approvals_are_read_for_every_directory_user_when_none_are_configured(po
     streams.approval_tasks.user_ids.clear();
     let ctx = context_with(&pool, client_settings(&sim), streams);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     let everyone: Vec<String> = sim.with_tenant(|t| {
@@ -217,7 +217,7 @@ async fn approvals_are_read_for_every_directory_user_when_none_are_configured(po
     sim.with_tenant(|t| t.people[0].is_resigned = true);
     let kept_before: i64 = approval_rows(&pool, &leaver).await;
     sim.clear_requests();
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     assert_eq!(approval_rows(&pool, &leaver).await, kept_before);
     assert!(kept_before > 0);
     let asked = sim.requests().iter().any(|r| {
@@ -274,7 +274,7 @@ async fn every_table_view_and_column_explains_itself(pool: PgPool) {
 async fn the_views_answer_the_first_questions_with_names(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
 
     let unnamed: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM feishu.approval_backlog WHERE assignee_name IS NULL",

@@ -8,12 +8,12 @@ use crate::helpers::*;
 use feishu_sim::{ContactRange, SimConfig, UserGroup};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 const DIRECTORY: [Endpoint; 2] = [Endpoint::Departments, Endpoint::Users];
 
 async fn sync_directory(ctx: &sync::SyncContext) {
-    let reports = sync::sync(ctx, &DIRECTORY, &RunOptions::default())
+    let reports = sync::run_pass(ctx, &DIRECTORY, &ReadMode::Incremental)
         .await
         .expect("pass runs");
     assert_all_succeeded(&reports);
@@ -316,7 +316,7 @@ async fn users_granted_through_a_group_arrive_and_an_unreadable_group_retires_no
         group.refused = true;
         group.members.pop().unwrap() // a complete pass would retire them
     });
-    let reports = sync::sync(&ctx, &DIRECTORY, &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &DIRECTORY, &ReadMode::Incremental)
         .await
         .unwrap();
     let users = report(&reports, Endpoint::Users);

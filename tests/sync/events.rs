@@ -16,7 +16,7 @@ use feishu_sim::{EventControl, SimHandle};
 use feishu_sync::config::Config;
 use feishu_sync::events::status::SharedStatus;
 use feishu_sync::shutdown::CancellationToken;
-use feishu_sync::sync::{RunOptions, SyncContext};
+use feishu_sync::sync::{ReadMode, SyncContext};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -67,7 +67,7 @@ async fn synced(pool: &PgPool) -> (SimHandle, SyncContext) {
     let sim = simulator().await;
     sim.control_events(EventControl::ResendAfter(Duration::from_millis(500)));
     let ctx = context(pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     (sim, ctx)
 }
 

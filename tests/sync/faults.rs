@@ -12,7 +12,7 @@ use crate::helpers::*;
 use feishu_sim::Fault;
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 /// The open rows of `feishu.sync_errors`: stream, partition, key, reason, raw.
 async fn open_errors(
@@ -59,7 +59,7 @@ async fn a_malformed_record_is_filed_the_rest_lands_and_the_next_run_retries_it(
         json!({"task_id": null}),
     );
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     for stream in [Endpoint::Tasks, Endpoint::ApprovalTasks] {
         let r = report(&reports, stream);
@@ -109,7 +109,7 @@ async fn a_malformed_record_is_filed_the_rest_lands_and_the_next_run_retries_it(
     );
 
     // Still malformed upstream: the same rows count another occurrence.
-    let again = sync_all(&ctx, RunOptions::default()).await;
+    let again = sync_all(&ctx, ReadMode::Incremental).await;
     assert_eq!(report(&again, Endpoint::Tasks).status, RunStatus::Partial);
     let errors = open_errors(&pool).await;
     assert_eq!(errors.iter().map(|e| e.5).collect::<Vec<_>>(), [2, 2]);
@@ -117,7 +117,7 @@ async fn a_malformed_record_is_filed_the_rest_lands_and_the_next_run_retries_it(
     // Fixed upstream: the next run writes the records and closes the errors.
     sim.repair(Endpoint::Tasks, &bad_task);
     sim.repair(Endpoint::ApprovalTasks, &bad_approval.0);
-    let fixed = sync_all(&ctx, RunOptions::default()).await;
+    let fixed = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&fixed);
     assert_tables_match(&pool, &sim).await;
@@ -159,7 +159,7 @@ async fn fifteen_percent_of_responses_failing_or_too_slow_lose_nothing(pool: PgP
     let ctx = context_with(&pool, settings, streams);
     sim.make_flaky(0.15, Duration::from_millis(1200), 11);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_tables_match_for(&pool, &sim, &ctx.streams.approval_tasks.user_ids).await;
@@ -182,27 +182,23 @@ async fn fifteen_percent_of_responses_failing_or_too_slow_lose_nothing(pool: PgP
 async fn a_pass_that_failed_midway_resumes_at_its_next_page(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    let first = sync::sync(&ctx, &[Endpoint::Tasks], &RunOptions::default())
+    let first = sync::run_pass(&ctx, &[Endpoint::Tasks], &ReadMode::Incremental)
         .await
         .unwrap();
     assert_eq!(first[0].counts.pages, 3);
     sim.clear_requests();
     sim.with_tenant(|t| t.tasks.iter_mut().for_each(|task| task.summary.push('!')));
-    let backfill = RunOptions {
-        backfill: true,
-        since: None,
-        sweep: feishu_sync::sync::Sweep::None,
-    };
+    let backfill = ReadMode::Backfill { since: None };
     // Page 1 lands; page 2 fails more often than the client retries.
     sim.inject(Some(Endpoint::Tasks), Fault::Delay(Duration::ZERO), 1);
     sim.inject(Some(Endpoint::Tasks), Fault::ServerErrorJson, 6);
 
-    let failed = sync::sync(&ctx, &[Endpoint::Tasks], &backfill)
+    let failed = sync::run_pass(&ctx, &[Endpoint::Tasks], &backfill)
         .await
         .unwrap();
     assert_eq!(failed[0].status, RunStatus::Failed);
     assert_eq!(failed[0].counts.pages, 1);
-    let resumed = sync::sync(&ctx, &[Endpoint::Tasks], &backfill)
+    let resumed = sync::run_pass(&ctx, &[Endpoint::Tasks], &backfill)
         .await
         .unwrap();
 

@@ -7,10 +7,10 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 async fn sync_approvals(ctx: &sync::SyncContext) {
-    let reports = sync::sync(ctx, &[Endpoint::ApprovalTasks], &RunOptions::default())
+    let reports = sync::run_pass(ctx, &[Endpoint::ApprovalTasks], &ReadMode::Incremental)
         .await
         .unwrap();
     assert_all_succeeded(&reports);
@@ -87,15 +87,11 @@ async fn a_version_opens_on_first_sight_change_and_return_and_closes_on_change_a
 async fn a_no_change_run_and_a_backfill_write_no_version(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let before = history_rows(&pool).await;
 
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
-    let backfill = RunOptions {
-        backfill: true,
-        since: None,
-        sweep: feishu_sync::sync::Sweep::None,
-    };
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
+    let backfill = ReadMode::Backfill { since: None };
     assert_all_succeeded(&sync_all(&ctx, backfill).await);
 
     assert_eq!(history_rows(&pool).await, before);
@@ -114,7 +110,7 @@ async fn history_rows(pool: &PgPool) -> i64 {
 async fn the_as_of_functions_and_views_show_how_rows_changed(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let before: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
         .fetch_one(&pool)
         .await
@@ -131,7 +127,7 @@ async fn the_as_of_functions_and_views_show_how_rows_changed(pool: PgPool) {
         approval.status = "2".into();
         (stage.clone(), approval.clone())
     });
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
 
     let then: String = sqlx::query_scalar(
         "SELECT stage_task_status FROM feishu.stage_tasks_at($1)

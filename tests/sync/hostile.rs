@@ -11,10 +11,10 @@ use crate::helpers::*;
 use feishu_sim::Fault;
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 async fn run_tasks(ctx: &feishu_sync::sync::SyncContext) -> sync::StreamReport {
-    let mut reports = sync::sync(ctx, &[Endpoint::Tasks], &RunOptions::default())
+    let mut reports = sync::run_pass(ctx, &[Endpoint::Tasks], &ReadMode::Incremental)
         .await
         .expect("pass runs");
     reports.remove(0)
@@ -243,7 +243,7 @@ async fn an_oversize_body_fails_its_request_without_a_retry(pool: PgPool) {
     let ctx = context_with(&pool, settings, streams_config(&sim));
     sim.inject(Some(Endpoint::Semesters), Fault::Oversize(3 << 20), 1);
 
-    let reports = sync::sync(&ctx, &[Endpoint::Semesters], &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &[Endpoint::Semesters], &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -307,10 +307,10 @@ async fn an_absurd_or_missing_token_expire_neither_panics_nor_refetches_per_requ
         let ctx = context(&pool, &sim);
         sim.inject(None, Fault::TokenExpire(expire.clone()), 1);
 
-        let reports = sync::sync(
+        let reports = sync::run_pass(
             &ctx,
             &[Endpoint::Semesters, Endpoint::Tasks],
-            &RunOptions::default(),
+            &ReadMode::Incremental,
         )
         .await
         .expect("pass runs");
@@ -342,7 +342,7 @@ async fn a_panic_in_a_run_marks_it_failed_with_its_message(pool: PgPool) {
 
     let inner = ctx.clone();
     let joined = tokio::spawn(async move {
-        sync::run_journaled(&inner, Endpoint::Tasks, &RunOptions::default()).await
+        sync::run_journaled(&inner, Endpoint::Tasks, &ReadMode::Incremental).await
     })
     .await;
 

@@ -8,10 +8,10 @@ use crate::helpers::*;
 use feishu_sim::{ContactRange, Department, Fault, SimConfig};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 async fn run(ctx: &sync::SyncContext, streams: &[Endpoint]) -> Vec<sync::StreamReport> {
-    sync::sync(ctx, streams, &RunOptions::default())
+    sync::run_pass(ctx, streams, &ReadMode::Incremental)
         .await
         .expect("pass runs")
 }

@@ -11,7 +11,7 @@ use crate::helpers::*;
 use feishu_sim::SimHandle;
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions, Sweep};
+use feishu_sync::sync::{self, ReadMode};
 
 /// The results streams with their parent: a child retires only after its parents
 /// completed a clean pass since its own last one.
@@ -59,7 +59,7 @@ async fn first_sync_copies_reviewees_results_metrics_and_dictionaries(pool: PgPo
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     let t = sim.with_tenant(|t| t.clone());
@@ -134,20 +134,20 @@ async fn first_sync_copies_reviewees_results_metrics_and_dictionaries(pool: PgPo
 async fn an_incremental_run_reads_only_the_stages_submitted_since(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let changed = sim.with_tenant(|t| t.resubmit_reviews(5, Utc::now().timestamp_millis()));
     assert_eq!(changed.len(), 5);
     sim.clear_requests();
 
     // With its parents, which must complete for a child's run to count as clean.
-    let reports = sync::sync(
+    let reports = sync::run_pass(
         &ctx,
         &[
             Endpoint::Semesters,
             Endpoint::Reviewees,
             Endpoint::ReviewData,
         ],
-        &RunOptions::default(),
+        &ReadMode::Incremental,
     )
     .await
     .unwrap();
@@ -191,7 +191,7 @@ async fn an_incremental_run_reads_only_the_stages_submitted_since(pool: PgPool) 
 async fn removed_reviewees_are_retired_with_their_results(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let (semester, user) = sim.with_tenant(|t| {
         let gone = t.reviewees[0].clone();
         t.reviewees.retain(|r| r != &gone);
@@ -204,7 +204,7 @@ async fn removed_reviewees_are_retired_with_their_results(pool: PgPool) {
         (gone.semester_id, gone.user_id)
     });
 
-    let reports = sync::sync(&ctx, &RESULTS, &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &RESULTS, &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -242,12 +242,9 @@ async fn removed_reviewees_are_retired_with_their_results(pool: PgPool) {
 async fn a_child_retires_nothing_while_its_parent_did_not_complete(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let gone = sim.with_tenant(|t| t.reviews.remove(0));
-    let reconcile = RunOptions {
-        sweep: Sweep::Reconcile,
-        ..RunOptions::default()
-    };
+    let reconcile = ReadMode::Reconcile;
     // A malformed reviewee makes the parent's run partial: not a clean pass.
     let other = sim.with_tenant(|t| t.reviewees[5].user_id.clone());
     sim.corrupt(
@@ -256,7 +253,7 @@ async fn a_child_retires_nothing_while_its_parent_did_not_complete(pool: PgPool)
         serde_json::json!({ "reviewee_user_id": 7 }),
     );
 
-    let reports = sync::sync(
+    let reports = sync::run_pass(
         &ctx,
         &[
             Endpoint::Semesters,
@@ -287,7 +284,7 @@ async fn a_child_retires_nothing_while_its_parent_did_not_complete(pool: PgPool)
     );
 
     sim.repair(Endpoint::Reviewees, &other);
-    let reports = sync::sync(
+    let reports = sync::run_pass(
         &ctx,
         &[
             Endpoint::Semesters,
@@ -311,7 +308,7 @@ async fn a_child_retires_nothing_while_its_parent_did_not_complete(pool: PgPool)
 async fn the_views_answer_with_the_expected_rows(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let t = sim.with_tenant(|t| t.clone());
 
     assert_eq!(
@@ -391,7 +388,7 @@ async fn the_views_answer_with_the_expected_rows(pool: PgPool) {
 async fn no_request_exceeds_the_documented_caps(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     let requests = sim.requests();
     let body_list = |b: &serde_json::Value, k: &str| b[k].as_array().map_or(0, Vec::len);
     let review: Vec<_> = requests

@@ -13,7 +13,7 @@ use feishu_sync::config::Config;
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
 use feishu_sync::feishu::quota::next_renewal;
-use feishu_sync::sync::RunOptions;
+use feishu_sync::sync::ReadMode;
 
 /// Rows some complete pass has marked deleted, over every entity table.
 async fn retired_rows(pool: &PgPool) -> i64 {
@@ -37,7 +37,7 @@ fn answered(sim: &feishu_sim::SimHandle, code: i64) -> usize {
 async fn a_used_up_monthly_quota_stops_every_stream_at_once_and_retires_nothing(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
     // Gone upstream: a complete backfill would retire these rows.
     sim.with_tenant(|t| {
         t.approval_tasks.clear();
@@ -45,11 +45,7 @@ async fn a_used_up_monthly_quota_stops_every_stream_at_once_and_retires_nothing(
     });
     sim.limit_quota(0);
 
-    let backfill = RunOptions {
-        backfill: true,
-        since: None,
-        sweep: feishu_sync::sync::Sweep::None,
-    };
+    let backfill = ReadMode::Backfill { since: None };
     let reports = sync_all(&ctx, backfill).await;
 
     // Every stream stops with the quota named; those that start later send nothing.
@@ -148,7 +144,7 @@ async fn a_missing_scope_fails_only_its_stream_naming_the_scopes(pool: PgPool) {
     .await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     let approvals = report(&reports, Endpoint::ApprovalTasks);
     let error = approvals.error.as_deref().unwrap_or_default();
@@ -185,7 +181,7 @@ async fn an_endpoint_refusing_tenant_tokens_fails_its_stream_after_one_fresh_tok
     .await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     let tasks = report(&reports, Endpoint::Tasks);
     let error = tasks.error.as_deref().unwrap_or_default();
@@ -225,9 +221,10 @@ async fn a_token_handed_back_with_less_life_is_refreshed_by_its_expire(pool: PgP
     settings.rate_limits.insert(Endpoint::ApprovalTasks, 6); // 26 requests: ~4.3 s
     let ctx = context_with(&pool, settings, streams_config(&sim));
 
-    let reports = feishu_sync::sync::sync(&ctx, &[Endpoint::ApprovalTasks], &RunOptions::default())
-        .await
-        .unwrap();
+    let reports =
+        feishu_sync::sync::run_pass(&ctx, &[Endpoint::ApprovalTasks], &ReadMode::Incremental)
+            .await
+            .unwrap();
 
     assert_all_succeeded(&reports);
     assert_eq!(
@@ -253,7 +250,7 @@ async fn a_missing_contact_scope_fails_the_directory_stream_naming_the_contact_s
     .await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     let users = report(&reports, Endpoint::Users);
     let error = users.error.as_deref().unwrap_or_default();
@@ -269,7 +266,7 @@ async fn post_bodies_carry_the_documented_content_type(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
 
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
 
     let posts: Vec<_> = sim
         .requests()

@@ -7,7 +7,7 @@ use crate::helpers::*;
 use feishu_sim::{Department, Fault, SimHandle};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 use feishu_sync::tables::{BOOKKEEPING_TABLES, ENTITY_TABLES};
 
 /// Failures that make `parent`'s run fail: every attempt of one request (the tests'
@@ -61,7 +61,7 @@ async fn a_failed_departments_run_retires_no_user(pool: PgPool) {
         Fault::ServerErrorJson,
         failures(Endpoint::Departments),
     );
-    let first = sync::sync(&ctx, &directory, &RunOptions::default())
+    let first = sync::run_pass(&ctx, &directory, &ReadMode::Incremental)
         .await
         .unwrap();
     assert_eq!(
@@ -76,7 +76,7 @@ async fn a_failed_departments_run_retires_no_user(pool: PgPool) {
         users.error
     );
 
-    let clean = sync::sync(&ctx, &directory, &RunOptions::default())
+    let clean = sync::run_pass(&ctx, &directory, &ReadMode::Incremental)
         .await
         .unwrap();
     assert_all_succeeded(&clean);
@@ -88,7 +88,7 @@ async fn a_failed_departments_run_retires_no_user(pool: PgPool) {
         Fault::ServerErrorJson,
         failures(Endpoint::Departments),
     );
-    let reports = sync::sync(&ctx, &directory, &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &directory, &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -118,14 +118,11 @@ async fn no_child_row_is_retired_when_its_parent_stream_fails(pool: PgPool) {
     let mut streams = streams_config(&sim);
     streams.approval_tasks.user_ids.clear(); // approvals for everyone: users is a parent
     let ctx = context_with(&pool, client_settings(&sim), streams);
-    assert_all_succeeded(&sync_all(&ctx, RunOptions::default()).await);
+    assert_all_succeeded(&sync_all(&ctx, ReadMode::Incremental).await);
 
     // Each parent fails in turn while a row of each child disappears upstream. Backfills
     // read every partition whole, so each child would retire what it no longer sees.
-    let whole = RunOptions {
-        backfill: true,
-        ..RunOptions::default()
-    };
+    let whole = ReadMode::Backfill { since: None };
     let cases = [
         (Endpoint::Semesters, Endpoint::Activities),
         (Endpoint::Semesters, Endpoint::StageTasks),
@@ -135,7 +132,7 @@ async fn no_child_row_is_retired_when_its_parent_stream_fails(pool: PgPool) {
     for (parent, child) in cases {
         let (sql, key) = remove_one_row(&sim, child);
         sim.inject(Some(parent), Fault::ServerErrorJson, failures(parent));
-        let reports = sync_all(&ctx, RunOptions::default()).await;
+        let reports = sync_all(&ctx, ReadMode::Incremental).await;
         assert_eq!(
             report(&reports, parent).status,
             RunStatus::Failed,
@@ -154,7 +151,7 @@ async fn no_child_row_is_retired_when_its_parent_stream_fails(pool: PgPool) {
         );
 
         // Once the parent completes again, the child retires what is gone.
-        let reports = sync_all(&ctx, whole).await;
+        let reports = sync_all(&ctx, whole.clone()).await;
         assert_all_succeeded(&reports);
         assert!(
             !current(&pool, sql, &key).await,

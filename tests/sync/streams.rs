@@ -8,14 +8,14 @@ use crate::helpers::*;
 use feishu_sim::{Fault, Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions};
+use feishu_sync::sync::{self, ReadMode};
 
 #[sqlx::test]
 async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
@@ -72,10 +72,10 @@ async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
 async fn second_run_without_changes_writes_nothing_and_sends_watermarks(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     sim.clear_requests();
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     for r in &reports {
@@ -127,7 +127,7 @@ fn recent_stage_task(tasks: &mut [StageTask]) -> &mut StageTask {
 async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let heavy_user = approval_users(&sim)[0].clone();
     let moved = sim.with_tenant(|t| {
         // A new task, a finished stage, an approval moving topic, a new semester.
@@ -151,7 +151,7 @@ async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
         approval.task_id.clone()
     });
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
@@ -173,7 +173,7 @@ async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
 async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let old_id = sim.with_tenant(|t| {
         let cutoff = Utc::now().timestamp() - 30 * 86_400;
         let task = t
@@ -194,17 +194,9 @@ async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
         .unwrap()
     };
 
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let after_incremental = completed(pool.clone(), old_id.clone()).await;
-    let reports = sync_all(
-        &ctx,
-        RunOptions {
-            backfill: true,
-            since: None,
-            sweep: feishu_sync::sync::Sweep::None,
-        },
-    )
-    .await;
+    let reports = sync_all(&ctx, ReadMode::Backfill { since: None }).await;
     let after_backfill = completed(pool.clone(), old_id).await;
 
     assert!(
@@ -221,7 +213,7 @@ async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
 async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let since = Utc::now() - Duration::days(10);
     let before: Vec<(String, chrono::DateTime<Utc>)> = sqlx::query_as(
         "SELECT partition_key, watermark FROM feishu.sync_state WHERE stream = 'stage_tasks'",
@@ -231,15 +223,7 @@ async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPoo
     .unwrap();
     sim.clear_requests();
 
-    let reports = sync_all(
-        &ctx,
-        RunOptions {
-            backfill: true,
-            since: Some(since),
-            sweep: feishu_sync::sync::Sweep::None,
-        },
-    )
-    .await;
+    let reports = sync_all(&ctx, ReadMode::Backfill { since: Some(since) }).await;
 
     assert_all_succeeded(&reports);
     let requests = sim.requests();
@@ -278,7 +262,7 @@ async fn backfill_since_reads_from_that_date_and_moves_watermarks_on(pool: PgPoo
 async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappear(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let (semester, removed_task) = sim.with_tenant(|t| {
         // A semester deleted upstream takes its activities and stage tasks along.
         let semester = t.semesters.pop().unwrap();
@@ -293,7 +277,7 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
         (semester, t.tasks.remove(recent))
     });
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
@@ -309,7 +293,7 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
         "stage tasks of a retired semester are retired"
     );
     sim.with_tenant(|t| t.tasks.push(removed_task.clone()));
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let back: Option<chrono::DateTime<Utc>> =
         sqlx::query_scalar("SELECT deleted_at FROM feishu.tasks WHERE id = $1")
             .bind(&removed_task.id)
@@ -341,7 +325,7 @@ async fn activities_are_asked_for_at_most_ten_semesters_at_a_time(pool: PgPool) 
     .unwrap();
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     let mut sizes: Vec<usize> = sim
@@ -369,7 +353,7 @@ async fn stage_task_paging_inside_data_is_followed_too(pool: PgPool) {
     .await;
     let ctx = context(&pool, &sim);
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert!(report(&reports, Endpoint::StageTasks).counts.pages >= 6);
@@ -382,7 +366,7 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
 ) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let (activity, stage) = sim.with_tenant(|t| {
         (
             t.activities.remove(0),
@@ -405,7 +389,7 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
     let stage_sql = "SELECT deleted_at IS NOT NULL FROM feishu.stage_tasks WHERE user_id || '/' || stage_id = $1";
     let stage_key = format!("{}/{}", stage.user_id, stage.stage_id);
 
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let activity_retired = retired(
         pool.clone(),
         "SELECT deleted_at IS NOT NULL FROM feishu.activities WHERE id = $1",
@@ -413,15 +397,7 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
     )
     .await;
     let stage_after_incremental = retired(pool.clone(), stage_sql, stage_key.clone()).await;
-    sync_all(
-        &ctx,
-        RunOptions {
-            backfill: true,
-            since: None,
-            sweep: feishu_sync::sync::Sweep::None,
-        },
-    )
-    .await;
+    sync_all(&ctx, ReadMode::Backfill { since: None }).await;
     let stage_after_backfill = retired(pool.clone(), stage_sql, stage_key).await;
 
     assert!(
@@ -440,12 +416,12 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
 async fn a_semester_that_disappears_and_returns_is_whole_again(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let semester = sim.with_tenant(|t| t.semesters.remove(0));
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     sim.with_tenant(|t| t.semesters.insert(0, semester.clone()));
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     assert_tables_match(&pool, &sim).await;
@@ -456,10 +432,10 @@ async fn a_semester_that_disappears_and_returns_is_whole_again(pool: PgPool) {
 async fn an_empty_semester_list_does_not_retire_every_semester(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    sync_all(&ctx, RunOptions::default()).await;
+    sync_all(&ctx, ReadMode::Incremental).await;
     let saved = sim.with_tenant(|t| std::mem::take(&mut t.semesters));
 
-    let reports = sync::sync(&ctx, &[Endpoint::Semesters], &RunOptions::default())
+    let reports = sync::run_pass(&ctx, &[Endpoint::Semesters], &ReadMode::Incremental)
         .await
         .unwrap();
 
@@ -492,7 +468,7 @@ async fn a_rejected_page_token_restarts_the_partition_and_loses_nothing(pool: Pg
     // (Approvals read four partitions at once, so their second request is another
     // partition's first page: see answers::a_stale_page_token_still_restarts_the_partition_once.)
 
-    let reports = sync_all(&ctx, RunOptions::default()).await;
+    let reports = sync_all(&ctx, ReadMode::Incremental).await;
 
     assert_all_succeeded(&reports);
     let rejected = sim.requests().iter().filter(|r| r.code == 1470422).count();

@@ -6,14 +6,10 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, RunOptions, Sweep, SyncContext};
+use feishu_sync::sync::{self, ReadMode, SyncContext};
 
-async fn run(ctx: &SyncContext, stream: Endpoint, sweep: Sweep) {
-    let opts = RunOptions {
-        sweep,
-        ..RunOptions::default()
-    };
-    let reports = sync::sync(ctx, &[Endpoint::Semesters, stream], &opts)
+async fn run(ctx: &SyncContext, stream: Endpoint, mode: ReadMode) {
+    let reports = sync::run_pass(ctx, &[Endpoint::Semesters, stream], &mode)
         .await
         .unwrap();
     assert_all_succeeded(&reports);
@@ -31,7 +27,7 @@ async fn watermark(pool: &PgPool, stream: &str) -> Option<DateTime<Utc>> {
 async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    run(&ctx, Endpoint::Tasks, Sweep::None).await;
+    run(&ctx, Endpoint::Tasks, ReadMode::Incremental).await;
     let now = chrono::Utc::now().timestamp();
     // The two oldest open tasks, far older than the incremental window (newest - 24 h).
     let (completed, edited, deleted) = sim.with_tenant(|t| {
@@ -65,19 +61,19 @@ async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(p
             .unwrap()
     };
 
-    run(&ctx, Endpoint::Tasks, Sweep::None).await;
+    run(&ctx, Endpoint::Tasks, ReadMode::Incremental).await;
     assert!(
         !done(pool.clone(), completed.clone()).await,
         "the incremental read cannot see it"
     );
-    run(&ctx, Endpoint::Tasks, Sweep::OpenTasks).await;
+    run(&ctx, Endpoint::Tasks, ReadMode::OpenTasks).await;
     assert_eq!(
         summary(pool.clone(), edited).await,
         "Edited long after",
         "the open sweep refreshes"
     );
     let before = watermark(&pool, "tasks").await;
-    run(&ctx, Endpoint::Tasks, Sweep::Reconcile).await;
+    run(&ctx, Endpoint::Tasks, ReadMode::Reconcile).await;
 
     assert!(
         done(pool.clone(), completed).await,
@@ -101,7 +97,7 @@ async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(p
 async fn a_stage_task_changed_before_the_window_arrives_with_the_reconciliation(pool: PgPool) {
     let sim = simulator().await;
     let ctx = context(&pool, &sim);
-    run(&ctx, Endpoint::StageTasks, Sweep::None).await;
+    run(&ctx, Endpoint::StageTasks, ReadMode::Incremental).await;
     let long_ago = chrono::Utc::now().timestamp_millis() - 90 * 86_400_000;
     let (moved, removed) = sim.with_tenant(|t| {
         let task = t
@@ -145,14 +141,14 @@ async fn a_stage_task_changed_before_the_window_arrives_with_the_reconciliation(
         }
     };
 
-    run(&ctx, Endpoint::StageTasks, Sweep::None).await;
+    run(&ctx, Endpoint::StageTasks, ReadMode::Incremental).await;
     assert_eq!(
         status(moved.clone()).await.0,
         "need_todo",
         "the window cannot see it"
     );
     let before = watermark(&pool, "stage_tasks").await;
-    run(&ctx, Endpoint::StageTasks, Sweep::Reconcile).await;
+    run(&ctx, Endpoint::StageTasks, ReadMode::Reconcile).await;
 
     assert_eq!(status(moved).await.0, "all_done");
     assert!(

@@ -18,7 +18,7 @@ use crate::events::status::SharedStatus;
 use crate::feishu::{ClientSettings, Endpoint};
 use crate::shutdown::CancellationToken;
 use crate::startup::Application;
-use crate::sync::{self, RunOptions, SyncContext};
+use crate::sync::{self, ReadMode, SyncContext};
 use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant};
 
 /// What the events benchmark measured.
@@ -93,7 +93,7 @@ pub async fn measure(
 /// are what one polling pass costs.
 async fn first_sync(ctx: &SyncContext) -> anyhow::Result<Vec<(Endpoint, u64)>> {
     let mut poll_pass = Vec::new();
-    for report in sync::sync(ctx, &Endpoint::ALL, &RunOptions::default()).await? {
+    for report in sync::run_pass(ctx, &Endpoint::ALL, &ReadMode::Incremental).await? {
         anyhow::ensure!(
             report.error.is_none(),
             "{}: {:?}",

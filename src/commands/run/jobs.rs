@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::feishu::Endpoint;
 use crate::shutdown::CancellationToken;
 use crate::stream_lock::StreamLock;
-use crate::sync::{self, RunOptions, SyncContext};
+use crate::sync::{self, ReadMode, SyncContext};
 
 /// How a firing treats a stream that is busy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ impl StreamJobs {
 
     /// Runs `stream` once unless it is busy here or on another replica, the monthly quota
     /// is used up, or the service is shutting down.
-    pub async fn fire(&self, stream: Endpoint, opts: RunOptions, when_busy: WhenBusy) {
+    pub async fn fire(&self, stream: Endpoint, mode: &ReadMode, when_busy: WhenBusy) {
         if self.ctx.shutdown.is_cancelled() {
             return;
         }
@@ -65,7 +65,7 @@ impl StreamJobs {
         let Some(lock) = self.replica_lock(stream, when_busy).await else {
             return;
         };
-        if let Err(error) = sync::run_journaled(&self.ctx, stream, &opts).await {
+        if let Err(error) = sync::run_journaled(&self.ctx, stream, mode).await {
             tracing::error!(%stream, error = format!("{error:#}"), "run could not be journaled");
         }
         if let Err(error) = lock.release().await {

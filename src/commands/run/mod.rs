@@ -21,7 +21,7 @@ use crate::feishu::{ClientSettings, Endpoint};
 use crate::shutdown::{self, CancellationToken};
 use crate::startup::Application;
 use crate::stream_lock::{self, StreamLock};
-use crate::sync::{RunOptions, SyncContext};
+use crate::sync::{ReadMode, SyncContext};
 use jobs::{SharedJobs, StreamJobs, WhenBusy};
 
 /// Runs the service until SIGTERM or SIGINT (exit 0); `backfill` runs one backfill pass
@@ -29,7 +29,7 @@ use jobs::{SharedJobs, StreamJobs, WhenBusy};
 pub async fn execute(
     config: &Config,
     settings: ClientSettings,
-    backfill: Option<RunOptions>,
+    backfill: Option<ReadMode>,
 ) -> anyhow::Result<ExitCode> {
     let app = Application::build(&config.database, settings).await?;
     if let Err(error) =
@@ -72,7 +72,7 @@ async fn start(
     ctx: &SyncContext,
     jobs: &SharedJobs,
     streams: &[Endpoint],
-    backfill: Option<RunOptions>,
+    backfill: Option<ReadMode>,
 ) -> anyhow::Result<Running> {
     let scheduler_alive = Arc::new(AtomicBool::new(true));
     let http_stop = CancellationToken::new();
@@ -113,8 +113,8 @@ async fn start(
             ctx.shutdown.clone(),
         ));
     }
-    if let Some(opts) = backfill {
-        spawn_backfill(&tracker, jobs, streams, opts);
+    if let Some(mode) = backfill {
+        spawn_backfill(&tracker, jobs, streams, mode);
     }
     tracker.close();
     Ok(Running {
@@ -172,12 +172,12 @@ fn spawn_backfill(
     tracker: &TaskTracker,
     jobs: &SharedJobs,
     streams: &[Endpoint],
-    opts: RunOptions,
+    mode: ReadMode,
 ) {
     let (jobs, streams) = (jobs.clone(), streams.to_vec());
     tracker.spawn(async move {
         for stream in streams {
-            jobs.fire(stream, opts, WhenBusy::Wait).await;
+            jobs.fire(stream, &mode, WhenBusy::Wait).await;
         }
         tracing::info!("start-up backfill finished");
     });
@@ -236,30 +236,27 @@ fn start_loops(
 ) -> anyhow::Result<()> {
     let incremental = streams
         .iter()
-        .map(|&stream| (stream, Sweep::None, config.streams.schedule(stream)));
+        .map(|&stream| (stream, None, config.streams.schedule(stream)));
     let sweeps = config
         .streams
         .sweeps()
         .into_iter()
         .filter(|(stream, _, _, schedule)| streams.contains(stream) && *schedule != "off")
-        .map(|(stream, sweep, _, schedule)| (stream, sweep, schedule.to_string()));
+        .map(|(stream, sweep, _, schedule)| (stream, Some(sweep), schedule.to_string()));
     for (stream, sweep, schedule) in incremental.chain(sweeps).collect::<Vec<_>>() {
         let cron = parse_schedule(&schedule)
             .map_err(|e| anyhow::anyhow!("scheduling {stream} with {schedule:?}: {e}"))?;
         let (jobs, alive) = (jobs.clone(), scheduler_alive.clone());
-        let opts = RunOptions {
-            sweep,
-            ..RunOptions::default()
-        };
+        let mode = sweep.map_or(ReadMode::Incremental, ReadMode::from);
         let dead = dead_loops.clone();
         tracker.spawn(async move {
-            let ended = schedule::run_loop(jobs.clone(), stream, cron, opts);
+            let ended = schedule::run_loop(jobs.clone(), stream, cron, mode);
             let ended = supervise(stream, sweep, ended, &dead).await;
             if ended.is_err() || !jobs.shutdown().is_cancelled() {
                 alive.store(false, Ordering::Relaxed);
             }
         });
-        tracing::info!(%stream, sweep = sweep.name(), %schedule, "scheduled (UTC)");
+        tracing::info!(%stream, sweep = sweep.map(Sweep::name), %schedule, "scheduled (UTC)");
     }
     Ok(())
 }
@@ -268,7 +265,7 @@ fn start_loops(
 /// logged with its message and the loop named in `dead`, which `/livez` reports.
 async fn supervise(
     stream: Endpoint,
-    sweep: Sweep,
+    sweep: Option<Sweep>,
     ended: impl Future<Output = ()>,
     dead: &http::DeadLoops,
 ) -> Result<(), String> {
@@ -278,10 +275,10 @@ async fn supervise(
     };
     let message = crate::sync::panic_message(payload.as_ref());
     let name = match sweep {
-        Sweep::None => stream.name().to_string(),
-        sweep => format!("{stream} ({})", sweep.name().unwrap_or("sweep")),
+        None => stream.name().to_string(),
+        Some(sweep) => format!("{stream} ({})", sweep.name()),
     };
-    tracing::error!(%stream, sweep = sweep.name(), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
+    tracing::error!(%stream, sweep = sweep.map(Sweep::name), panic = message, "schedule loop stopped by a panic; /livez now answers 503");
     dead.add(format!("{name}: {message}"));
     Err(message)
 }
@@ -345,12 +342,12 @@ mod tests {
 
         let ended = supervise(
             Endpoint::Tasks,
-            Sweep::None,
+            None,
             async { panic!("boom at page 3") },
             &dead,
         )
         .await;
-        let fine = supervise(Endpoint::Users, Sweep::None, async {}, &dead).await;
+        let fine = supervise(Endpoint::Users, None, async {}, &dead).await;
 
         assert_eq!(ended, Err("boom at page 3".to_string()));
         assert_eq!(fine, Ok(()));

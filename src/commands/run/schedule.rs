@@ -7,11 +7,11 @@ use croner::Cron;
 
 use super::jobs::{SharedJobs, WhenBusy};
 use crate::feishu::Endpoint;
-use crate::sync::RunOptions;
+use crate::sync::ReadMode;
 
-/// Fires `stream` with `opts` on `cron` until shutdown. Returns early only if the schedule
+/// Fires `stream` read as `mode` on `cron` until shutdown. Returns early only if the schedule
 /// has no next firing, which the caller treats as a dead scheduler.
-pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron, opts: RunOptions) {
+pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron, mode: ReadMode) {
     let mut after = Utc::now();
     loop {
         let Some(next) = next_firing(&cron, after) else {
@@ -23,7 +23,7 @@ pub async fn run_loop(jobs: SharedJobs, stream: Endpoint, cron: Cron, opts: RunO
             _ = jobs.shutdown().cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        jobs.fire(stream, opts, WhenBusy::Skip).await;
+        jobs.fire(stream, &mode, WhenBusy::Skip).await;
         let now = Utc::now();
         let missed = missed_firings(&cron, next, now);
         if missed > 0 {

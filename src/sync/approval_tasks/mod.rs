@@ -7,9 +7,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::context::SyncContext;
 use super::convert::ColumnBuilder;
-use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::outcome::StreamOutcome;
+use super::partition::read_partitions;
+use super::read_mode::{PartitionKey, ReadMode};
+use super::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 
 use crate::feishu::{ApiRequest, Endpoint};
@@ -276,13 +279,13 @@ fn partition_key(user_id: &str, topic: &str) -> String {
 
 /// Reads every topic of the configured users, or, when none are configured, of every
 /// current user of the directory (`feishu.users`).
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let config = &ctx.streams.approval_tasks;
     let users = match config.user_ids.is_empty() {
         false => config.user_ids.clone(),
         true => directory_users(&ctx.pool).await?,
     };
-    Ok(read_users(ctx, &users, &config.topics).await)
+    Ok(read_users(ctx, mode, &users, &config.topics).await)
 }
 
 /// Re-reads `topics` of `users`, exactly as a pass reads them (retiring what moved), for
@@ -300,10 +303,23 @@ pub async fn reread_users(ctx: &SyncContext, users: &[String], topics: &[String]
         .filter(|t| config.topics.contains(t))
         .cloned()
         .collect();
-    read_users(ctx, &wanted, &topics).await
+    let keys = wanted
+        .iter()
+        .flat_map(|user| topics.iter().map(move |topic| partition_key(user, topic)))
+        .map(|key| PartitionKey {
+            stream: Endpoint::ApprovalTasks,
+            key,
+        })
+        .collect();
+    read_users(ctx, &ReadMode::Partitions(keys), &wanted, &topics).await
 }
 
-async fn read_users(ctx: &SyncContext, users: &[String], topics: &[String]) -> StreamOutcome {
+async fn read_users(
+    ctx: &SyncContext,
+    mode: &ReadMode,
+    users: &[String],
+    topics: &[String],
+) -> StreamOutcome {
     // Collected, not lazy: a lazy iterator of closures held across awaits defeats rustc's
     // Send proof for the spawned service future (rust-lang/rust#102211). It grows with the
     // users, not with the tenant's data.
@@ -330,7 +346,7 @@ async fn read_users(ctx: &SyncContext, users: &[String], topics: &[String]) -> S
             })
         })
         .collect();
-    read_partitions(ctx, partitions, PARTITIONS_IN_FLIGHT).await
+    read_partitions(ctx, mode, partitions, PARTITIONS_IN_FLIGHT).await
 }
 
 #[cfg(test)]

@@ -13,10 +13,13 @@ use sqlx::PgConnection;
 use super::{ROOT, SharedSeen, contact_range, department_id_type, read_granted, root_refused};
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::{ColumnBuilder, I18nSnake};
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
-use crate::sync::retirement::check_empty_listing;
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
+use crate::sync::retirement::{PassRetirement, retire_after_pass};
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 use feishu_endpoints::{DEPARTMENT_PATH, fill_path};
 
@@ -220,7 +223,7 @@ impl PartitionSink for DepartmentSink {
         Ok(Completion::default())
     }
 
-    /// The stream retires once, after every partition of the pass (see `run_once`).
+    /// The stream retires once, after every partition of the pass (see `read`).
     async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
         Ok(0)
     }
@@ -266,7 +269,12 @@ fn one_level(
 /// Departments that refused a recursive read (43010) are walked one level at a time:
 /// their direct children in one listing each, then each child read recursively (a child
 /// that refuses too is walked the same way). The pass stays complete.
-async fn walk_refused_subtrees(ctx: &SyncContext, outcome: &mut StreamOutcome, seen: &SharedSeen) {
+async fn walk_refused_subtrees(
+    ctx: &SyncContext,
+    mode: &ReadMode,
+    outcome: &mut StreamOutcome,
+    seen: &SharedSeen,
+) {
     loop {
         let refused = std::mem::take(&mut outcome.recursion_refused);
         if refused.is_empty() {
@@ -277,29 +285,28 @@ async fn walk_refused_subtrees(ctx: &SyncContext, outcome: &mut StreamOutcome, s
             .iter()
             .map(|d| one_level(d, seen, &children))
             .collect();
-        outcome.absorb(read_partitions(ctx, levels, 2).await);
+        outcome.absorb(read_partitions(ctx, mode, levels, 2).await);
         let children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
         let partitions: Vec<_> = children.iter().map(|d| below(d, seen)).collect();
-        outcome.absorb(read_partitions(ctx, partitions, 2).await);
+        outcome.absorb(read_partitions(ctx, mode, partitions, 2).await);
     }
 }
 
 /// Reads the directory's departments and retires those a complete pass no longer saw.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let seen = SharedSeen::default();
-    let mut outcome = read_partitions(ctx, [below(ROOT, &seen)], 1).await;
+    let mut outcome = read_partitions(ctx, mode, [below(ROOT, &seen)], 1).await;
     if root_refused(&mut outcome) {
         let range = contact_range(ctx, Endpoint::Departments).await?;
         let (counts, refused) = granted_departments(ctx, &range.departments, &seen).await?;
         outcome.counts.add(counts);
         outcome.refused.extend(refused);
         let partitions: Vec<_> = range.departments.iter().map(|d| below(d, &seen)).collect();
-        outcome.absorb(read_partitions(ctx, partitions, 2).await);
+        outcome.absorb(read_partitions(ctx, mode, partitions, 2).await);
     }
-    walk_refused_subtrees(ctx, &mut outcome, &seen).await;
-    if let Some(ids) = seen.retirable(&outcome) {
-        outcome.counts.rows_retired += retire(ctx, &ids).await?;
-    }
+    walk_refused_subtrees(ctx, mode, &mut outcome, &seen).await;
+    let unseen = Unseen { seen: seen.ids() };
+    retire_after_pass(ctx, mode, Endpoint::Departments, &mut outcome, unseen).await?;
     Ok(outcome)
 }
 
@@ -335,20 +342,30 @@ async fn granted_departments(
     Ok((counts, refused))
 }
 
-/// Marks departments the complete pass did not see as deleted; an empty listing over a
-/// non-empty table is refused (see [`crate::sync::retirement`]).
-async fn retire(ctx: &SyncContext, seen: &[String]) -> anyhow::Result<u64> {
-    let mut tx = ctx.pool.begin().await?;
-    let retired = sqlx::query!(
-        "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()
+/// The departments a complete pass did not see, which get `deleted_at`; an empty listing
+/// over a non-empty table is refused (see [`crate::sync::retirement`]).
+struct Unseen {
+    seen: Vec<String>,
+}
+
+impl PassRetirement for Unseen {
+    async fn retire(&self, tx: &mut PgConnection) -> anyhow::Result<RunCounts> {
+        let retired = sqlx::query!(
+            "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()
           WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
-        seen
-    )
-    .execute(&mut *tx)
-    .await
-    .context("retiring departments")?
-    .rows_affected();
-    check_empty_listing(Endpoint::Departments, "", seen.len(), retired)?;
-    tx.commit().await?;
-    Ok(retired)
+            &self.seen
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring departments")?
+        .rows_affected();
+        Ok(RunCounts {
+            rows_retired: retired,
+            ..RunCounts::default()
+        })
+    }
+
+    fn listed(&self) -> usize {
+        self.seen.len()
+    }
 }

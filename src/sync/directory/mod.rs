@@ -23,7 +23,8 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::context::{StreamOutcome, SyncContext};
+use super::context::SyncContext;
+use super::outcome::StreamOutcome;
 use crate::feishu::{ApiError, ApiRequest, Endpoint, Pager};
 use feishu_endpoints::{CONTACT_SCOPES_PATH, GROUP_MEMBERS_PATH, fill_path};
 
@@ -193,16 +194,11 @@ impl SharedSeen {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The ids seen, if the pass may retire what it did not see.
-    fn retirable(&self, outcome: &StreamOutcome) -> Option<Vec<String>> {
-        if !outcome.all_complete() {
-            tracing::info!("the pass was not complete: nothing retired");
-            return None;
-        }
-        let seen = self.lock();
-        let mut ids: Vec<String> = seen.ids.iter().cloned().collect();
+    /// The ids the pass saw, sorted.
+    fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.lock().ids.iter().cloned().collect();
         ids.sort();
-        Some(ids)
+        ids
     }
 }
 

@@ -13,10 +13,13 @@ use super::{
 };
 use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::missing_user_id_scope;
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
-use crate::sync::retirement::check_empty_listing;
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
+use crate::sync::retirement::{PassRetirement, retire_after_pass};
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 use feishu_endpoints::USER_PATH;
 
@@ -92,7 +95,7 @@ impl PartitionSink for UserSink {
         Ok(Completion::default())
     }
 
-    /// The stream retires once, after every partition of the pass (see `run_once`).
+    /// The stream retires once, after every partition of the pass (see `read`).
     async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
         Ok(0)
     }
@@ -129,7 +132,7 @@ async fn current_departments(ctx: &SyncContext) -> anyhow::Result<Vec<String>> {
 
 /// Reads every user the app may see; a complete pass retires the others and rewrites the
 /// memberships.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let id_field = id_field(ctx.client.user_id_type());
     let seen = SharedSeen::default();
     let departments = current_departments(ctx).await?;
@@ -137,7 +140,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         .chain(departments.iter().map(String::as_str))
         .map(|d| members_of(d, id_field, &seen))
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, mode, partitions, 2).await;
     if root_refused(&mut outcome) {
         let range = contact_range(ctx, Endpoint::Users).await?;
         let mut granted = range.users.clone();
@@ -168,9 +171,11 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
         outcome.counts.add(counts);
         outcome.refused.extend(refused);
     }
-    if let Some(ids) = seen.retirable(&outcome) {
-        outcome.counts.add(finish_pass(ctx, &ids, &seen).await?);
-    }
+    let unseen = Unseen {
+        ids: seen.ids(),
+        seen,
+    };
+    retire_after_pass(ctx, mode, Endpoint::Users, &mut outcome, unseen).await?;
     Ok(outcome)
 }
 
@@ -200,29 +205,45 @@ async fn granted_users(
     Ok((counts, refused))
 }
 
-/// After a complete pass, in one transaction: users it did not see (or saw resigned) get
+/// What a complete pass retires: users it did not see (or saw resigned) get
 /// `deleted_at`, and `user_departments` becomes exactly the memberships it saw.
-async fn finish_pass(
-    ctx: &SyncContext,
-    ids: &[String],
-    seen: &SharedSeen,
-) -> anyhow::Result<RunCounts> {
+struct Unseen {
+    /// The users the pass saw, sorted.
+    ids: Vec<String>,
+    seen: SharedSeen,
+}
+
+impl PassRetirement for Unseen {
+    async fn retire(&self, tx: &mut PgConnection) -> anyhow::Result<RunCounts> {
+        let retired = sqlx::query!(
+            "UPDATE feishu.users SET deleted_at = now(), synced_at = now()
+          WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
+            &self.ids
+        )
+        .execute(&mut *tx)
+        .await
+        .context("retiring users")?;
+        let written = rewrite_memberships(tx, &self.seen).await?;
+        Ok(RunCounts {
+            rows_written: written,
+            rows_retired: retired.rows_affected(),
+            ..RunCounts::default()
+        })
+    }
+
+    fn listed(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// `user_departments` made exactly the memberships the pass saw; returns the rows changed.
+async fn rewrite_memberships(tx: &mut PgConnection, seen: &SharedSeen) -> anyhow::Result<u64> {
     let (mut users, mut departments, mut primary) = (Vec::new(), Vec::new(), Vec::new());
     for ((user, department), is_primary) in seen.lock().memberships.iter() {
         users.push(user.clone());
         departments.push(department.clone());
         primary.push(*is_primary);
     }
-    let mut tx = ctx.pool.begin().await?;
-    let retired = sqlx::query!(
-        "UPDATE feishu.users SET deleted_at = now(), synced_at = now()
-          WHERE deleted_at IS NULL AND NOT (id = ANY($1::text[]))",
-        ids
-    )
-    .execute(&mut *tx)
-    .await
-    .context("retiring users")?;
-    check_empty_listing(Endpoint::Users, "", ids.len(), retired.rows_affected())?;
     // Memberships that ended, then those that began or changed; unchanged ones are not touched.
     let ended = sqlx::query!(
         "DELETE FROM feishu.user_departments m
@@ -246,10 +267,5 @@ async fn finish_pass(
     .execute(&mut *tx)
     .await
     .context("adding new memberships")?;
-    tx.commit().await?;
-    Ok(RunCounts {
-        rows_written: ended.rows_affected() + began.rows_affected(),
-        rows_retired: retired.rows_affected(),
-        ..RunCounts::default()
-    })
+    Ok(ended.rows_affected() + began.rows_affected())
 }

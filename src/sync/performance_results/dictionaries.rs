@@ -10,10 +10,13 @@ use sqlx::PgConnection;
 
 use super::wire::id_text;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::I18nSnake;
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
 use crate::sync::rejects::RejectedRecord;
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 
 /// `data` of one indicator page.
@@ -205,10 +208,7 @@ impl PartitionSink for IndicatorSink {
 }
 
 /// Reads every indicator (no `indicator_ids`: the document's "all").
-pub async fn run_indicators(
-    ctx: &SyncContext,
-    _opts: &RunOptions,
-) -> anyhow::Result<StreamOutcome> {
+pub async fn read_indicators(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let mut request = ApiRequest::new(Endpoint::Indicators);
     request.body = Some(serde_json::json!({}));
     let partition = Partition {
@@ -216,7 +216,7 @@ pub async fn run_indicators(
         request,
         sink: IndicatorSink::default(),
     };
-    Ok(read_partitions(ctx, [partition], 1).await)
+    Ok(read_partitions(ctx, mode, [partition], 1).await)
 }
 
 /// `data` of the metric-field list.
@@ -318,9 +318,9 @@ impl PartitionSink for MetricFieldSink {
 }
 
 /// Reads every metric field (no `field_ids`: the document's "all").
-pub async fn run_metric_fields(
+pub async fn read_metric_fields(
     ctx: &SyncContext,
-    _opts: &RunOptions,
+    mode: &ReadMode,
 ) -> anyhow::Result<StreamOutcome> {
     let mut request = ApiRequest::new(Endpoint::MetricFields);
     request.body = Some(serde_json::json!({}));
@@ -329,7 +329,7 @@ pub async fn run_metric_fields(
         request,
         sink: MetricFieldSink::default(),
     };
-    Ok(read_partitions(ctx, [partition], 1).await)
+    Ok(read_partitions(ctx, mode, [partition], 1).await)
 }
 
 #[cfg(test)]

@@ -18,11 +18,14 @@ use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
 use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::I18nSnake;
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
 use crate::sync::rejects::RejectedRecord;
 use crate::sync::retirement::ParentGate;
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 
 /// `data` of one answer.
@@ -255,7 +258,7 @@ impl PartitionSink for MetricSink {
 }
 
 /// Reads the metrics of every current reviewee.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let gate = ParentGate::check(ctx, Endpoint::MetricDetails).await;
     let retired = if gate.allows() {
         retire_orphans(ctx).await?
@@ -280,7 +283,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             partitions.push(Partition { key, request, sink });
         }
     }
-    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
+    let mut outcome = read_partitions(ctx, mode, partitions, IN_FLIGHT).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
 }

@@ -25,10 +25,13 @@ use super::review_rows::{ItemColumns, ItemKey, ReviewDataAnswer, StageColumns, r
 use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::to_millis_string;
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
 use crate::sync::retirement::ParentGate;
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::{self, Pass};
 
 /// Writes the answer of one request and, for a complete read, retires what it covered
@@ -71,7 +74,7 @@ impl PartitionSink for ReviewDataSink {
         _tx: &mut PgConnection,
         _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        // The group's watermarks move once all its requests succeeded (see run_group).
+        // The group's watermarks move once all its requests succeeded (see read_group).
         Ok(Completion {
             partitions: Some(Vec::new()),
             ..Completion::default()
@@ -157,7 +160,7 @@ struct Group {
 }
 
 /// Reads the review data of every current reviewee.
-pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let gate = ParentGate::check(ctx, Endpoint::ReviewData).await;
     let retired = if gate.allows() {
         retire_orphans(ctx).await?
@@ -165,8 +168,8 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
         0
     };
     let mut outcome = StreamOutcome::default();
-    for group in groups(ctx, opts).await? {
-        outcome.absorb(run_group(ctx, group).await?);
+    for group in groups(ctx, mode).await? {
+        outcome.absorb(read_group(ctx, mode, group).await?);
         if outcome.stopped_by.is_some() || outcome.interrupted {
             break;
         }
@@ -176,19 +179,20 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
 }
 
 /// The semesters in groups of 10: those read whole (no watermark yet, or a complete read
-/// asked for) apart from those read incrementally.
-async fn groups(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<Vec<Group>> {
+/// asked for) apart from those read incrementally. Each semester's window comes from
+/// [`ReadMode::window_start`]; a group sends the earliest of its semesters'.
+async fn groups(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<Vec<Group>> {
     let lookback = Duration::hours(i64::from(ctx.streams.review_data.lookback_hours));
     let (mut whole, mut incremental) = (Vec::new(), Vec::new());
     for (semester, users) in current_reviewees(&ctx.pool).await? {
         let watermark = sync_state::watermark(&ctx.pool, Endpoint::ReviewData, &semester).await?;
-        match (opts.ignores_watermarks(), watermark) {
-            (false, Some(w)) => incremental.push((semester, users, Some(w - lookback))),
-            (true, _) if opts.since.is_some() => incremental.push((semester, users, opts.since)),
-            _ => whole.push((semester, users, None)),
+        match mode.window_start(watermark, lookback) {
+            Some(start) => incremental.push((semester, users, Some(start))),
+            None => whole.push((semester, users, None)),
         }
     }
-    let moves_watermark = opts.since.is_none() || !opts.ignores_watermarks();
+    // A backfill from a date re-reads a window the watermarks have already passed.
+    let moves_watermark = !matches!(mode, ReadMode::Backfill { since: Some(_) });
     let mut out = Vec::new();
     for list in [whole, incremental] {
         for chunk in list.chunks(REVIEW_DATA_MAX_SEMESTERS) {
@@ -207,7 +211,11 @@ async fn groups(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<Vec<Grou
 
 /// Reads one group, 10 reviewees a request (each request retiring on its own, see the
 /// sink); when every request succeeded, moves the group's watermarks.
-async fn run_group(ctx: &SyncContext, group: Group) -> anyhow::Result<StreamOutcome> {
+async fn read_group(
+    ctx: &SyncContext,
+    mode: &ReadMode,
+    group: Group,
+) -> anyhow::Result<StreamOutcome> {
     let started = Utc::now();
     let label = group.semesters.join(",");
     let partitions: Vec<_> = group
@@ -240,8 +248,9 @@ async fn run_group(ctx: &SyncContext, group: Group) -> anyhow::Result<StreamOutc
             }
         })
         .collect();
-    let outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
-    if outcome.all_complete() && group.moves_watermark {
+    let outcome = read_partitions(ctx, mode, partitions, IN_FLIGHT).await;
+    // Only a read of every request of the group vouches for its semesters.
+    if outcome.all_complete() && group.moves_watermark && mode.reads_every_partition() {
         let mut tx = ctx.pool.begin().await?;
         let stream = Endpoint::ReviewData.name();
         sync_state::record_complete(&mut tx, stream, &group.semesters, Some(started)).await?;

@@ -11,11 +11,14 @@ use sqlx::PgConnection;
 use super::IN_FLIGHT;
 use super::wire::WireUser;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
+use crate::sync::context::SyncContext;
 use crate::sync::convert::USER_ID_SCOPE;
-use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use crate::sync::outcome::StreamOutcome;
+use crate::sync::partition::read_partitions;
+use crate::sync::read_mode::ReadMode;
 use crate::sync::rejects::RejectedRecord;
 use crate::sync::semesters;
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 
 /// `data` of one page.
@@ -142,7 +145,7 @@ impl PartitionSink for RevieweeSink {
 }
 
 /// Reads the reviewees of every current semester.
-pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let retired = retire_orphans(ctx).await?;
     let partitions: Vec<Partition<RevieweeSink>> = semesters::current_ids(&ctx.pool)
         .await?
@@ -161,7 +164,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             }
         })
         .collect();
-    let mut outcome = read_partitions(ctx, partitions, IN_FLIGHT).await;
+    let mut outcome = read_partitions(ctx, mode, partitions, IN_FLIGHT).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
 }

@@ -12,14 +12,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::context::{RunOptions, StreamOutcome, SyncContext};
+use super::context::SyncContext;
 use super::convert::{I18nDashed, from_millis, missing_user_id_scope, to_millis_string};
-use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
+use super::outcome::StreamOutcome;
+use super::partition::read_partitions;
+use super::read_mode::ReadMode;
 use super::rejects::RejectedRecord;
 use super::semesters;
+use super::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::db;
 use crate::feishu::{ApiRequest, Endpoint};
-use crate::sync_state::{self, Pass};
+use crate::sync_state::Pass;
 
 /// `data` of one page: users, each with their tasks and per-category counts.
 #[derive(Debug, Deserialize)]
@@ -81,6 +84,8 @@ struct CountColumns {
 /// Writes one semester's pages.
 struct StageTaskSink {
     semester_id: String,
+    /// `streams.stage_tasks.lookback_hours`.
+    lookback: Duration,
     /// The `after_time` sent, or `None` for a read of the whole semester.
     after_time: Option<DateTime<Utc>>,
     seen_tasks: HashSet<(String, String)>,
@@ -96,76 +101,94 @@ impl StageTaskSink {
     fn columns(&mut self, users: Vec<Value>) -> (TaskColumns, CountColumns, Vec<RejectedRecord>) {
         let (mut t, mut c) = (TaskColumns::default(), CountColumns::default());
         let mut rejected = Vec::new();
-        let mut reject = |key: Option<String>, error: anyhow::Error, raw: Value| {
-            rejected.push(RejectedRecord {
-                key,
-                reason: format!("{error:#}"),
-                raw,
-            })
-        };
         for raw_user in users {
-            let user = match WireUser::deserialize(&raw_user).context("stage task user record") {
-                Ok(user) => user,
-                Err(error) => {
-                    reject(None, error, raw_user);
-                    continue;
+            match WireUser::deserialize(&raw_user).context("stage task user record") {
+                Ok(user) => {
+                    self.push_tasks(
+                        &mut t,
+                        &user.user_id,
+                        user.stage_task_info_lists,
+                        &mut rejected,
+                    );
+                    self.push_counts(&mut c, &user.user_id, user.stage_num_lists, &mut rejected);
                 }
-            };
-            for raw in user.stage_task_info_lists {
-                let parsed = WireStageTask::deserialize(&raw)
-                    .context("stage task record")
-                    .and_then(|task| {
-                        let deadline = from_millis(task.deadline.as_deref()).map_err(|e| {
-                            anyhow::anyhow!("stage task {}: deadline: {e}", task.stage_id)
-                        })?;
-                        Ok((task, deadline))
-                    });
-                let (task, deadline) = match parsed {
-                    Ok(parsed) => parsed,
-                    Err(error) => {
-                        let stage = raw.get("stage_id").and_then(Value::as_str);
-                        let key = stage.map(|s| format!("{}/{s}", user.user_id));
-                        reject(key, error, raw);
-                        continue;
-                    }
-                };
-                if !self
-                    .seen_tasks
-                    .insert((user.user_id.clone(), task.stage_id.clone()))
-                {
-                    continue; // already written in this pass; the first answer stands
-                }
-                t.user_id.push(user.user_id.clone());
-                t.stage_id.push(task.stage_id);
-                t.name_zh.push(task.name.zh);
-                t.name_en.push(task.name.en);
-                t.deadline.push(deadline);
-                t.need_todo_count.push(task.need_todo_count);
-                t.jump_url.push(task.jump_url);
-                t.stage_task_status.push(task.stage_task_status);
-                t.task_option_id.push(task.task_option_id);
-                t.raw.push(raw);
-            }
-            let mut options = HashSet::new();
-            for raw in user.stage_num_lists {
-                let count = match WireCount::deserialize(&raw).context("stage count record") {
-                    Ok(count) => count,
-                    Err(error) => {
-                        reject(Some(user.user_id.clone()), error, raw);
-                        continue;
-                    }
-                };
-                if options.insert(count.task_option_id) {
-                    self.seen_counts
-                        .insert((user.user_id.clone(), count.task_option_id));
-                    c.user_id.push(user.user_id.clone());
-                    c.task_option_id.push(count.task_option_id);
-                    c.stage_num.push(count.stage_num);
-                    c.raw.push(raw);
-                }
+                Err(error) => rejected.push(reject(None, error, raw_user)),
             }
         }
         (t, c, rejected)
+    }
+
+    /// One user's tasks; a task already written in this pass keeps its first answer.
+    fn push_tasks(
+        &mut self,
+        t: &mut TaskColumns,
+        user_id: &str,
+        tasks: Vec<Value>,
+        rejected: &mut Vec<RejectedRecord>,
+    ) {
+        for raw in tasks {
+            let parsed = WireStageTask::deserialize(&raw)
+                .context("stage task record")
+                .and_then(|task| {
+                    let deadline = from_millis(task.deadline.as_deref()).map_err(|e| {
+                        anyhow::anyhow!("stage task {}: deadline: {e}", task.stage_id)
+                    })?;
+                    Ok((task, deadline))
+                });
+            let (task, deadline) = match parsed {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    let stage = raw.get("stage_id").and_then(Value::as_str);
+                    let key = stage.map(|s| format!("{user_id}/{s}"));
+                    rejected.push(reject(key, error, raw));
+                    continue;
+                }
+            };
+            if !self
+                .seen_tasks
+                .insert((user_id.to_string(), task.stage_id.clone()))
+            {
+                continue; // already written in this pass; the first answer stands
+            }
+            t.user_id.push(user_id.to_string());
+            t.stage_id.push(task.stage_id);
+            t.name_zh.push(task.name.zh);
+            t.name_en.push(task.name.en);
+            t.deadline.push(deadline);
+            t.need_todo_count.push(task.need_todo_count);
+            t.jump_url.push(task.jump_url);
+            t.stage_task_status.push(task.stage_task_status);
+            t.task_option_id.push(task.task_option_id);
+            t.raw.push(raw);
+        }
+    }
+
+    /// One user's per-category counts; a repeated category keeps its first count.
+    fn push_counts(
+        &mut self,
+        c: &mut CountColumns,
+        user_id: &str,
+        counts: Vec<Value>,
+        rejected: &mut Vec<RejectedRecord>,
+    ) {
+        let mut options = HashSet::new();
+        for raw in counts {
+            let count = match WireCount::deserialize(&raw).context("stage count record") {
+                Ok(count) => count,
+                Err(error) => {
+                    rejected.push(reject(Some(user_id.to_string()), error, raw));
+                    continue;
+                }
+            };
+            if options.insert(count.task_option_id) {
+                self.seen_counts
+                    .insert((user_id.to_string(), count.task_option_id));
+                c.user_id.push(user_id.to_string());
+                c.task_option_id.push(count.task_option_id);
+                c.stage_num.push(count.stage_num);
+                c.raw.push(raw);
+            }
+        }
     }
 
     async fn upsert_tasks(&self, tx: &mut PgConnection, t: &TaskColumns) -> anyhow::Result<u64> {
@@ -215,6 +238,18 @@ impl StageTaskSink {
 
 impl PartitionSink for StageTaskSink {
     type Data = StageTaskPage;
+
+    fn lookback(&self) -> Option<Duration> {
+        Some(self.lookback)
+    }
+
+    /// Only tasks whose deadline is after `start` are listed.
+    fn open_window(&mut self, request: &mut ApiRequest, start: DateTime<Utc>) {
+        if let Some(body) = request.body.as_mut() {
+            body["after_time"] = to_millis_string(start).into();
+        }
+        self.after_time = Some(start);
+    }
 
     async fn write_page(
         &mut self,
@@ -292,32 +327,19 @@ impl StageTaskSink {
     }
 }
 
-/// Reads the stage tasks of every current semester.
-pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+/// Reads the stage tasks of every current semester; the partition reader opens each
+/// semester's window.
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let retired = retire_orphans(ctx).await?;
     let lookback = Duration::hours(i64::from(ctx.streams.stage_tasks.lookback_hours));
     let mut partitions = Vec::new();
     for semester_id in semesters::current_ids(&ctx.pool).await? {
-        let after_time = if opts.ignores_watermarks() {
-            opts.since
-        } else {
-            sync_state::watermark(&ctx.pool, Endpoint::StageTasks, &semester_id)
-                .await?
-                .map(|w| w - lookback)
-        };
-        let mut body = serde_json::json!({ "semester_id": semester_id });
-        if let Some(after) = after_time {
-            body["after_time"] = to_millis_string(after).into();
-        }
-        let request = ApiRequest {
-            path: None,
-            endpoint: Endpoint::StageTasks,
-            query: Vec::new(),
-            body: Some(body),
-        };
+        let mut request = ApiRequest::new(Endpoint::StageTasks);
+        request.body = Some(serde_json::json!({ "semester_id": semester_id }));
         let sink = StageTaskSink {
             semester_id: semester_id.clone(),
-            after_time,
+            lookback,
+            after_time: None,
             seen_tasks: HashSet::new(),
             seen_counts: HashSet::new(),
             user_id_type: ctx.client.user_id_type().to_string(),
@@ -328,9 +350,18 @@ pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<St
             sink,
         });
     }
-    let mut outcome = read_partitions(ctx, partitions, 2).await;
+    let mut outcome = read_partitions(ctx, mode, partitions, 2).await;
     outcome.counts.rows_retired += retired;
     Ok(outcome)
+}
+
+/// A record that could not be mapped, with why.
+fn reject(key: Option<String>, error: anyhow::Error, raw: Value) -> RejectedRecord {
+    RejectedRecord {
+        key,
+        reason: format!("{error:#}"),
+        raw,
+    }
 }
 
 /// Stage tasks and counts of retired semesters are retired too.

@@ -70,6 +70,7 @@ const DOC_EXAMPLE: &str = r#"{
 fn sink(after_time: Option<DateTime<Utc>>) -> StageTaskSink {
     StageTaskSink {
         semester_id: "7235911950407352321".into(),
+        lookback: chrono::Duration::hours(48),
         after_time,
         seen_tasks: HashSet::new(),
         seen_counts: HashSet::new(),

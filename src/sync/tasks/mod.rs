@@ -7,14 +7,16 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::context::{RunOptions, StreamOutcome, Sweep, SyncContext};
+use super::context::SyncContext;
 use super::convert::ColumnBuilder;
-use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
-use crate::sync_state::{self, Pass};
+use super::outcome::StreamOutcome;
+use super::partition::read_partitions;
+use super::read_mode::ReadMode;
+use super::sink::{Completion, PageWrite, Partition, PartitionSink};
+use crate::sync_state::Pass;
 
 use crate::feishu::{ApiRequest, Endpoint};
 
-/// `data` of one page.
 mod columns;
 mod wire;
 
@@ -23,6 +25,9 @@ use wire::TaskPage;
 
 /// Writes the pages of one pass.
 struct TaskSink {
+    /// The stream's lookback for the read by create time; `None` for the open-task sweep,
+    /// which has no window.
+    lookback: Option<Duration>,
     /// `start_create_time` sent, or `None` for a read of every task.
     window_start: Option<DateTime<Utc>>,
     newest_create_time: Option<DateTime<Utc>>,
@@ -34,6 +39,19 @@ struct TaskSink {
 
 impl PartitionSink for TaskSink {
     type Data = TaskPage;
+
+    fn lookback(&self) -> Option<Duration> {
+        self.lookback
+    }
+
+    /// Only tasks created since `start` are listed.
+    fn open_window(&mut self, request: &mut ApiRequest, start: DateTime<Utc>) {
+        request.query.push((
+            "start_create_time".to_string(),
+            start.timestamp().to_string(),
+        ));
+        self.window_start = Some(start);
+    }
 
     async fn write_page(
         &mut self,
@@ -128,10 +146,11 @@ pub async fn retire_task(ctx: &SyncContext, id: &str) -> anyhow::Result<crate::d
 
 /// The open-task sweep: every task with `task_completed=false`, whatever its create time,
 /// in a partition (`open`) of its own.
-async fn open_tasks(ctx: &SyncContext) -> StreamOutcome {
+async fn open_tasks(ctx: &SyncContext, mode: &ReadMode) -> StreamOutcome {
     let mut request = ApiRequest::new(Endpoint::Tasks);
     request.query = vec![("task_completed".into(), "false".into())];
     let sink = TaskSink {
+        lookback: None,
         window_start: None,
         newest_create_time: None,
         seen: Vec::new(),
@@ -142,51 +161,29 @@ async fn open_tasks(ctx: &SyncContext) -> StreamOutcome {
         request,
         sink,
     };
-    read_partitions(ctx, [partition], 1).await
+    read_partitions(ctx, mode, [partition], 1).await
 }
 
-/// Reads the tasks created since the watermark (minus the lookback), or all of them.
-pub async fn run_once(ctx: &SyncContext, opts: &RunOptions) -> anyhow::Result<StreamOutcome> {
+/// Reads the tasks created since the watermark (minus the lookback), or all of them; the
+/// partition reader opens the window.
+pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
+    if *mode == ReadMode::OpenTasks {
+        return Ok(open_tasks(ctx, mode).await);
+    }
     let lookback = Duration::hours(i64::from(ctx.streams.tasks.lookback_hours));
-    if opts.sweep == Sweep::OpenTasks {
-        return Ok(open_tasks(ctx).await);
-    }
-    let window_start = if opts.ignores_watermarks() {
-        opts.since
-    } else {
-        sync_state::watermark(&ctx.pool, Endpoint::Tasks, "")
-            .await?
-            .map(|w| w - lookback)
-    };
-    let mut query = Vec::new();
-    if let Some(start) = window_start {
-        query.push((
-            "start_create_time".to_string(),
-            start.timestamp().to_string(),
-        ));
-    }
-    let request = ApiRequest {
-        path: None,
-        endpoint: Endpoint::Tasks,
-        query,
-        body: None,
-    };
     let sink = TaskSink {
-        window_start,
+        lookback: Some(lookback),
+        window_start: None,
         newest_create_time: None,
         seen: Vec::new(),
         sweeps_open_tasks: false,
     };
-    Ok(read_partitions(
-        ctx,
-        [Partition {
-            key: String::new(),
-            request,
-            sink,
-        }],
-        1,
-    )
-    .await)
+    let partition = Partition {
+        key: String::new(),
+        request: ApiRequest::new(Endpoint::Tasks),
+        sink,
+    };
+    Ok(read_partitions(ctx, mode, [partition], 1).await)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+/// `data` of one page.
 #[derive(Debug, Deserialize)]
 pub(super) struct TaskPage {
     #[serde(default)]

@@ -17,7 +17,7 @@ use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::{ClientSettings, Endpoint};
 use feishu_sync::shutdown::CancellationToken;
 use feishu_sync::startup::Application;
-use feishu_sync::sync::{self, RunOptions, StreamReport, SyncContext};
+use feishu_sync::sync::{self, ReadMode, StreamReport, SyncContext};
 
 /// Tests scale every 60 s rate-limit window down to this.
 pub const WINDOW: Duration = Duration::from_secs(1);
@@ -87,8 +87,8 @@ pub fn context_with(
 }
 
 /// One journaled pass over every stream.
-pub async fn sync_all(ctx: &SyncContext, opts: RunOptions) -> Vec<StreamReport> {
-    sync::sync(ctx, &Endpoint::ALL, &opts)
+pub async fn sync_all(ctx: &SyncContext, mode: ReadMode) -> Vec<StreamReport> {
+    sync::run_pass(ctx, &Endpoint::ALL, &mode)
         .await
         .expect("sync pass runs")
 }
