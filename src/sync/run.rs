@@ -46,7 +46,7 @@ type Selected = anyhow::Result<Option<StreamReport>>;
 /// Runs `streams` in one pass and journals each run in `sync_runs`. The Performance API
 /// streams, the directory with the approval tasks, the tasks and the two dictionaries
 /// (indicators, metric fields) run side by side, each group parents first (see
-/// [`performance_api`] and [`directory_and_approvals`]). Each endpoint keeps its own
+/// `performance_api` and `directory_and_approvals`). Each endpoint keeps its own
 /// budget, so running them together costs no rate. Reports come in stream order.
 ///
 /// Each stream runs under its advisory lock, like the service's runs: a stream the

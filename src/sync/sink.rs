@@ -55,8 +55,9 @@ pub trait PartitionSink {
     }
 
     /// Narrows the partition's request to what changed since `start`, which the reader
-    /// computed (see [`super::read_mode::ReadMode::window_start`]); called before the first page, only for
-    /// a windowed read. A sink remembers it: a windowed read cannot retire.
+    /// computed (see [`super::read_mode::ReadMode::window_start`]); called before the
+    /// first page, only for a windowed read. A sink remembers it: what a windowed read
+    /// may retire (and count) depends on its window.
     fn open_window(&mut self, _request: &mut ApiRequest, _start: DateTime<Utc>) {}
 
     /// Upserts one page.
