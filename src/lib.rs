@@ -8,7 +8,8 @@
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
 //!   tables), and the partition reader that drives pages through transactions.
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
-//!   partition passes, resume cursors).
+//!   partition passes, resume cursors); [`user_id_setting`]: the `user_id_type` recorded in
+//!   `feishu.sync_settings`, and the switch to another.
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
 //!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
@@ -62,3 +63,4 @@ pub mod sync;
 pub mod sync_state;
 pub mod tables;
 pub mod telemetry;
+pub mod user_id_setting;

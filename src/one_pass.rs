@@ -21,11 +21,11 @@ pub async fn run(
     let streams = selected_streams(config, &args.named_streams(), args.sweep)?;
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
-    let id_type = &config.feishu.user_id_type;
+    let id_type = config.feishu.user_id_type;
     if args.reset_ids {
-        crate::sync_state::reset_user_ids(&pool, id_type).await?;
+        crate::user_id_setting::reset_user_ids(&pool, id_type).await?;
     }
-    crate::sync_state::check_user_id_type(&pool, id_type).await?;
+    crate::user_id_setting::check_user_id_type(&pool, id_type).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
     // Refused credentials fail every stream the same way: say so once, before any starts.
     if let Err(error) = client.ensure_token().await

@@ -35,7 +35,7 @@ pub async fn run(
     let pool = db::connect(&config.database).await?;
     db::migrate(&pool).await?;
     if let Err(error) =
-        crate::sync_state::check_user_id_type(&pool, &config.feishu.user_id_type).await
+        crate::user_id_setting::check_user_id_type(&pool, config.feishu.user_id_type).await
     {
         return http::serve_config_error(&config.server.listen, &format!("{error:#}")).await;
     }

@@ -3,10 +3,12 @@
 //! pages through one transaction each, and the runner that journals every stream run.
 //!
 //! Dependencies run one way: stream modules → `partition` → `context`, `rejects`,
-//! `retirement`, `convert`, `failure`; `context` → `failure`; `run` → stream modules.
+//! `retirement`, `convert`, `columns`,
+//! `scopes`, `failure`; `context` → `failure`; `run` → stream modules.
 
 pub mod activities;
 pub mod approval_tasks;
+pub mod columns;
 pub mod context;
 pub mod convert;
 pub mod directory;
@@ -16,6 +18,7 @@ pub mod performance_results;
 pub mod rejects;
 pub mod retirement;
 mod run;
+pub mod scopes;
 pub mod semesters;
 pub mod stage_tasks;
 pub mod tasks;

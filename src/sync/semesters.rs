@@ -7,8 +7,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
+use super::columns::ColumnBuilder;
 use super::context::{RunOptions, StreamOutcome, SyncContext};
-use super::convert::{ColumnBuilder, I18nDashed, from_millis};
+use super::convert::i18n::I18nDashed;
+use super::convert::time::from_millis;
 use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync_state::{self, Pass};

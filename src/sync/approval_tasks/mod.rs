@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::columns::ColumnBuilder;
 use super::context::{RunOptions, StreamOutcome, SyncContext};
-use super::convert::ColumnBuilder;
 use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync_state::Pass;
 

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::wire::id_text;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
-use crate::sync::convert::I18nSnake;
+use crate::sync::convert::i18n::I18nSnake;
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
 use crate::sync_state::Pass;

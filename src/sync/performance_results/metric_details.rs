@@ -17,9 +17,9 @@ use sqlx::PgConnection;
 use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
 use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::{RunOptions, StreamOutcome, SyncContext};
-use crate::sync::convert::I18nSnake;
+use crate::sync::convert::i18n::I18nSnake;
 use crate::sync::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync::rejects::RejectedRecord;
 use crate::sync::retirement::ParentGate;
@@ -95,7 +95,7 @@ struct Columns {
 
 impl Columns {
     /// Maps one entry; nothing of it is pushed when it fails.
-    fn push(&mut self, raw: Value, user_id_type: &str) -> anyhow::Result<()> {
+    fn push(&mut self, raw: Value, user_id_type: UserIdType) -> anyhow::Result<()> {
         let e = WireEntry::deserialize(&raw).context("metric detail record")?;
         let reviewee = e
             .reviewee_user_id
@@ -150,7 +150,7 @@ impl Columns {
 struct MetricSink {
     semester_id: String,
     reviewees: Vec<String>,
-    user_id_type: String,
+    user_id_type: UserIdType,
     seen_metrics: Vec<(String, String)>,
     seen_fields: Vec<(String, String, String)>,
 }
@@ -174,7 +174,7 @@ impl PartitionSink for MetricSink {
             if !keys.insert((reviewee, key.clone())) {
                 continue; // a repeat: the first answer stands
             }
-            if let Err(error) = c.push(raw.clone(), &self.user_id_type) {
+            if let Err(error) = c.push(raw.clone(), self.user_id_type) {
                 rejected.push(RejectedRecord {
                     key,
                     reason: format!("{error:#}"),
@@ -272,7 +272,7 @@ pub async fn run_once(ctx: &SyncContext, _opts: &RunOptions) -> anyhow::Result<S
             let sink = MetricSink {
                 semester_id: semester_id.clone(),
                 reviewees: batch.to_vec(),
-                user_id_type: ctx.client.user_id_type().to_string(),
+                user_id_type: ctx.client.user_id_type(),
                 seen_metrics: Vec::new(),
                 seen_fields: Vec::new(),
             };

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::columns::ColumnBuilder;
 use super::context::{RunOptions, StreamOutcome, Sweep, SyncContext};
-use super::convert::ColumnBuilder;
 use super::partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 use crate::sync_state::{self, Pass};
 
