@@ -2,67 +2,18 @@
 //! firings skipped, health and metrics served, SIGTERM ending it cleanly; and two replicas
 //! never running one stream at the same time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::helpers::binary::{Spawned, run_binary, sim_env, spawn_binary, text};
+use crate::helpers::binary::{Spawned, run_binary, spawn_binary, text};
+use crate::helpers::service::{
+    SHUTDOWN_TIMEOUT_SECS, eventually, free_port, get, quiet_env, service_env, terminate,
+};
 use crate::helpers::*;
 use feishu_sim::{Fault, SimHandle};
 use feishu_sync::feishu::Endpoint;
-
-const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The environment of a service on `port` firing every stream every second.
-pub(crate) fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
-    let mut env = sim_env(sim, pool);
-    env.push((
-        "FEISHU_SYNC__SERVER__LISTEN".into(),
-        format!("127.0.0.1:{port}"),
-    ));
-    env.push((
-        "FEISHU_SYNC__SERVER__SHUTDOWN_TIMEOUT_SECS".into(),
-        SHUTDOWN_TIMEOUT_SECS.to_string(),
-    ));
-    for endpoint in Endpoint::ALL {
-        let key = format!(
-            "FEISHU_SYNC__STREAMS__{}__SCHEDULE",
-            endpoint.name().to_uppercase()
-        );
-        env.push((key, "* * * * * *".into()));
-    }
-    env
-}
-
-pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
-    let response = reqwest::get(url).await.ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.text().await.ok()?))
-}
-
-/// Polls `check` every 200 ms until it holds or `limit` passes.
-pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
-}
 
 /// Streams with fewer than `n` succeeded runs.
 async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
@@ -80,35 +31,6 @@ async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
         }
     }
     short
-}
-
-/// Sends SIGTERM and waits for the exit code, failing if the shutdown takes too long.
-pub(crate) async fn terminate(spawned: Spawned) -> (Option<i32>, Duration, String) {
-    let mut child = spawned.child;
-    let started = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -TERM");
-    let limit = Duration::from_secs(SHUTDOWN_TIMEOUT_SECS + 5);
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let took = started.elapsed();
-    child.wait().unwrap();
-    (
-        code,
-        took,
-        std::fs::read_to_string(spawned.log.path()).unwrap_or_default(),
-    )
 }
 
 /// A service on a free port firing every stream every second, and its base URL.
@@ -285,19 +207,6 @@ async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
 
 /// `(backfill, status, started_at, finished_at)` of a `sync_runs` row.
 type RunSpan = (bool, String, DateTime<Utc>, Option<DateTime<Utc>>);
-
-/// Environment with every schedule far away, so only what the test starts runs.
-pub(crate) fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
-    let mut env = service_env(sim, pool, port);
-    for (key, value) in env.iter_mut() {
-        if key.ends_with("__SCHEDULE") {
-            // Midnight on 1 January: never during a test (the defaults fire every few
-            // minutes, and a firing would race what the test starts).
-            *value = "0 0 0 1 1 *".into();
-        }
-    }
-    env
-}
 
 #[sqlx::test(migrations = false)]
 async fn run_with_backfill_backfills_every_stream_first(pool: PgPool) {

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod expected;
+pub mod service;
 
 use std::sync::Arc;
 use std::time::Duration;
