@@ -13,7 +13,7 @@
 //!   (`outcome`), and what the streams share (`convert` for times and i18n, `scopes` for
 //!   missing scopes, `columns` for column batches).
 //! - [`sync_state`]: the only reader and writer of `feishu.sync_state` (watermarks,
-//!   partition passes, resume cursors); `user_id_setting`: the `user_id_type` recorded in
+//!   partition passes, resume cursors); [`user_id_setting`]: the `user_id_type` recorded in
 //!   `feishu.sync_settings`, and the switch to another (`--reset-ids`).
 //! - [`db`]: the pool, migrations and the `feishu.sync_runs` journal; [`tables`]: the
 //!   registry of entity tables and of the streams each stream depends on.
@@ -64,3 +64,4 @@ pub mod sync;
 pub mod sync_state;
 pub mod tables;
 pub mod telemetry;
+pub mod user_id_setting;

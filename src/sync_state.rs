@@ -248,6 +248,16 @@ pub async fn reset_stream(pool: &PgPool, stream: Endpoint) -> anyhow::Result<u64
     Ok(cleared.rows_affected())
 }
 
+/// Forgets every stream's watermarks, resume cursors and pass state inside the caller's
+/// transaction, so that the next pass of each is a first one (`--reset-ids`).
+pub async fn forget_all(tx: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::query!("DELETE FROM feishu.sync_state")
+        .execute(tx)
+        .await
+        .context("forgetting watermarks and cursors")?;
+    Ok(())
+}
+
 /// The watermarks of one stream, summarised for `status`.
 #[derive(Debug, Clone)]
 pub struct WatermarkSummary {
@@ -268,78 +278,4 @@ pub async fn watermark_summaries(pool: &PgPool) -> anyhow::Result<Vec<WatermarkS
     .fetch_all(pool)
     .await
     .context("reading feishu.sync_state")
-}
-
-/// Refuses to go on when the data was written under another `feishu.user_id_type`
-/// (rows under the old ids would never be retired, and people would appear twice);
-/// records the type on first use.
-pub async fn check_user_id_type(pool: &PgPool, configured: &str) -> anyhow::Result<()> {
-    let recorded =
-        sqlx::query_scalar!("SELECT value FROM feishu.sync_settings WHERE key = 'user_id_type'")
-            .fetch_optional(pool)
-            .await
-            .context("reading feishu.sync_settings")?;
-    match recorded {
-        Some(recorded) if recorded != configured => anyhow::bail!(
-            "feishu.user_id_type is {configured:?}, but the data in this database was copied with {recorded:?}: \
-             every user column holds {recorded} ids, and syncing on would mix the two kinds (rows under the old ids \
-             are never retired, so people appear twice). Either set feishu.user_id_type back to {recorded:?}, or run \
-             `feishu-sync sync --backfill --reset-ids` once: it clears the user-keyed tables ({}) and their sync \
-             state, closes their open history versions, records {configured:?} and reads everything again",
-            user_keyed_names().join(", ")
-        ),
-        Some(_) => Ok(()),
-        None => record_user_id_type(pool, configured).await,
-    }
-}
-
-/// Tables whose keys hold user ids: under another `user_id_type` every row would be a
-/// different row, so a switch clears them and reads them again.
-fn user_keyed_names() -> Vec<&'static str> {
-    crate::tables::user_keyed_tables().map(|t| t.name).collect()
-}
-
-async fn record_user_id_type(pool: &PgPool, configured: &str) -> anyhow::Result<()> {
-    sqlx::query!(
-        "INSERT INTO feishu.sync_settings (key, value) VALUES ('user_id_type', $1)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-        configured
-    )
-    .execute(pool)
-    .await
-    .context("recording feishu.user_id_type in feishu.sync_settings")?;
-    Ok(())
-}
-
-/// `sync --backfill --reset-ids`: in one transaction, closes the open history versions of
-/// the user-keyed tables, empties them and forgets every stream's watermarks and cursors,
-/// then records `configured`; the backfill that follows reads everything under it.
-pub async fn reset_user_ids(pool: &PgPool, configured: &str) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    for entity in crate::tables::user_keyed_tables() {
-        // Names from the registry; they cannot be bind parameters.
-        let table = entity.name;
-        if entity.has_history {
-            sqlx::query(&format!(
-                "UPDATE feishu.{table}_history SET valid_to = now() WHERE valid_to IS NULL"
-            ))
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(&format!("DELETE FROM feishu.{table}"))
-            .execute(&mut *tx)
-            .await
-            .with_context(|| format!("emptying feishu.{table}"))?;
-    }
-    sqlx::query!("DELETE FROM feishu.sync_state")
-        .execute(&mut *tx)
-        .await
-        .context("forgetting watermarks and cursors")?;
-    tx.commit().await?;
-    record_user_id_type(pool, configured).await?;
-    tracing::warn!(
-        user_id_type = configured,
-        "user-keyed tables emptied; the backfill reads them again"
-    );
-    Ok(())
 }

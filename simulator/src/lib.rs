@@ -7,27 +7,30 @@
 //! Modules depend one way only, from the wire up:
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
 //! `results` (the performance results);
-//! `config` → `limits` → `events` → `state` → `paging` → `params` → `contact`,
-//! `results_handlers` → `handlers`, `event_api`, `ws` → `routes` → `server`.
+//! `config` → `tokens`, `rate_windows`, `faults` → `events` → `state` → `paging` →
+//! `params` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws` → `routes` →
+//! `server`.
 
 mod config;
 mod contact;
 mod event_api;
 mod events;
+mod faults;
 mod generate;
 mod handlers;
-mod limits;
 mod names;
 mod paging;
 mod params;
 mod people;
 mod random;
+mod rate_windows;
 mod results;
 mod results_handlers;
 mod routes;
 mod server;
 mod state;
 mod tenant;
+mod tokens;
 mod wire;
 mod ws;
 

@@ -10,8 +10,10 @@ use feishu_endpoints::Endpoint;
 
 use crate::config::SimConfig;
 use crate::events::EventHub;
-use crate::limits::{Faults, Tokens, Windows};
+use crate::faults::Faults;
+use crate::rate_windows::Windows;
 use crate::tenant::Tenant;
+use crate::tokens::Tokens;
 
 /// One data-endpoint request as the simulator saw and answered it.
 #[derive(Debug, Clone)]

@@ -189,7 +189,7 @@ async fn probe(
             let id = |field: &str| first[field].as_str().map(str::to_string);
             match endpoint {
                 Endpoint::Semesters => found.semester = id("id"),
-                Endpoint::Users => found.user = id(&config.feishu.user_id_type),
+                Endpoint::Users => found.user = id(config.feishu.user_id_type.as_str()),
                 _ => {}
             }
             Verdict::Ok(format!("answered ({})", reply.log_id))

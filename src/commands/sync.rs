@@ -34,11 +34,11 @@ pub async fn one_pass(
     mode: &ReadMode,
     reset_ids: bool,
 ) -> anyhow::Result<Vec<StreamReport>> {
-    let id_type = &config.feishu.user_id_type;
+    let id_type = config.feishu.user_id_type;
     if reset_ids {
-        crate::sync_state::reset_user_ids(&app.pool, id_type).await?;
+        crate::user_id_setting::reset_user_ids(&app.pool, id_type).await?;
     }
-    crate::sync_state::check_user_id_type(&app.pool, id_type).await?;
+    crate::user_id_setting::check_user_id_type(&app.pool, id_type).await?;
     // Refused credentials fail every stream the same way: say so once, before any starts.
     if let Err(error) = app.client.ensure_token().await
         && error.refuses_credentials()

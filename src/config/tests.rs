@@ -66,7 +66,10 @@ fn environment_overrides_the_file_which_overrides_defaults() {
 
     assert_eq!(config.feishu.rate_limits.tasks, 70);
     assert_eq!(config.feishu.rate_limits.activities, 5);
-    assert_eq!(config.feishu.user_id_type, "union_id");
+    assert_eq!(
+        config.feishu.user_id_type,
+        crate::feishu::UserIdType::UnionId
+    );
     assert_eq!(
         config.database.url(),
         "postgres://explicit/db",
@@ -359,4 +362,24 @@ fn values_that_would_overflow_times_and_durations_are_refused() {
         );
     }
     assert_eq!(error.problems.len(), 5, "{problems}");
+}
+
+#[test]
+fn an_unknown_user_id_type_is_one_problem_beside_the_feishu_sections_others() {
+    let mut pairs = MINIMAL.to_vec();
+    pairs.push(("FEISHU_SYNC__FEISHU__USER_ID_TYPE", "Open_ID"));
+    pairs.push(("FEISHU_SYNC__FEISHU__BASE_URL", "http://open.feishu.cn"));
+
+    let error = Config::load_from(Path::new("/nonexistent.toml"), false, &env(&pairs)).unwrap_err();
+
+    let problems = error.problems.join("\n");
+    assert!(
+        problems.contains("feishu.user_id_type \"Open_ID\" must be open_id, union_id or user_id"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("feishu.base_url must be https://"),
+        "{problems}"
+    );
+    assert_eq!(error.problems.len(), 2, "{problems}");
 }

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::feishu::Endpoint;
+use crate::feishu::{Endpoint, UserIdType};
 
 /// Prefix of the environment variables that override the file, e.g.
 /// `FEISHU_SYNC__FEISHU__APP_SECRET` for `feishu.app_secret`.
@@ -89,7 +89,7 @@ pub struct FeishuConfig {
     #[schemars(with = "String")]
     pub app_secret: SecretString,
     /// `open_id`, `union_id` or `user_id`: which id every user column holds.
-    pub user_id_type: String,
+    pub user_id_type: UserIdType,
     /// Seconds before one HTTP request is abandoned and retried.
     pub request_timeout_secs: u64,
     /// Requests per `rate_limit_window_secs`, per endpoint.
@@ -274,7 +274,7 @@ impl Default for FeishuConfig {
             base_url: "https://open.feishu.cn".into(),
             app_id: String::new(),
             app_secret: SecretString::from(String::new()),
-            user_id_type: "open_id".into(),
+            user_id_type: UserIdType::OpenId,
             request_timeout_secs: 30,
             rate_limits: RateLimits::default(),
             rate_limit_window_secs: 60,

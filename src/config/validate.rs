@@ -72,12 +72,6 @@ impl Config {
             problems
                 .push("feishu.app_secret is missing: set FEISHU_SYNC__FEISHU__APP_SECRET".into());
         }
-        if !["open_id", "union_id", "user_id"].contains(&feishu.user_id_type.as_str()) {
-            problems.push(format!(
-                "feishu.user_id_type {:?} must be open_id, union_id or user_id",
-                feishu.user_id_type
-            ));
-        }
         if let Ok(url) = url::Url::parse(&feishu.base_url)
             && url.scheme() != "https"
             && !(url.scheme() == "http" && feishu.allow_insecure_http)

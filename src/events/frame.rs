@@ -4,9 +4,10 @@
 //! into fragments when the payload is large.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prost::Message;
+use tokio::time::Instant;
 
 /// `Frame.method` of a control frame (ping, pong).
 pub const METHOD_CONTROL: i32 = 0;
@@ -103,7 +104,8 @@ pub fn header(key: &str, value: &str) -> Header {
 }
 
 /// Fragments of messages not yet complete, by `message_id`. An incomplete message is
-/// dropped after `ttl`: Feishu re-sends the event, since it was never acknowledged.
+/// dropped after `ttl` (on tokio's clock): Feishu re-sends the event, since it was never
+/// acknowledged.
 #[derive(Debug)]
 pub struct Reassembly {
     ttl: Duration,
@@ -211,11 +213,11 @@ mod tests {
         assert_eq!(r.add("single", 1, 0, b"x".to_vec()), Some(b"x".to_vec()));
     }
 
-    #[test]
-    fn an_incomplete_message_is_dropped_after_its_ttl() {
+    #[tokio::test(start_paused = true)]
+    async fn an_incomplete_message_is_dropped_after_its_ttl() {
         let mut r = Reassembly::new(Duration::from_millis(1));
         assert_eq!(r.add("m", 2, 0, b"a".to_vec()), None);
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::advance(Duration::from_millis(5)).await;
         // The first half expired: the second alone does not complete the message.
         assert_eq!(r.add("m", 2, 1, b"b".to_vec()), None);
         assert_eq!(r.pending(), 1);

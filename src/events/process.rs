@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use super::inbox::{self, Pending};
 use super::subscriptions;
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::SyncContext;
 use crate::sync::directory::events as directory;
 use crate::sync::{approval_tasks, tasks};
@@ -253,14 +253,16 @@ async fn plan(ctx: &SyncContext, event: &Pending) -> (&'static str, String, Acti
 /// user_id, so other id types take `open_id` (union ids through `feishu.users`).
 async fn approval_user(ctx: &SyncContext, user_id: &str, open_id: &str) -> Option<String> {
     let found = match ctx.client.user_id_type() {
-        "user_id" => user_id.to_string(),
-        "open_id" => open_id.to_string(),
-        _ => sqlx::query_scalar!("SELECT id FROM feishu.users WHERE open_id = $1", open_id)
-            .fetch_optional(&ctx.pool)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
+        UserIdType::UserId => user_id.to_string(),
+        UserIdType::OpenId => open_id.to_string(),
+        UserIdType::UnionId => {
+            sqlx::query_scalar!("SELECT id FROM feishu.users WHERE open_id = $1", open_id)
+                .fetch_optional(&ctx.pool)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        }
     };
     (!found.is_empty()).then_some(found)
 }

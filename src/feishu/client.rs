@@ -18,7 +18,7 @@ use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
 use crate::feishu::quota::{QuotaFlag, QuotaStop};
 use crate::feishu::token::{Cached, TokenBudget, TokenCache};
-use crate::feishu::{Endpoint, Method, TOKEN_PATH};
+use crate::feishu::{Endpoint, Method, TOKEN_PATH, UserIdType};
 use crate::metrics::Metrics;
 
 pub use crate::feishu::answer::ApiReply;
@@ -121,8 +121,8 @@ impl FeishuClient {
     }
 
     /// The kind of user id every request asks for (`feishu.user_id_type`).
-    pub fn user_id_type(&self) -> &str {
-        &self.settings.user_id_type
+    pub fn user_id_type(&self) -> UserIdType {
+        self.settings.user_id_type
     }
 
     /// Code points of `endpoint`'s answers replaced by U+FFFD so far (NUL, lone

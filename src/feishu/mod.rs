@@ -11,9 +11,11 @@ pub mod quota;
 pub mod request;
 pub mod scrub;
 pub mod token;
+pub mod user_id_type;
 
 pub use client::{ApiReply, ApiRequest, ClientSettings, FeishuClient};
 pub use error::{ApiError, LogId};
 pub use feishu_endpoints::{Endpoint, Method, TOKEN_PATH};
 pub use paging::{Page, Pager, PagingEnd};
 pub use quota::QuotaStop;
+pub use user_id_type::UserIdType;

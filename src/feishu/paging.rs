@@ -231,7 +231,7 @@ mod tests {
             base_url: "http://127.0.0.1:9".into(),
             app_id: "a".into(),
             app_secret: "s".to_string().into(),
-            user_id_type: "open_id".into(),
+            user_id_type: crate::feishu::UserIdType::OpenId,
             rate_limits: HashMap::new(),
             rate_window: Duration::from_secs(60),
             timeout: Duration::from_secs(1),

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::config::FeishuConfig;
-use crate::feishu::Endpoint;
+use crate::feishu::{Endpoint, UserIdType};
 
 /// Everything the client needs; built from [`FeishuConfig`] or by tests.
 #[derive(Debug, Clone)]
@@ -17,7 +17,7 @@ pub struct ClientSettings {
     pub base_url: String,
     pub app_id: String,
     pub app_secret: SecretString,
-    pub user_id_type: String,
+    pub user_id_type: UserIdType,
     /// Requests per `rate_window`, per endpoint.
     pub rate_limits: HashMap<Endpoint, u32>,
     /// 60 s for the real API; the simulator's tests shrink it.
@@ -44,7 +44,7 @@ impl ClientSettings {
             base_url: config.base_url.trim_end_matches('/').to_string(),
             app_id: config.app_id.clone(),
             app_secret: config.app_secret.clone(),
-            user_id_type: config.user_id_type.clone(),
+            user_id_type: config.user_id_type,
             rate_limits: Endpoint::ALL
                 .into_iter()
                 .map(|e| (e, config.rate_limits.for_endpoint(e)))

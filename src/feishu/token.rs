@@ -221,8 +221,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_token_budget_allows_a_burst_then_waits() {
+    #[tokio::test(start_paused = true)]
+    async fn the_token_budget_allows_a_burst_then_waits() {
         let budget = TokenBudget::default();
 
         let taken = (0..TOKEN_BURST + 3)
@@ -230,5 +230,8 @@ mod tests {
             .count();
 
         assert_eq!(taken, TOKEN_BURST as usize);
+        tokio::time::advance(TOKEN_PERIOD).await;
+        assert!(budget.try_acquire(), "one more fetch a period later");
+        assert!(!budget.try_acquire(), "and only one");
     }
 }

@@ -8,8 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::columns::ColumnBuilder;
 use super::context::SyncContext;
-use super::convert::{ColumnBuilder, I18nSnake, from_millis};
+use super::convert::i18n::I18nSnake;
+use super::convert::time::from_millis;
 use super::outcome::StreamOutcome;
 use super::partition::read_partitions;
 use super::read_mode::ReadMode;

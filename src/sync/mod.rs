@@ -3,10 +3,12 @@
 //! pages through one transaction each, and the runner that journals every stream run.
 //!
 //! Dependencies run one way: `run` → stream modules → `partition` → `page` → `sink`,
-//! `rejects`, `retirement`, `convert`; `partition` → `read_mode`, `outcome` → `failure`.
+//! `rejects`, `retirement`, `convert`, `columns`, `scopes`; `partition` → `read_mode`,
+//! `outcome` → `failure`.
 
 pub mod activities;
 pub mod approval_tasks;
+pub mod columns;
 pub mod context;
 pub mod convert;
 pub mod directory;
@@ -19,6 +21,7 @@ pub mod read_mode;
 pub mod rejects;
 pub mod retirement;
 mod run;
+pub mod scopes;
 pub mod semesters;
 mod sink;
 pub mod stage_tasks;

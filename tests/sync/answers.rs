@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use crate::helpers::*;
 use feishu_sim::{Fault, SimConfig};
 use feishu_sync::db::RunStatus;
-use feishu_sync::feishu::Endpoint;
+use feishu_sync::feishu::{Endpoint, UserIdType};
 use feishu_sync::sync::{self, ReadMode};
 
 const DEPARTED: &str = "ou_00000000000000000000000000000bad";
@@ -189,7 +189,7 @@ async fn stage_tasks_without_user_ids_fail_the_stream_naming_the_field_scope(poo
     })
     .await;
     let mut settings = client_settings(&sim);
-    settings.user_id_type = "user_id".into();
+    settings.user_id_type = UserIdType::UserId;
     let ctx = context_with(&pool, settings, streams_config(&sim));
 
     let reports = sync::run_pass(

@@ -41,12 +41,55 @@ async fn slow_simulator() -> SimHandle {
         .expect("simulator starts")
 }
 
+/// The environment variable that replays a failed run's kill points.
+const SEED_VARIABLE: &str = "FEISHU_SYNC_CRASH_SEED";
+
+/// The seed of the kill points: `FEISHU_SYNC_CRASH_SEED` when set (to replay a failure),
+/// else a fresh one.
+fn kill_point_seed() -> u64 {
+    seed_from(std::env::var(SEED_VARIABLE).ok())
+}
+
+/// `given` as a seed, or a fresh one without it.
+fn seed_from(given: Option<String>) -> u64 {
+    match given {
+        Some(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VARIABLE}={text:?} is not a u64")),
+        None => rand::rng().random(),
+    }
+}
+
+/// Says, should the test fail (panic) while it is alive, how to replay its kill points.
+struct ReplayHint(u64);
+
+impl Drop for ReplayHint {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "the kill points came from seed {seed}; replay them with \
+                 {SEED_VARIABLE}={seed} cargo nextest run -E 'test(sigkill_at_random_points)'",
+                seed = self.0
+            );
+        }
+    }
+}
+
+#[test]
+fn a_given_kill_point_seed_is_used_and_none_draws_a_fresh_one() {
+    assert_eq!(seed_from(Some(" 1234567 ".into())), 1_234_567);
+    let drawn = [seed_from(None), seed_from(None)];
+    assert_ne!(drawn[0], drawn[1], "a fresh seed each time");
+}
+
 #[sqlx::test]
 async fn sigkill_at_random_points_then_a_new_sync_loses_nothing_and_redoes_little(pool: PgPool) {
     let sim = slow_simulator().await;
     let env = sim_env(&sim, &pool);
-    let seed: u64 = rand::rng().random();
-    println!("kill-point seed: {seed}");
+    let seed = kill_point_seed();
+    let _hint = ReplayHint(seed);
+    println!("kill-point seed: {seed} (replay with {SEED_VARIABLE}={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let kills = 3;
     let mut logs = Vec::new();

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use tokio_util::task::TaskTracker;
 
 use crate::helpers::binary::spawn_binary;
+use crate::helpers::service::{eventually, free_port, get, quiet_env, terminate};
 use crate::helpers::*;
-use crate::service::{eventually, free_port, get, quiet_env, terminate};
 use feishu_sim::{EventControl, SimHandle};
 use feishu_sync::config::Config;
 use feishu_sync::events::status::SharedStatus;

@@ -142,7 +142,7 @@ async fn status_check_fails_before_the_first_sync_and_passes_after_it(pool: PgPo
 
 #[sqlx::test(migrations = false)]
 async fn healthcheck_needs_no_database_url(_pool: PgPool) {
-    let port = crate::service::free_port();
+    let port = crate::helpers::service::free_port();
     let env = vec![(
         "FEISHU_SYNC__SERVER__LISTEN".to_string(),
         format!("127.0.0.1:{port}"),
@@ -241,7 +241,7 @@ async fn a_second_demo_writes_no_rows(pool: PgPool) {
 
 #[sqlx::test(migrations = false)]
 async fn the_service_with_a_wrong_secret_stays_up_unready_and_runs_nothing(pool: PgPool) {
-    use crate::service::{eventually, free_port, get, service_env, terminate};
+    use crate::helpers::service::{eventually, free_port, get, service_env, terminate};
     let sim = simulator().await;
     let port = free_port();
     let mut env = service_env(&sim, &pool, port);
@@ -291,10 +291,11 @@ async fn waiting_for_a_busy_stream_logs_no_slow_statement(pool: PgPool) {
         .unwrap();
 
     let mut child = crate::helpers::binary::spawn_binary(&["sync", "--stream", "semesters"], env);
-    let waiting = crate::service::eventually(std::time::Duration::from_secs(20), || async {
-        child.output().contains("stream busy")
-    })
-    .await;
+    let waiting =
+        crate::helpers::service::eventually(std::time::Duration::from_secs(20), || async {
+            child.output().contains("stream busy")
+        })
+        .await;
     // Longer than sqlx's one-second slow-statement threshold.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     sqlx::query("SELECT pg_advisory_unlock($1)")

@@ -41,9 +41,15 @@ mod platform;
 mod probes;
 /// The one rule for retirement: no child row retired while its parent stream fails.
 mod retirement;
+/// The semesters and their activities: batches, a semester that returns, an empty list.
+mod semesters;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.
 mod service;
-/// Each stream against the simulator's tenant: first sync, increments, retirement.
+/// The stage tasks: paging inside `data`, retirement by whole-semester reads only.
+mod stage_tasks;
+/// Every stream together against the simulator's tenant: first sync, increments, retirement.
 mod streams;
 /// The sweeps: what the incremental time filters cannot see.
 mod sweeps;
+/// The tasks: what the create-time watermark cannot see, a rejected page token.
+mod tasks;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use crate::helpers::binary::spawn_binary;
+use crate::helpers::service::{eventually, free_port, get, quiet_env, service_env, terminate};
 use crate::helpers::*;
-use crate::service::{eventually, free_port, get, quiet_env, service_env, terminate};
 
 #[sqlx::test(migrations = false)]
 async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool: PgPool) {

@@ -2,67 +2,18 @@
 //! firings skipped, health and metrics served, SIGTERM ending it cleanly; and two replicas
 //! never running one stream at the same time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::helpers::binary::{Spawned, run_binary, sim_env, spawn_binary, text};
+use crate::helpers::binary::{Spawned, run_binary, spawn_binary, text};
+use crate::helpers::service::{
+    SHUTDOWN_TIMEOUT_SECS, eventually, free_port, get, quiet_env, service_env, terminate,
+};
 use crate::helpers::*;
 use feishu_sim::{Fault, SimHandle};
 use feishu_sync::feishu::Endpoint;
-
-const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The environment of a service on `port` firing every stream every second.
-pub(crate) fn service_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
-    let mut env = sim_env(sim, pool);
-    env.push((
-        "FEISHU_SYNC__SERVER__LISTEN".into(),
-        format!("127.0.0.1:{port}"),
-    ));
-    env.push((
-        "FEISHU_SYNC__SERVER__SHUTDOWN_TIMEOUT_SECS".into(),
-        SHUTDOWN_TIMEOUT_SECS.to_string(),
-    ));
-    for endpoint in Endpoint::ALL {
-        let key = format!(
-            "FEISHU_SYNC__STREAMS__{}__SCHEDULE",
-            endpoint.name().to_uppercase()
-        );
-        env.push((key, "* * * * * *".into()));
-    }
-    env
-}
-
-pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
-    let response = reqwest::get(url).await.ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.text().await.ok()?))
-}
-
-/// Polls `check` every 200 ms until it holds or `limit` passes.
-pub(crate) async fn eventually<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
-}
 
 /// Streams with fewer than `n` succeeded runs.
 async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
@@ -82,39 +33,50 @@ async fn streams_below(pool: &PgPool, n: i64) -> Vec<String> {
     short
 }
 
-/// Sends SIGTERM and waits for the exit code, failing if the shutdown takes too long.
-pub(crate) async fn terminate(spawned: Spawned) -> (Option<i32>, Duration, String) {
-    let mut child = spawned.child;
-    let started = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -TERM");
-    let limit = Duration::from_secs(SHUTDOWN_TIMEOUT_SECS + 5);
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let took = started.elapsed();
-    child.wait().unwrap();
-    (
-        code,
-        took,
-        std::fs::read_to_string(spawned.log.path()).unwrap_or_default(),
-    )
+/// A service on a free port firing every stream every second, and its base URL.
+fn start_service(sim: &SimHandle, pool: &PgPool) -> (Spawned, String) {
+    let port = free_port();
+    let child = spawn_binary(&["run"], service_env(sim, pool, port));
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// `/metrics` as served now, empty when it does not answer.
+async fn metrics(base: &str) -> String {
+    get(&format!("{base}/metrics"))
+        .await
+        .map(|(_, body)| body)
+        .unwrap_or_default()
+}
+
+/// The value of `series` (name and labels, as exposed) in a `/metrics` body; 0 when absent.
+/// Every stream's series exist at zero from the start, so a test waits for a count.
+fn counted(body: &str, series: &str) -> f64 {
+    body.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[sqlx::test(migrations = false)]
-async fn run_schedules_every_stream_skips_overlaps_serves_health_and_stops_on_sigterm(
-    pool: PgPool,
-) {
+async fn run_fires_every_stream_again_and_again_on_its_schedule(pool: PgPool) {
+    let sim = simulator().await;
+    let (child, _) = start_service(&sim, &pool);
+
+    let twice = eventually(Duration::from_secs(60), || async {
+        streams_below(&pool, 2).await.is_empty()
+    })
+    .await;
+    let (_, _, stderr) = terminate(child).await;
+
+    assert!(
+        twice,
+        "streams with fewer than two runs: {:?}\n{stderr}",
+        streams_below(&pool, 2).await
+    );
+    assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_skips_a_firing_while_the_streams_previous_run_lasts(pool: PgPool) {
     let sim = simulator().await;
     // Semesters' first runs take 2.5 s each, longer than their one-second schedule.
     sim.inject(
@@ -122,9 +84,29 @@ async fn run_schedules_every_stream_skips_overlaps_serves_health_and_stops_on_si
         Fault::Delay(Duration::from_millis(2500)),
         2,
     );
-    let port = free_port();
-    let child = spawn_binary(&["run"], service_env(&sim, &pool, port));
-    let base = format!("http://127.0.0.1:{port}");
+    let (child, base) = start_service(&sim, &pool);
+    let skipped = r#"feishu_sync_skipped_overlaps_total{stream="semesters"}"#;
+
+    let skipped_one = eventually(Duration::from_secs(60), || async {
+        counted(&metrics(&base).await, skipped) >= 1.0
+    })
+    .await;
+    let metrics = metrics(&base).await;
+    let (_, _, stderr) = terminate(child).await;
+
+    assert!(metrics.contains(skipped), "no overlap skipped:\n{metrics}");
+    assert!(skipped_one, "no overlap skipped:\n{metrics}\n{stderr}");
+    assert!(stderr.contains("skipping this firing"), "{stderr}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn run_serves_health_and_the_metrics_of_its_runs_and_requests(pool: PgPool) {
+    let sim = simulator().await;
+    let (child, base) = start_service(&sim, &pool);
+    let expected = [
+        r#"feishu_sync_runs_total{stream="tasks",outcome="succeeded"}"#,
+        r#"feishu_sync_requests_total{endpoint="stage_tasks",outcome="ok"}"#,
+    ];
 
     let healthy = eventually(Duration::from_secs(30), || async {
         get(&format!("{base}/healthz"))
@@ -132,35 +114,36 @@ async fn run_schedules_every_stream_skips_overlaps_serves_health_and_stops_on_si
             .is_some_and(|(s, _)| s == 200)
     })
     .await;
-    let twice = eventually(Duration::from_secs(60), || async {
-        streams_below(&pool, 2).await.is_empty()
+    let each_counted = eventually(Duration::from_secs(60), || async {
+        let body = metrics(&base).await;
+        expected.iter().all(|series| counted(&body, series) >= 1.0)
     })
     .await;
-    let metrics = get(&format!("{base}/metrics"))
-        .await
-        .map(|(_, body)| body)
-        .unwrap_or_default();
-    let (code, took, stderr) = terminate(child).await;
+    let metrics = metrics(&base).await;
+    let (_, _, stderr) = terminate(child).await;
 
     assert!(healthy, "/healthz never answered 200:\n{stderr}");
-    assert!(
-        twice,
-        "streams with fewer than two runs: {:?}\n{stderr}",
-        streams_below(&pool, 2).await
-    );
-    assert!(
-        metrics.contains(r#"feishu_sync_runs_total{stream="tasks",outcome="succeeded"}"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"feishu_sync_requests_total{endpoint="stage_tasks",outcome="ok"}"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"feishu_sync_skipped_overlaps_total{stream="semesters"}"#),
-        "no overlap skipped:\n{metrics}"
-    );
-    assert!(stderr.contains("skipping this firing"), "{stderr}");
+    for series in expected {
+        assert!(
+            metrics.contains(series),
+            "{series} missing from:\n{metrics}"
+        );
+    }
+    assert!(each_counted, "a run and a request counted:\n{metrics}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn sigterm_stops_run_quickly_with_exit_code_0_and_no_run_left_open(pool: PgPool) {
+    let sim = simulator().await;
+    let (child, _) = start_service(&sim, &pool);
+    let ran = eventually(Duration::from_secs(60), || async {
+        streams_below(&pool, 1).await.is_empty()
+    })
+    .await;
+
+    let (code, took, stderr) = terminate(child).await;
+
+    assert!(ran, "not every stream ran before the SIGTERM:\n{stderr}");
     assert_eq!(code, Some(0), "exit code after SIGTERM; stderr:\n{stderr}");
     assert!(
         took < Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
@@ -173,7 +156,6 @@ async fn run_schedules_every_stream_skips_overlaps_serves_health_and_stops_on_si
     .await
     .unwrap();
     assert_eq!(unfinished, 0, "no run row left unfinished");
-    assert_tables_match(&pool, &sim).await;
 }
 
 #[sqlx::test(migrations = false)]
@@ -225,19 +207,6 @@ async fn two_replicas_never_run_one_stream_at_the_same_time(pool: PgPool) {
 
 /// `(backfill, status, started_at, finished_at)` of a `sync_runs` row.
 type RunSpan = (bool, String, DateTime<Utc>, Option<DateTime<Utc>>);
-
-/// Environment with every schedule far away, so only what the test starts runs.
-pub(crate) fn quiet_env(sim: &SimHandle, pool: &PgPool, port: u16) -> Vec<(String, String)> {
-    let mut env = service_env(sim, pool, port);
-    for (key, value) in env.iter_mut() {
-        if key.ends_with("__SCHEDULE") {
-            // Midnight on 1 January: never during a test (the defaults fire every few
-            // minutes, and a firing would race what the test starts).
-            *value = "0 0 0 1 1 *".into();
-        }
-    }
-    env
-}
 
 #[sqlx::test(migrations = false)]
 async fn run_with_backfill_backfills_every_stream_first(pool: PgPool) {

@@ -1,14 +1,16 @@
-//! End-to-end passes of every stream through the simulator into a fresh database:
-//! completeness, incremental re-runs, changes, retirement and backfill.
+//! End-to-end passes of every stream together through the simulator into a fresh
+//! database: completeness, incremental re-runs, changes, retirement and backfill. Each
+//! stream's own cases live in the file named after it (`tasks`, `semesters`,
+//! `stage_tasks`, `directory`, `performance_results`, …).
 
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
 
 use crate::helpers::*;
-use feishu_sim::{Fault, Semester, SimConfig, Simulator, StageTask, Task, Tenant, TenantSpec};
+use feishu_sim::{Semester, Task};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::Endpoint;
-use feishu_sync::sync::{self, ReadMode};
+use feishu_sync::sync::ReadMode;
 
 #[sqlx::test]
 async fn first_sync_fills_every_table_with_the_simulators_data(pool: PgPool) {
@@ -114,15 +116,6 @@ async fn second_run_without_changes_writes_nothing_and_sends_watermarks(pool: Pg
     assert_tables_match(&pool, &sim).await;
 }
 
-/// A stage task of the tenant whose deadline is recent, so a watermark can see it change.
-fn recent_stage_task(tasks: &mut [StageTask]) -> &mut StageTask {
-    let now = Utc::now().timestamp_millis();
-    tasks
-        .iter_mut()
-        .find(|t| (t.deadline_ms - now).abs() < 7 * 24 * 3_600_000)
-        .expect("a recent deadline")
-}
-
 #[sqlx::test]
 async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
     let sim = simulator().await;
@@ -167,46 +160,6 @@ async fn the_next_sync_reflects_every_change_a_watermark_can_see(pool: PgPool) {
         [("1".to_string(), true), ("2".to_string(), false)],
         "retired in 1, current in 2"
     );
-}
-
-#[sqlx::test]
-async fn completing_an_old_task_is_seen_by_backfill_only(pool: PgPool) {
-    let sim = simulator().await;
-    let ctx = context(&pool, &sim);
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let old_id = sim.with_tenant(|t| {
-        let cutoff = Utc::now().timestamp() - 30 * 86_400;
-        let task = t
-            .tasks
-            .iter_mut()
-            .find(|k| k.complete_time_s == 0 && k.create_time_s < cutoff)
-            .unwrap();
-        task.complete_time_s = Utc::now().timestamp();
-        task.id.clone()
-    });
-    let completed = |pool: PgPool, id: String| async move {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
-
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let after_incremental = completed(pool.clone(), old_id.clone()).await;
-    let reports = sync_all(&ctx, ReadMode::Backfill { since: None }).await;
-    let after_backfill = completed(pool.clone(), old_id).await;
-
-    assert!(
-        !after_incremental,
-        "a create-time watermark cannot see an old task complete"
-    );
-    assert!(after_backfill, "a backfill re-reads everything");
-    assert_all_succeeded(&reports);
-    assert_tables_match(&pool, &sim).await;
-    assert_counts_match(&pool, &sim).await;
 }
 
 #[sqlx::test]
@@ -307,182 +260,4 @@ async fn removed_records_are_retired_not_deleted_and_come_back_when_they_reappea
             .await
             .unwrap();
     assert_eq!(status, RunStatus::Succeeded.as_str());
-}
-
-#[sqlx::test]
-async fn activities_are_asked_for_at_most_ten_semesters_at_a_time(pool: PgPool) {
-    let spec = TenantSpec {
-        semesters: 12,
-        users: 8,
-        tasks: 20,
-        ..TenantSpec::small()
-    };
-    let sim = Simulator::start(
-        Tenant::generate(&spec),
-        SimConfig::default().with_window(WINDOW),
-    )
-    .await
-    .unwrap();
-    let ctx = context(&pool, &sim);
-
-    let reports = sync_all(&ctx, ReadMode::Incremental).await;
-
-    assert_all_succeeded(&reports);
-    let mut sizes: Vec<usize> = sim
-        .requests()
-        .iter()
-        .filter(|r| r.endpoint == Endpoint::Activities)
-        .map(|r| {
-            r.body.as_ref().unwrap()["semester_ids"]
-                .as_array()
-                .unwrap()
-                .len()
-        })
-        .collect();
-    sizes.sort();
-    assert_eq!(sizes, [2, 10]);
-    assert_tables_match(&pool, &sim).await;
-}
-
-#[sqlx::test]
-async fn stage_task_paging_inside_data_is_followed_too(pool: PgPool) {
-    let sim = simulator_with(SimConfig {
-        stage_tasks_paging_beside_data: false,
-        ..SimConfig::default().with_window(WINDOW)
-    })
-    .await;
-    let ctx = context(&pool, &sim);
-
-    let reports = sync_all(&ctx, ReadMode::Incremental).await;
-
-    assert_all_succeeded(&reports);
-    assert!(report(&reports, Endpoint::StageTasks).counts.pages >= 6);
-    assert_tables_match(&pool, &sim).await;
-}
-
-#[sqlx::test]
-async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whole_read(
-    pool: PgPool,
-) {
-    let sim = simulator().await;
-    let ctx = context(&pool, &sim);
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let (activity, stage) = sim.with_tenant(|t| {
-        (
-            t.activities.remove(0),
-            recent_stage_task(&mut t.stage_tasks).clone(),
-        )
-    });
-    sim.with_tenant(|t| {
-        t.stage_tasks.retain(|s| {
-            (&s.user_id, &s.stage_id, &s.semester_id)
-                != (&stage.user_id, &stage.stage_id, &stage.semester_id)
-        })
-    });
-    let retired = |pool: PgPool, sql: &'static str, key: String| async move {
-        sqlx::query_scalar::<_, bool>(sql)
-            .bind(key)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    };
-    let stage_sql = "SELECT deleted_at IS NOT NULL FROM feishu.stage_tasks WHERE user_id || '/' || stage_id = $1";
-    let stage_key = format!("{}/{}", stage.user_id, stage.stage_id);
-
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let activity_retired = retired(
-        pool.clone(),
-        "SELECT deleted_at IS NOT NULL FROM feishu.activities WHERE id = $1",
-        activity.id.clone(),
-    )
-    .await;
-    let stage_after_incremental = retired(pool.clone(), stage_sql, stage_key.clone()).await;
-    sync_all(&ctx, ReadMode::Backfill { since: None }).await;
-    let stage_after_backfill = retired(pool.clone(), stage_sql, stage_key).await;
-
-    assert!(
-        activity_retired,
-        "a complete activity read retires what is gone"
-    );
-    assert!(
-        !stage_after_incremental,
-        "a windowed read cannot tell deleted from moved back, so it retires nothing"
-    );
-    assert!(stage_after_backfill, "a whole-semester read retires it");
-    assert_tables_match(&pool, &sim).await;
-}
-
-#[sqlx::test]
-async fn a_semester_that_disappears_and_returns_is_whole_again(pool: PgPool) {
-    let sim = simulator().await;
-    let ctx = context(&pool, &sim);
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let semester = sim.with_tenant(|t| t.semesters.remove(0));
-    sync_all(&ctx, ReadMode::Incremental).await;
-    sim.with_tenant(|t| t.semesters.insert(0, semester.clone()));
-
-    let reports = sync_all(&ctx, ReadMode::Incremental).await;
-
-    assert_all_succeeded(&reports);
-    assert_tables_match(&pool, &sim).await;
-    assert_counts_match(&pool, &sim).await;
-}
-
-#[sqlx::test]
-async fn an_empty_semester_list_does_not_retire_every_semester(pool: PgPool) {
-    let sim = simulator().await;
-    let ctx = context(&pool, &sim);
-    sync_all(&ctx, ReadMode::Incremental).await;
-    let saved = sim.with_tenant(|t| std::mem::take(&mut t.semesters));
-
-    let reports = sync::run_pass(&ctx, &[Endpoint::Semesters], &ReadMode::Incremental)
-        .await
-        .unwrap();
-
-    let semesters = report(&reports, Endpoint::Semesters);
-    assert_eq!(semesters.status, RunStatus::Failed);
-    assert!(
-        semesters
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("refusing to retire"),
-        "{:?}",
-        semesters.error
-    );
-    sim.with_tenant(|t| t.semesters = saved);
-    assert_tables_match(&pool, &sim).await;
-}
-
-#[sqlx::test]
-async fn a_rejected_page_token_restarts_the_partition_and_loses_nothing(pool: PgPool) {
-    let sim = simulator().await;
-    let ctx = context(&pool, &sim);
-    // The first task page goes through; the request carrying its token is rejected.
-    sim.inject(
-        Some(Endpoint::Tasks),
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    sim.inject(Some(Endpoint::Tasks), Fault::BadPageToken, 1);
-    // (Approvals read four partitions at once, so their second request is another
-    // partition's first page: see answers::a_stale_page_token_still_restarts_the_partition_once.)
-
-    let reports = sync_all(&ctx, ReadMode::Incremental).await;
-
-    assert_all_succeeded(&reports);
-    let rejected = sim.requests().iter().filter(|r| r.code == 1470422).count();
-    assert_eq!(rejected, 1);
-    let first_pages = sim
-        .requests()
-        .iter()
-        .filter(|r| {
-            r.endpoint == Endpoint::Tasks && !r.query.iter().any(|(k, _)| k == "page_token")
-        })
-        .count();
-    assert_eq!(
-        first_pages, 2,
-        "the partition was read again from its first page"
-    );
-    assert_tables_match(&pool, &sim).await;
 }

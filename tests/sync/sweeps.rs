@@ -44,15 +44,6 @@ async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(p
         let deleted = t.tasks.remove(5).id;
         (completed, edited, deleted)
     });
-    let done = |pool: PgPool, id: String| async move {
-        sqlx::query_scalar::<_, bool>(
-            "SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-    };
     let summary = |pool: PgPool, id: String| async move {
         sqlx::query_scalar::<_, String>("SELECT summary FROM feishu.tasks WHERE id = $1")
             .bind(id)
@@ -63,7 +54,7 @@ async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(p
 
     run(&ctx, Endpoint::Tasks, ReadMode::Incremental).await;
     assert!(
-        !done(pool.clone(), completed.clone()).await,
+        !task_completed(&pool, &completed).await,
         "the incremental read cannot see it"
     );
     run(&ctx, Endpoint::Tasks, ReadMode::OpenTasks).await;
@@ -76,7 +67,7 @@ async fn completions_edits_and_deletions_of_older_tasks_arrive_with_the_sweeps(p
     run(&ctx, Endpoint::Tasks, ReadMode::Reconcile).await;
 
     assert!(
-        done(pool.clone(), completed).await,
+        task_completed(&pool, &completed).await,
         "the reconciliation sees the completion"
     );
     let gone: bool =

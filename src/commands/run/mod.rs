@@ -33,7 +33,7 @@ pub async fn execute(
 ) -> anyhow::Result<ExitCode> {
     let app = Application::build(&config.database, settings).await?;
     if let Err(error) =
-        crate::sync_state::check_user_id_type(&app.pool, &config.feishu.user_id_type).await
+        crate::user_id_setting::check_user_id_type(&app.pool, config.feishu.user_id_type).await
     {
         return http::serve_config_error(&config.server.listen, &format!("{error:#}")).await;
     }
@@ -168,12 +168,7 @@ impl Running {
 
 /// The start-up backfill: each stream once, in order, each waiting its turn while the
 /// stream is busy (a scheduled run here, or another writer).
-fn spawn_backfill(
-    tracker: &TaskTracker,
-    jobs: &SharedJobs,
-    streams: &[Endpoint],
-    mode: ReadMode,
-) {
+fn spawn_backfill(tracker: &TaskTracker, jobs: &SharedJobs, streams: &[Endpoint], mode: ReadMode) {
     let (jobs, streams) = (jobs.clone(), streams.to_vec());
     tracker.spawn(async move {
         for stream in streams {

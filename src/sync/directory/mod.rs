@@ -83,7 +83,7 @@ pub async fn group_members(ctx: &SyncContext, group: &str) -> anyhow::Result<Vec
     request.query = vec![
         (
             "member_id_type".into(),
-            ctx.client.user_id_type().to_string(),
+            ctx.client.user_id_type().as_str().to_string(),
         ),
         ("member_type".into(), "user".into()),
     ];

@@ -8,7 +8,8 @@ use super::departments::{Columns as DepartmentColumns, DepartmentPage};
 use super::user_rows::{Columns as UserColumns, UserPage, id_field};
 use super::users::warn_missing_field_scopes;
 use super::{ContactRange, ScopesPage};
-use crate::sync::convert::ColumnBuilder;
+use crate::feishu::UserIdType;
+use crate::sync::columns::ColumnBuilder;
 
 /// "获取子部门列表", response example.
 const CHILDREN_EXAMPLE: &str = r#"{
@@ -335,7 +336,7 @@ fn the_children_example_maps_to_department_rows() {
 #[test]
 fn the_find_by_department_example_maps_to_user_rows() {
     let page = UserPage::deserialize(&data(FIND_BY_DEPARTMENT_EXAMPLE)).unwrap();
-    let (c, rejected) = UserColumns::build(page.items, id_field("open_id"));
+    let (c, rejected) = UserColumns::build(page.items, id_field(UserIdType::OpenId));
     assert_eq!(rejected, []);
     assert_eq!(c.id, ["ou_7dab8a3d3cdcc9da365777c7ad535d62"]);
     assert_eq!(c.name, [Some("张三".to_string())]);
@@ -374,22 +375,23 @@ fn the_find_by_department_example_maps_to_user_rows() {
 #[test]
 fn the_user_example_keys_by_the_configured_id_type() {
     let user = data(USER_EXAMPLE)["user"].clone();
-    let (by_user_id, _) = UserColumns::build(vec![user.clone()], id_field("user_id"));
-    let (by_union_id, _) = UserColumns::build(vec![user.clone()], id_field("union_id"));
+    let (by_user_id, _) = UserColumns::build(vec![user.clone()], id_field(UserIdType::UserId));
+    let (by_union_id, _) = UserColumns::build(vec![user.clone()], id_field(UserIdType::UnionId));
     assert_eq!(by_user_id.id, ["3e3cf96b"]);
     assert_eq!(by_union_id.id, ["on_94a1ee5551019f18cd73d9f111898cf2"]);
 
     let mut without_scope = user;
     without_scope.as_object_mut().unwrap().remove("user_id");
     without_scope.as_object_mut().unwrap().remove("email");
-    let (c, rejected) = UserColumns::build(vec![without_scope.clone()], id_field("user_id"));
+    let (c, rejected) =
+        UserColumns::build(vec![without_scope.clone()], id_field(UserIdType::UserId));
     assert_eq!(c.id.len(), 0);
     assert!(
         rejected[0].reason.contains("without user_id"),
         "{}",
         rejected[0].reason
     );
-    let (c, rejected) = UserColumns::build(vec![without_scope], id_field("open_id"));
+    let (c, rejected) = UserColumns::build(vec![without_scope], id_field(UserIdType::OpenId));
     assert_eq!(
         (rejected.len(), c.email[0].clone()),
         (0, None),
@@ -419,7 +421,7 @@ fn a_page_without_status_or_departments_names_the_missing_scopes_once() {
         Vec::<&str>::new(),
         "once per pass"
     );
-    let (c, rejected) = UserColumns::build(records, id_field("open_id"));
+    let (c, rejected) = UserColumns::build(records, id_field(UserIdType::OpenId));
     assert_eq!(rejected, []);
     assert_eq!(
         (c.is_resigned[0], c.is_exited[0], c.is_unjoin[0]),

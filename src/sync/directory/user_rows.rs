@@ -8,7 +8,8 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::SharedSeen;
-use crate::sync::convert::ColumnBuilder;
+use crate::feishu::UserIdType;
+use crate::sync::columns::ColumnBuilder;
 use crate::sync::rejects::RejectedRecord;
 
 /// `data` of a `find_by_department` page.
@@ -100,13 +101,10 @@ pub(super) struct Columns {
     id_field: &'static str,
 }
 
-/// The name of the record field that holds `feishu.users.id`.
-pub(super) fn id_field(user_id_type: &str) -> &'static str {
-    match user_id_type {
-        "union_id" => "union_id",
-        "user_id" => "user_id",
-        _ => "open_id",
-    }
+/// The name of the record field that holds `feishu.users.id`: a user record names each
+/// of its ids after its type (`open_id`, `union_id`, `user_id`).
+pub(super) fn id_field(user_id_type: UserIdType) -> &'static str {
+    user_id_type.as_str()
 }
 
 impl Columns {

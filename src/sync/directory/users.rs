@@ -12,13 +12,13 @@ use super::{
     ROOT, SharedSeen, contact_range, department_id_type, group_members, read_granted, root_refused,
 };
 use crate::db::RunCounts;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
-use crate::sync::convert::missing_user_id_scope;
 use crate::sync::outcome::StreamOutcome;
 use crate::sync::partition::read_partitions;
 use crate::sync::read_mode::ReadMode;
 use crate::sync::retirement::{PassRetirement, retire_after_pass};
+use crate::sync::scopes::missing_user_id_scope;
 use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
 use feishu_endpoints::USER_PATH;
@@ -58,7 +58,7 @@ pub(super) fn warn_missing_field_scopes(records: &[Value], seen: &SharedSeen) ->
 /// Writes one department's direct members.
 struct UserSink {
     department: String,
-    id_field: &'static str,
+    user_id_type: UserIdType,
     seen: SharedSeen,
 }
 
@@ -70,18 +70,13 @@ impl PartitionSink for UserSink {
         tx: &mut PgConnection,
         data: UserPage,
     ) -> anyhow::Result<PageWrite> {
-        let type_of_id = if self.id_field == "user_id" {
-            "user_id"
-        } else {
-            ""
-        };
         if let Some(error) =
-            missing_user_id_scope(Endpoint::Users, type_of_id, &data.items, "user_id")
+            missing_user_id_scope(Endpoint::Users, self.user_id_type, &data.items, "user_id")
         {
             return Err(error.into());
         }
         warn_missing_field_scopes(&data.items, &self.seen);
-        let (columns, rejected) = Columns::build(data.items, self.id_field);
+        let (columns, rejected) = Columns::build(data.items, id_field(self.user_id_type));
         columns.note(&self.seen, Some(&self.department));
         let written = columns.upsert(tx).await?;
         Ok(PageWrite { written, rejected })
@@ -105,7 +100,11 @@ impl PartitionSink for UserSink {
     }
 }
 
-fn members_of(department: &str, id_field: &'static str, seen: &SharedSeen) -> Partition<UserSink> {
+fn members_of(
+    department: &str,
+    user_id_type: UserIdType,
+    seen: &SharedSeen,
+) -> Partition<UserSink> {
     let mut request = ApiRequest::new(Endpoint::Users);
     request.query = department_id_type();
     request
@@ -116,7 +115,7 @@ fn members_of(department: &str, id_field: &'static str, seen: &SharedSeen) -> Pa
         request,
         sink: UserSink {
             department: department.to_string(),
-            id_field,
+            user_id_type,
             seen: seen.clone(),
         },
     }
@@ -133,12 +132,12 @@ async fn current_departments(ctx: &SyncContext) -> anyhow::Result<Vec<String>> {
 /// Reads every user the app may see; a complete pass retires the others and rewrites the
 /// memberships.
 pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
-    let id_field = id_field(ctx.client.user_id_type());
+    let user_id_type = ctx.client.user_id_type();
     let seen = SharedSeen::default();
     let departments = current_departments(ctx).await?;
     let partitions: Vec<_> = std::iter::once(ROOT)
         .chain(departments.iter().map(String::as_str))
-        .map(|d| members_of(d, id_field, &seen))
+        .map(|d| members_of(d, user_id_type, &seen))
         .collect();
     let mut outcome = read_partitions(ctx, mode, partitions, 2).await;
     if root_refused(&mut outcome) {
@@ -167,7 +166,7 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
         }
         granted.sort();
         granted.dedup();
-        let (counts, refused) = granted_users(ctx, &granted, id_field, &seen).await?;
+        let (counts, refused) = granted_users(ctx, &granted, user_id_type, &seen).await?;
         outcome.counts.add(counts);
         outcome.refused.extend(refused);
     }
@@ -183,12 +182,12 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
 async fn granted_users(
     ctx: &SyncContext,
     granted: &[String],
-    id_field: &'static str,
+    user_id_type: UserIdType,
     seen: &SharedSeen,
 ) -> anyhow::Result<(RunCounts, Vec<String>)> {
     let (records, refused) = read_granted(ctx, Endpoint::Users, USER_PATH, granted, "user").await?;
     warn_missing_field_scopes(&records, seen);
-    let (columns, rejected) = Columns::build(records, id_field);
+    let (columns, rejected) = Columns::build(records, id_field(user_id_type));
     anyhow::ensure!(
         rejected.is_empty(),
         "a granted user's record is malformed: {:?}",

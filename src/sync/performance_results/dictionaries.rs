@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::wire::id_text;
 use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::context::SyncContext;
-use crate::sync::convert::I18nSnake;
+use crate::sync::convert::i18n::I18nSnake;
 use crate::sync::outcome::StreamOutcome;
 use crate::sync::partition::read_partitions;
 use crate::sync::read_mode::ReadMode;

@@ -17,9 +17,9 @@ use sqlx::PgConnection;
 use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
 use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
-use crate::sync::convert::I18nSnake;
+use crate::sync::convert::i18n::I18nSnake;
 use crate::sync::outcome::StreamOutcome;
 use crate::sync::partition::read_partitions;
 use crate::sync::read_mode::ReadMode;
@@ -98,7 +98,7 @@ struct Columns {
 
 impl Columns {
     /// Maps one entry; nothing of it is pushed when it fails.
-    fn push(&mut self, raw: Value, user_id_type: &str) -> anyhow::Result<()> {
+    fn push(&mut self, raw: Value, user_id_type: UserIdType) -> anyhow::Result<()> {
         let e = WireEntry::deserialize(&raw).context("metric detail record")?;
         let reviewee = e
             .reviewee_user_id
@@ -153,7 +153,7 @@ impl Columns {
 struct MetricSink {
     semester_id: String,
     reviewees: Vec<String>,
-    user_id_type: String,
+    user_id_type: UserIdType,
     seen_metrics: Vec<(String, String)>,
     seen_fields: Vec<(String, String, String)>,
 }
@@ -177,7 +177,7 @@ impl PartitionSink for MetricSink {
             if !keys.insert((reviewee, key.clone())) {
                 continue; // a repeat: the first answer stands
             }
-            if let Err(error) = c.push(raw.clone(), &self.user_id_type) {
+            if let Err(error) = c.push(raw.clone(), self.user_id_type) {
                 rejected.push(RejectedRecord {
                     key,
                     reason: format!("{error:#}"),
@@ -275,7 +275,7 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
             let sink = MetricSink {
                 semester_id: semester_id.clone(),
                 reviewees: batch.to_vec(),
-                user_id_type: ctx.client.user_id_type().to_string(),
+                user_id_type: ctx.client.user_id_type(),
                 seen_metrics: Vec::new(),
                 seen_fields: Vec::new(),
             };

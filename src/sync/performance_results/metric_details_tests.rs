@@ -47,7 +47,7 @@ fn one_entry_per_metric_maps_to_metric_and_field_rows() {
     let results: Vec<bool> = answer
         .reviewee_metrics
         .into_iter()
-        .map(|raw| c.push(raw, "open_id").is_ok())
+        .map(|raw| c.push(raw, UserIdType::OpenId).is_ok())
         .collect();
     assert_eq!(results, [true, true, false]);
     assert_eq!(c.metric_id, ["7293040702907514901", "7293040702907514902"]);
@@ -63,6 +63,6 @@ proptest::proptest! {
     /// Any JSON gives rows or rejections, never a panic.
     #[test]
     fn any_entry_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
-        let _ = Columns::default().push(record, "open_id");
+        let _ = Columns::default().push(record, UserIdType::OpenId);
     }
 }

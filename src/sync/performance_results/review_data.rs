@@ -24,9 +24,9 @@ use sqlx::PgConnection;
 use super::review_rows::{ItemColumns, ItemKey, ReviewDataAnswer, StageColumns, rows};
 use super::{IN_FLIGHT, current_reviewees};
 use crate::db;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
-use crate::sync::convert::to_millis_string;
+use crate::sync::convert::time::to_millis_string;
 use crate::sync::outcome::StreamOutcome;
 use crate::sync::partition::read_partitions;
 use crate::sync::read_mode::ReadMode;
@@ -37,7 +37,7 @@ use crate::sync_state::{self, Pass};
 /// Writes the answer of one request and, for a complete read, retires what it covered
 /// but did not return: every stage of its reviewees in its semesters came back.
 struct ReviewDataSink {
-    user_id_type: String,
+    user_id_type: UserIdType,
     semesters: Vec<String>,
     reviewees: Vec<String>,
     /// No `updated_later_than`: the answer holds every stage of the request.
@@ -54,7 +54,7 @@ impl PartitionSink for ReviewDataSink {
         tx: &mut PgConnection,
         data: ReviewDataAnswer,
     ) -> anyhow::Result<PageWrite> {
-        let (stages, items, rejected) = rows(data.datas, &self.user_id_type);
+        let (stages, items, rejected) = rows(data.datas, self.user_id_type);
         for n in 0..stages.stage_id.len() {
             let key = (
                 stages.semester_id[n].clone(),
@@ -234,7 +234,7 @@ async fn read_group(
             let mut request = ApiRequest::new(Endpoint::ReviewData);
             request.body = Some(body);
             let sink = ReviewDataSink {
-                user_id_type: ctx.client.user_id_type().to_string(),
+                user_id_type: ctx.client.user_id_type(),
                 semesters: group.semesters.clone(),
                 reviewees: batch.to_vec(),
                 complete_read: group.since.is_none(),

@@ -4,6 +4,7 @@
 //! `ReviewRecord` → `ReviewUnit` → `ReviewDetail` models, ids and times as strings.
 
 use super::super::review_rows::rows;
+use crate::feishu::UserIdType;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,7 +67,7 @@ const ANSWER: &str = r#"{
 fn nested_review_data_flattens_to_stages_and_items() {
     let envelope: Value = serde_json::from_str(ANSWER).unwrap();
     let answer = super::ReviewDataAnswer::deserialize(&envelope["data"]).unwrap();
-    let (s, i, rejected) = rows(answer.datas, "open_id");
+    let (s, i, rejected) = rows(answer.datas, UserIdType::OpenId);
     assert_eq!(s.stage_id, ["7348736302176534600"]);
     assert_eq!(s.reviewee, ["ou_reviewee"]);
     assert_eq!(s.stage_type[0].as_deref(), Some("review"));
@@ -95,7 +96,7 @@ fn nested_review_data_flattens_to_stages_and_items() {
         super::ReviewDataAnswer::deserialize(&envelope["data"])
             .unwrap()
             .datas,
-        "user_id",
+        UserIdType::UserId,
     );
     assert_eq!(i.reviewer[0], "u_manager");
     assert_eq!(i.reviewer[1], "", "no user_id of the invited reviewer");
@@ -105,6 +106,6 @@ proptest::proptest! {
     /// Any JSON gives rows or rejections, never a panic.
     #[test]
     fn any_profile_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
-        let _ = rows(vec![record], "open_id");
+        let _ = rows(vec![record], UserIdType::OpenId);
     }
 }

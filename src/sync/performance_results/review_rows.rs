@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::wire::{WireUser, id_text, number, opt_id_text, opt_text};
-use crate::sync::convert::from_millis;
+use crate::feishu::UserIdType;
+use crate::sync::convert::time::from_millis;
 use crate::sync::rejects::RejectedRecord;
 
 /// `data` of a review-data answer.
@@ -159,7 +160,7 @@ impl ItemColumns {
 /// first row.
 pub(super) fn rows(
     profiles: Vec<Value>,
-    user_id_type: &str,
+    user_id_type: UserIdType,
 ) -> (StageColumns, ItemColumns, Vec<RejectedRecord>) {
     let (mut stages, mut items) = (StageColumns::default(), ItemColumns::default());
     let (mut seen_stages, mut seen_items) = (HashSet::new(), HashSet::new());
@@ -200,7 +201,7 @@ pub(super) fn rows(
 /// Maps one profile into `s` and `i`; nothing of it is kept when this fails.
 fn profile_rows(
     raw: &Value,
-    user_id_type: &str,
+    user_id_type: UserIdType,
     s: &mut StageColumns,
     i: &mut ItemColumns,
 ) -> anyhow::Result<()> {

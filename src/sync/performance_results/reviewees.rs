@@ -10,13 +10,13 @@ use sqlx::PgConnection;
 
 use super::IN_FLIGHT;
 use super::wire::WireUser;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
-use crate::sync::convert::USER_ID_SCOPE;
 use crate::sync::outcome::StreamOutcome;
 use crate::sync::partition::read_partitions;
 use crate::sync::read_mode::ReadMode;
 use crate::sync::rejects::RejectedRecord;
+use crate::sync::scopes::USER_ID_SCOPE;
 use crate::sync::semesters;
 use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::sync_state::Pass;
@@ -50,7 +50,7 @@ struct Columns {
 /// Writes one semester's pages.
 struct RevieweeSink {
     semester_id: String,
-    user_id_type: String,
+    user_id_type: UserIdType,
     seen: Vec<String>,
 }
 
@@ -61,7 +61,7 @@ impl RevieweeSink {
         for raw in records {
             let parsed = WireReviewee::deserialize(&raw).context("reviewee record");
             let parsed = parsed.and_then(|r| {
-                let id = r.reviewee_user_id.id(&self.user_id_type).with_context(|| {
+                let id = r.reviewee_user_id.id(self.user_id_type).with_context(|| {
                     format!(
                         "reviewee without a {} (with user_id the app needs {USER_ID_SCOPE})",
                         self.user_id_type
@@ -158,7 +158,7 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
                 request,
                 sink: RevieweeSink {
                     semester_id,
-                    user_id_type: ctx.client.user_id_type().to_string(),
+                    user_id_type: ctx.client.user_id_type(),
                     seen: Vec::new(),
                 },
             }

@@ -21,10 +21,10 @@ const ANSWER: &str = r#"{
     }
 }"#;
 
-fn sink(user_id_type: &str) -> RevieweeSink {
+fn sink(user_id_type: UserIdType) -> RevieweeSink {
     RevieweeSink {
         semester_id: "6992035450862224940".into(),
-        user_id_type: user_id_type.into(),
+        user_id_type,
         seen: Vec::new(),
     }
 }
@@ -33,7 +33,7 @@ fn sink(user_id_type: &str) -> RevieweeSink {
 fn reviewees_map_to_rows_of_the_configured_id_type() {
     let envelope: Value = serde_json::from_str(ANSWER).unwrap();
     let page = RevieweePage::deserialize(&envelope["data"]).unwrap();
-    let (c, rejected) = sink("open_id").columns(page.reviewees.clone());
+    let (c, rejected) = sink(UserIdType::OpenId).columns(page.reviewees.clone());
     assert_eq!(c.user_id, ["ou_3245842393d09e9428ad4655da6e30b3"]);
     assert_eq!(
         c.activity_ids[0],
@@ -52,7 +52,7 @@ fn reviewees_map_to_rows_of_the_configured_id_type() {
         rejected[0].reason
     );
 
-    let (c, rejected) = sink("user_id").columns(page.reviewees);
+    let (c, rejected) = sink(UserIdType::UserId).columns(page.reviewees);
     assert_eq!(c.user_id, ["2ag4g6d3", "only_user_id"]);
     assert!(rejected.is_empty());
 }
@@ -61,6 +61,6 @@ proptest::proptest! {
     /// Any JSON gives rows or rejections, never a panic.
     #[test]
     fn any_record_maps_or_errors_without_panicking(record in crate::property_test_json::json()) {
-        let _ = sink("open_id").columns(vec![record]);
+        let _ = sink(UserIdType::OpenId).columns(vec![record]);
     }
 }

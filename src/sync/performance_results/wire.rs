@@ -4,6 +4,8 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::feishu::UserIdType;
+
 /// An id sent as a JSON string or number, kept as text.
 pub(super) fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     match Value::deserialize(d)? {
@@ -41,11 +43,11 @@ pub(super) struct WireUser {
 
 impl WireUser {
     /// The id of `feishu.user_id_type`, so it joins `feishu.users.id`.
-    pub(super) fn id(&self, user_id_type: &str) -> Option<String> {
+    pub(super) fn id(&self, user_id_type: UserIdType) -> Option<String> {
         let id = match user_id_type {
-            "user_id" => &self.user_id,
-            "union_id" => &self.union_id,
-            _ => &self.open_id,
+            UserIdType::UserId => &self.user_id,
+            UserIdType::UnionId => &self.union_id,
+            UserIdType::OpenId => &self.open_id,
         };
         id.clone().filter(|s| !s.is_empty())
     }
@@ -93,8 +95,8 @@ mod tests {
         let user: WireUser =
             serde_json::from_value(serde_json::json!({"open_id": "ou_1", "user_id": "u1"}))
                 .unwrap();
-        assert_eq!(user.id("open_id").as_deref(), Some("ou_1"));
-        assert_eq!(user.id("user_id").as_deref(), Some("u1"));
-        assert_eq!(user.id("union_id"), None);
+        assert_eq!(user.id(UserIdType::OpenId).as_deref(), Some("ou_1"));
+        assert_eq!(user.id(UserIdType::UserId).as_deref(), Some("u1"));
+        assert_eq!(user.id(UserIdType::UnionId), None);
     }
 }

@@ -13,15 +13,17 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::context::SyncContext;
-use super::convert::{I18nDashed, from_millis, missing_user_id_scope, to_millis_string};
+use super::convert::i18n::I18nDashed;
+use super::convert::time::{from_millis, to_millis_string};
 use super::outcome::StreamOutcome;
 use super::partition::read_partitions;
 use super::read_mode::ReadMode;
 use super::rejects::RejectedRecord;
+use super::scopes::missing_user_id_scope;
 use super::semesters;
 use super::sink::{Completion, PageWrite, Partition, PartitionSink};
 use crate::db;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync_state::Pass;
 
 /// `data` of one page: users, each with their tasks and per-category counts.
@@ -92,7 +94,7 @@ struct StageTaskSink {
     seen_counts: HashSet<(String, i32)>,
     /// `feishu.user_id_type`: with `user_id`, records arrive without one unless the
     /// app has the field scope.
-    user_id_type: String,
+    user_id_type: UserIdType,
 }
 
 impl StageTaskSink {
@@ -256,7 +258,7 @@ impl PartitionSink for StageTaskSink {
         tx: &mut PgConnection,
         data: StageTaskPage,
     ) -> anyhow::Result<PageWrite> {
-        let user_id_type = &self.user_id_type;
+        let user_id_type = self.user_id_type;
         if let Some(error) =
             missing_user_id_scope(Endpoint::StageTasks, user_id_type, &data.items, "user_id")
         {
@@ -342,7 +344,7 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
             after_time: None,
             seen_tasks: HashSet::new(),
             seen_counts: HashSet::new(),
-            user_id_type: ctx.client.user_id_type().to_string(),
+            user_id_type: ctx.client.user_id_type(),
         };
         partitions.push(Partition {
             key: semester_id,

@@ -74,7 +74,7 @@ fn sink(after_time: Option<DateTime<Utc>>) -> StageTaskSink {
         after_time,
         seen_tasks: HashSet::new(),
         seen_counts: HashSet::new(),
-        user_id_type: "open_id".into(),
+        user_id_type: crate::feishu::UserIdType::OpenId,
     }
 }
 

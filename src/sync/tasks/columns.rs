@@ -10,7 +10,9 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::wire::WireTask;
-use crate::sync::convert::{ColumnBuilder, I18nSnake, from_seconds, not_in_future};
+use crate::sync::columns::ColumnBuilder;
+use crate::sync::convert::i18n::I18nSnake;
+use crate::sync::convert::time::{from_seconds, not_in_future};
 
 #[derive(Default)]
 pub(super) struct Columns {

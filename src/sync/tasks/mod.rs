@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::columns::ColumnBuilder;
 use super::context::SyncContext;
-use super::convert::ColumnBuilder;
 use super::outcome::StreamOutcome;
 use super::partition::read_partitions;
 use super::read_mode::ReadMode;

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod expected;
+pub mod service;
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use feishu_sim::{SimConfig, SimHandle, Simulator, Tenant, TenantSpec};
+use feishu_sim::{SimConfig, SimHandle, Simulator, StageTask, Tenant, TenantSpec};
 use feishu_sync::config::{Config, StreamsConfig};
 use feishu_sync::db::RunStatus;
 use feishu_sync::feishu::{ClientSettings, Endpoint};
@@ -173,4 +174,24 @@ pub fn pages_read_again(sim: &SimHandle, endpoint: Endpoint, filter: &str) -> us
         })
         .filter(|r| !seen.insert(format!("{:?} {:?}", r.query, r.body)))
         .count()
+}
+
+/// Whether `feishu.tasks` holds task `id` as completed (`complete_time` set).
+pub async fn task_completed(pool: &PgPool, id: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT complete_time IS NOT NULL FROM feishu.tasks WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A stage task of the tenant whose deadline is recent, so a watermark can see it change.
+pub fn recent_stage_task(tasks: &mut [StageTask]) -> &mut StageTask {
+    let now = chrono::Utc::now().timestamp_millis();
+    tasks
+        .iter_mut()
+        .find(|t| (t.deadline_ms - now).abs() < 7 * 24 * 3_600_000)
+        .expect("a recent deadline")
 }

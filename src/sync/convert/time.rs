@@ -1,12 +1,8 @@
-//! Conversions from Feishu's wire formats to column types: epoch strings in ms or s become
-//! `timestamptz` (`"0"` and `""` become NULL), and the two i18n spellings become `_zh`/`_en`.
+//! Feishu's epoch times as column values: strings of milliseconds or seconds become
+//! `timestamptz` (`"0"` and `""` become NULL, what a column cannot store is refused), and
+//! times go back as the milliseconds the performance API filters take.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::Value;
-
-use super::rejects::RejectedRecord;
-use crate::feishu::{ApiError, Endpoint};
 
 /// Epoch milliseconds as a decimal string (performance endpoints).
 pub fn from_millis(value: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
@@ -70,100 +66,6 @@ pub fn to_millis_string(time: DateTime<Utc>) -> String {
     time.timestamp_millis().to_string()
 }
 
-/// i18n text keyed `zh-CN` / `en-US` (semesters, stage tasks).
-#[derive(Debug, Default, Deserialize)]
-pub struct I18nDashed {
-    #[serde(rename = "zh-CN", default)]
-    pub zh: Option<String>,
-    #[serde(rename = "en-US", default)]
-    pub en: Option<String>,
-}
-
-/// i18n text keyed `zh_cn` / `en_us` (activities, task origins).
-#[derive(Debug, Default, Deserialize)]
-pub struct I18nSnake {
-    #[serde(rename = "zh_cn", default)]
-    pub zh: Option<String>,
-    #[serde(rename = "en_us", default)]
-    pub en: Option<String>,
-}
-
-/// The scope without which the contact and performance endpoints leave out `user_id`.
-pub const USER_ID_SCOPE: &str = "contact:user.employee_id:readonly";
-
-/// When `user_id_type = user_id` and not one of a page's records carries `field`, the
-/// app lacks the field scope that returns it: every record would be rejected alike, so
-/// this is the stream's error, not the records'.
-pub fn missing_user_id_scope(
-    endpoint: Endpoint,
-    user_id_type: &str,
-    records: &[Value],
-    field: &'static str,
-) -> Option<ApiError> {
-    let absent = |r: &Value| {
-        r.get(field)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-    };
-    let all_without =
-        user_id_type == "user_id" && !records.is_empty() && records.iter().all(absent);
-    all_without.then_some(ApiError::MissingFieldScope {
-        endpoint,
-        field,
-        scope: USER_ID_SCOPE,
-    })
-}
-
-/// Column arrays for one batch upsert, built record by record.
-pub trait ColumnBuilder: Default {
-    /// Maps one record to a row of every column but `raw`. It does everything that can
-    /// fail before it pushes anything, so a rejected record leaves the columns aligned.
-    fn push(&mut self, record: &Value) -> anyhow::Result<()>;
-
-    /// The `raw` column: each record as received.
-    fn raw_column(&mut self) -> &mut Vec<Value>;
-
-    /// The columns of a page's records, keyed by the string field `key` (a key that
-    /// repeats keeps its last record), and the records that could not be mapped.
-    fn from_records(records: Vec<Value>, key: &str) -> (Self, Vec<RejectedRecord>) {
-        Self::default().fill(records, key)
-    }
-
-    /// [`ColumnBuilder::from_records`] into columns the caller set up.
-    fn fill(mut self, records: Vec<Value>, key: &str) -> (Self, Vec<RejectedRecord>) {
-        let columns = &mut self;
-        let mut rejected = Vec::new();
-        let key_of = |v: &Value| v.get(key).and_then(Value::as_str).map(str::to_string);
-        // A record without a key is never a duplicate: it is mapped (and rejected) alone.
-        let numbered = records.into_iter().enumerate().collect();
-        let unique = dedup_last(numbered, |(i, v): &(usize, Value)| key_of(v).ok_or(*i));
-        for (_, record) in unique {
-            match columns.push(&record) {
-                Ok(()) => columns.raw_column().push(record),
-                Err(error) => rejected.push(RejectedRecord {
-                    key: key_of(&record),
-                    reason: format!("{error:#}"),
-                    raw: record,
-                }),
-            }
-        }
-        (self, rejected)
-    }
-}
-
-/// Keeps the last of several rows with the same key: a batch upsert may not touch a row
-/// twice, and the later occurrence is the newer one.
-pub fn dedup_last<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<T> = rows
-        .into_iter()
-        .rev()
-        .filter(|row| seen.insert(key(row)))
-        .collect();
-    kept.reverse();
-    kept
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,11 +103,5 @@ mod tests {
         assert_eq!(not_in_future(Some(soon)), Ok(Some(soon)), "clock skew");
         assert!(not_in_future(Some(later)).is_err());
         assert_eq!(not_in_future(None), Ok(None));
-    }
-
-    #[test]
-    fn dedup_keeps_the_last_occurrence_in_order() {
-        let rows = vec![(1, "a"), (2, "b"), (1, "c")];
-        assert_eq!(dedup_last(rows, |r| r.0), vec![(2, "b"), (1, "c")]);
     }
 }
