@@ -209,7 +209,7 @@ impl Metrics {
         );
         registry.register(
             "events",
-            "Events received over the long connection, by type and outcome (stored, duplicate, applied, failed, store_failed)",
+            "Events received over the long connection, by type and outcome (stored, duplicate, store_failed, applied, ignored, failed, deferred, unreadable)",
             metrics.events.clone(),
         );
         registry.register(

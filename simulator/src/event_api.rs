@@ -8,7 +8,9 @@ use super::params::{ApiError, Query, success};
 use super::state::{Shared, lock};
 use super::wire;
 
-/// The approval API's answer to a subscription that exists already.
+/// The approval API's answer to a subscription that exists already (HTTP 400), as the
+/// subscribe document's error-code table gives it:
+/// <https://open.feishu.cn/document/server-docs/approval-v4/event/event-interface/subscribe>.
 pub(crate) const ALREADY_SUBSCRIBED: (i64, &str) = (1390007, "subscription existed");
 
 /// `GET /open-apis/task/v1/tasks/{task_id}`: `data.task`.

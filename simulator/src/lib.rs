@@ -6,7 +6,7 @@
 //!
 //! Modules depend one way only, from the wire up:
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
-//! `results` (the performance results);
+//! `results` (the performance results); `touched` (the records a change may touch);
 //! `config` → `tokens`, `rate_windows`, `faults` → `events` → `state` → `paging` →
 //! `params` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws` → `routes` →
 //! `server`.
@@ -31,6 +31,7 @@ mod server;
 mod state;
 mod tenant;
 mod tokens;
+mod touched;
 mod wire;
 mod ws;
 
@@ -45,5 +46,6 @@ pub use people::{ContactRange, Department, Person, UserGroup};
 pub use server::{EventControl, EventStats, SimHandle, Simulator};
 pub use state::{EndpointStats, RecordedRequest};
 pub use tenant::*;
+pub use touched::Touched;
 /// A task as task v1 sends it on the wire (the benchmark's write path feeds on it).
 pub use wire::task as task_json;

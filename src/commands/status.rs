@@ -81,7 +81,10 @@ pub async fn execute(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitC
     let pool = db::connect(&config.database).await?;
     let statuses = collect(&pool, config).await?;
     if args.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&statuses)?);
+        // The streams, then each service process's long connection as `/readyz` shows it.
+        let connections = crate::events::status::saved(&pool).await?;
+        let document = serde_json::json!({ "streams": statuses, "long_connections": connections });
+        crate::outln!("{}", serde_json::to_string_pretty(&document)?);
     } else {
         print_table(&statuses);
         print_connections(&pool).await?;

@@ -67,12 +67,15 @@ pub struct Pending {
     pub payload: Value,
 }
 
-/// Up to `limit` events not yet applied, oldest first.
-pub async fn pending(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<Pending>> {
+/// Up to `limit` events not yet applied, oldest first, leaving out the ids in `skip`
+/// (those waiting for a retry).
+pub async fn pending(pool: &PgPool, limit: i64, skip: &[String]) -> anyhow::Result<Vec<Pending>> {
     let rows = sqlx::query!(
         "SELECT event_id, event_type, created_at, payload FROM feishu.events
-          WHERE processed_at IS NULL ORDER BY received_at, event_id LIMIT $1",
-        limit
+          WHERE processed_at IS NULL AND NOT (event_id = ANY($2::text[]))
+          ORDER BY received_at, event_id LIMIT $1",
+        limit,
+        skip
     )
     .fetch_all(pool)
     .await

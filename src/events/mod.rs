@@ -2,15 +2,20 @@
 //! the service opens itself, committed to the inbox `feishu.events` before they are
 //! acknowledged, then applied by targeted re-reads through the streams' own code.
 //!
-//! Dependencies run one way: `frame`, `status`, `inbox` ← `connection`; `inbox` ←
-//! `process` → the stream modules; `subscriptions` → the approval stream's table.
+//! Dependencies run one way: `frame`, `status`, `inbox` ← `connection`; `inbox`, `plan` ←
+//! `process` → the stream modules and the stream locks; `subscriptions` → the approval
+//! stream's table.
 
 pub mod connection;
 pub mod frame;
 pub mod inbox;
+mod plan;
 pub mod process;
 pub mod status;
 pub mod subscriptions;
+
+#[cfg(test)]
+mod doc_examples;
 
 use std::sync::Arc;
 
@@ -43,6 +48,7 @@ pub fn start(
         wake,
         approval_codes: config.events.approval_codes.clone(),
         retain_days: config.events.retain_days.or(config.history.retain_days),
+        locks: crate::stream_lock::lock_pool(&ctx.pool),
     };
     tracker.spawn(connection.run());
     tracker.spawn(processor.run());

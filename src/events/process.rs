@@ -3,7 +3,9 @@
 //! approver), so a burst of 20 events for one user costs one re-read. Each target is
 //! applied through its stream's own code, the stream's work journaled in `sync_runs`
 //! (`trigger = 'event'`), and its events marked processed, or left pending with the error
-//! for a later round. Stored-but-unprocessed events of a crashed process are simply the
+//! for a later round. Approval re-reads take the approval stream's advisory lock, as a
+//! scheduled run does; while another writer holds it their events stay pending and are
+//! tried again shortly. Stored-but-unprocessed events of a crashed process are simply the
 //! first batch of the next one.
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,12 +15,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use serde_json::Value;
+use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use super::inbox::{self, Pending};
+use super::plan::{self, Action};
 use super::subscriptions;
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
 use crate::feishu::{ApiRequest, Endpoint, UserIdType};
+use crate::stream_lock::StreamLock;
 use crate::sync::SyncContext;
 use crate::sync::directory::events as directory;
 use crate::sync::{approval_tasks, tasks};
@@ -30,35 +35,11 @@ pub const COALESCE_WINDOW: Duration = Duration::from_millis(200);
 const BATCH: i64 = 500;
 /// A failed event is tried again after this.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// An event left pending because its stream was busy is tried again after this: trying
+/// costs one query and no API request.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How often known approval codes are checked for subscriptions.
 const SUBSCRIBE_EVERY: Duration = Duration::from_secs(60);
-
-/// What one coalesced target needs done.
-#[derive(Debug, Clone)]
-enum Action {
-    UpsertUser(Value),
-    RetireUser,
-    RereadDepartment,
-    RetireDepartment,
-    RereadApprovals,
-    ApprovalInstance,
-    RereadTask,
-    RetireTask,
-    Nothing,
-}
-
-impl Action {
-    /// The stream whose tables the action writes; `None` for nothing.
-    fn stream(&self) -> Option<Endpoint> {
-        match self {
-            Action::UpsertUser(_) | Action::RetireUser => Some(Endpoint::Users),
-            Action::RereadDepartment | Action::RetireDepartment => Some(Endpoint::Departments),
-            Action::RereadApprovals | Action::ApprovalInstance => Some(Endpoint::ApprovalTasks),
-            Action::RereadTask | Action::RetireTask => Some(Endpoint::Tasks),
-            Action::Nothing => None,
-        }
-    }
-}
 
 /// The events of one target, and the last word on what to do with it.
 struct Target {
@@ -75,6 +56,18 @@ pub struct Processor {
     pub approval_codes: Vec<String>,
     /// `events.retain_days`, else `history.retain_days`.
     pub retain_days: Option<u32>,
+    /// Connections for the stream locks (see [`takes_stream_lock`]), apart from the work
+    /// pool like the service's own.
+    pub locks: PgPool,
+}
+
+/// The events of one batch left pending.
+#[derive(Debug, Default)]
+pub struct Unapplied {
+    /// Applying failed: tried again after [`RETRY_AFTER`].
+    pub failed: Vec<String>,
+    /// The stream was busy, nothing was read: tried again after [`BUSY_RETRY_AFTER`].
+    pub deferred: Vec<String>,
 }
 
 impl Processor {
@@ -124,17 +117,21 @@ impl Processor {
         loop {
             let now = Instant::now();
             retry_at.retain(|_, at| *at > now);
-            let pending = inbox::pending(&self.ctx.pool, BATCH).await?;
-            let full = pending.len() as i64 == BATCH;
-            let batch: Vec<Pending> = pending
-                .into_iter()
-                .filter(|e| !retry_at.contains_key(&e.event_id))
-                .collect();
+            // Events waiting for a retry are left out in the query, so a backlog of them
+            // (a long scheduled approval pass) never hides the events behind it.
+            let waiting: Vec<String> = retry_at.keys().cloned().collect();
+            let batch = inbox::pending(&self.ctx.pool, BATCH, &waiting).await?;
+            let full = batch.len() as i64 == BATCH;
             if batch.is_empty() {
                 return Ok(());
             }
-            for failed in apply_batch(&self.ctx, batch).await? {
-                retry_at.insert(failed, Instant::now() + RETRY_AFTER);
+            let unapplied = apply_batch(&self.ctx, &self.locks, batch).await?;
+            let now = Instant::now();
+            for failed in unapplied.failed {
+                retry_at.insert(failed, now + RETRY_AFTER);
+            }
+            for deferred in unapplied.deferred {
+                retry_at.insert(deferred, now + BUSY_RETRY_AFTER);
             }
             if !full || self.ctx.shutdown.is_cancelled() {
                 return Ok(());
@@ -143,8 +140,12 @@ impl Processor {
     }
 }
 
-/// Applies one batch; returns the ids of events that failed.
-pub async fn apply_batch(ctx: &SyncContext, batch: Vec<Pending>) -> anyhow::Result<Vec<String>> {
+/// Applies one batch, taking stream locks from `locks`; returns the events left pending.
+pub async fn apply_batch(
+    ctx: &SyncContext,
+    locks: &PgPool,
+    batch: Vec<Pending>,
+) -> anyhow::Result<Unapplied> {
     let mut by_stream: BTreeMap<Option<Endpoint>, Vec<Target>> = BTreeMap::new();
     for target in coalesce(ctx, batch).await {
         by_stream
@@ -152,11 +153,68 @@ pub async fn apply_batch(ctx: &SyncContext, batch: Vec<Pending>) -> anyhow::Resu
             .or_default()
             .push(target);
     }
-    let mut failed = Vec::new();
+    let mut unapplied = Unapplied::default();
     for (stream, targets) in by_stream {
-        failed.extend(apply_stream(ctx, stream, targets).await?);
+        let lock = match stream.filter(|s| takes_stream_lock(*s)) {
+            Some(stream) => match StreamLock::try_acquire(locks, stream).await? {
+                Some(lock) => Some(lock),
+                None => {
+                    unapplied
+                        .deferred
+                        .extend(defer(ctx, stream, &targets).await?);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        unapplied
+            .failed
+            .extend(apply_stream(ctx, stream, targets).await?);
+        if let Some(lock) = lock
+            && let Err(error) = lock.release().await
+        {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "releasing a stream lock failed"
+            );
+        }
     }
-    Ok(failed)
+    Ok(unapplied)
+}
+
+/// Whether event re-reads of `stream` take its advisory lock, as a scheduled run does.
+/// Approval re-reads do: they re-read whole (user, topic) partitions and retire what
+/// moved, the very rows a scheduled `approval_tasks` pass writes and retires, so the two
+/// must never run at once. The directory's and tasks' events write single records by id,
+/// as the passes do, and stay free of the lock: a pass takes minutes, and holding their
+/// events that long would lose the freshness they are for.
+fn takes_stream_lock(stream: Endpoint) -> bool {
+    stream == Endpoint::ApprovalTasks
+}
+
+/// Leaves the events of `targets` pending because another writer (a scheduled run,
+/// another replica, a one-off `sync`) holds `stream`'s lock: nothing is read or written,
+/// the events keep `processed_at` NULL with a note in `error`, and the retry path tries
+/// them again after [`BUSY_RETRY_AFTER`]. Returns their ids.
+async fn defer(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    targets: &[Target],
+) -> anyhow::Result<Vec<String>> {
+    let ids: Vec<String> = targets
+        .iter()
+        .flat_map(|t| t.events.iter().map(|e| e.event_id.clone()))
+        .collect();
+    let note = format!(
+        "{stream} is busy: another writer holds its lock (a scheduled run, another replica or a one-off sync); \
+         applied once it is free"
+    );
+    inbox::finish(&ctx.pool, &ids, Some(&note)).await?;
+    for event in targets.iter().flat_map(|t| &t.events) {
+        ctx.metrics.event(&event.event_type, "deferred");
+    }
+    tracing::info!(%stream, events = ids.len(), "stream busy; its events wait for the lock");
+    Ok(ids)
 }
 
 /// Groups events by target, in arrival order, the last event of a target deciding.
@@ -164,7 +222,7 @@ async fn coalesce(ctx: &SyncContext, batch: Vec<Pending>) -> Vec<Target> {
     let mut targets: Vec<Target> = Vec::new();
     let mut index: HashMap<(&'static str, String), usize> = HashMap::new();
     for event in batch {
-        let (kind, id, action) = plan(ctx, &event).await;
+        let (kind, id, action) = target_of(ctx, &event).await;
         match index.get(&(kind, id.clone())) {
             Some(&i) => {
                 targets[i].action = action;
@@ -183,69 +241,21 @@ async fn coalesce(ctx: &SyncContext, batch: Vec<Pending>) -> Vec<Target> {
     targets
 }
 
-/// What one event asks for: its target's kind and id, and the action.
-async fn plan(ctx: &SyncContext, event: &Pending) -> (&'static str, String, Action) {
-    let body = event.payload.get("event").cloned().unwrap_or_default();
-    let text = |v: &Value, key: &str| {
-        v.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let object = body.get("object").cloned().unwrap_or_default();
-    let nothing = ("nothing", event.event_id.clone(), Action::Nothing);
-    match event.event_type.as_str() {
-        "contact.user.created_v3" | "contact.user.updated_v3" => {
-            match directory::user_key(ctx, &object) {
-                Some(id) => ("user", id, Action::UpsertUser(object)),
-                None => nothing,
-            }
-        }
-        "contact.user.deleted_v3" => match directory::user_key(ctx, &object) {
-            Some(id) => ("user", id, Action::RetireUser),
-            None => nothing,
-        },
-        "contact.department.created_v3"
-        | "contact.department.updated_v3"
-        | "contact.department.deleted_v3" => {
-            let id = text(&object, "open_department_id");
-            let action = match event.event_type.ends_with("deleted_v3") {
-                true => Action::RetireDepartment,
-                false => Action::RereadDepartment,
-            };
-            if id.is_empty() {
-                nothing
-            } else {
-                ("department", id, action)
-            }
-        }
-        "approval_task" => {
-            match approval_user(ctx, &text(&body, "user_id"), &text(&body, "open_id")).await {
-                Some(user) => ("approver", user, Action::RereadApprovals),
-                None => nothing,
-            }
-        }
-        "approval_instance" => {
-            let code = text(&body, "instance_code");
-            if code.is_empty() {
-                nothing
-            } else {
-                ("instance", code, Action::ApprovalInstance)
-            }
-        }
-        "task.task.updated_v1" => {
-            let id = text(&body, "task_id");
-            let action = match body.get("obj_type").and_then(Value::as_i64) {
-                Some(7) => Action::RetireTask,
-                _ => Action::RereadTask,
-            };
-            if id.is_empty() {
-                nothing
-            } else {
-                ("task", id, action)
-            }
-        }
-        _ => nothing,
+/// What one event asks for: its target's kind and id, and the action; an approver
+/// named by open_id under `user_id_type = union_id` is translated through `feishu.users`.
+async fn target_of(ctx: &SyncContext, event: &Pending) -> (&'static str, String, Action) {
+    let plan = plan::plan(
+        &event.event_id,
+        &event.event_type,
+        &event.payload,
+        ctx.client.user_id_type(),
+    );
+    if !plan.id_is_open_id {
+        return (plan.kind, plan.id, plan.action);
+    }
+    match approval_user(ctx, "", &plan.id).await {
+        Some(id) => (plan.kind, id, plan.action),
+        None => ("nothing", event.event_id.clone(), Action::Nothing),
     }
 }
 

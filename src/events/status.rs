@@ -102,8 +102,9 @@ impl SharedStatus {
     }
 }
 
-/// A connection state `status` read back, with the process that wrote it.
-#[derive(Debug, Clone)]
+/// A connection state `status` read back, with the process that wrote it; `status
+/// --json` prints it as is.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SavedStatus {
     pub process: String,
     pub connected_since: Option<DateTime<Utc>>,

@@ -11,7 +11,10 @@ use crate::feishu::{ApiRequest, Endpoint};
 use crate::sync::SyncContext;
 use feishu_endpoints::{APPROVAL_SUBSCRIBE_PATH, fill_path};
 
-/// The approval API's answer to a subscription that exists already.
+/// The approval API's answer to a subscription that exists already: HTTP 400, code
+/// 1390007, `subscription existed` ("当前审批定义已完成订阅或已取消订阅，无需重复操作"),
+/// in the error-code table of the subscribe document,
+/// <https://open.feishu.cn/document/server-docs/approval-v4/event/event-interface/subscribe>.
 const ALREADY_SUBSCRIBED: i64 = 1390007;
 
 /// Subscribes every known code not yet recorded; failures are logged and retried on the

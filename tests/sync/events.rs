@@ -18,17 +18,17 @@ use feishu_sync::events::status::SharedStatus;
 use feishu_sync::shutdown::CancellationToken;
 use feishu_sync::sync::{ReadMode, SyncContext};
 
-const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
 
 /// A running connection and processor, as `run` starts them.
-struct Pipeline {
+pub(crate) struct Pipeline {
     status: SharedStatus,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
 
 impl Pipeline {
-    fn start(ctx: &SyncContext, approval_codes: &[&str]) -> Pipeline {
+    pub(crate) fn start(ctx: &SyncContext, approval_codes: &[&str]) -> Pipeline {
         let mut ctx = ctx.clone();
         let shutdown = CancellationToken::new();
         ctx.shutdown = shutdown.clone();
@@ -45,7 +45,7 @@ impl Pipeline {
         }
     }
 
-    async fn connected(&self) -> bool {
+    pub(crate) async fn connected(&self) -> bool {
         let status = self.status.clone();
         eventually(LIMIT, || {
             let s = status.get();
@@ -54,7 +54,7 @@ impl Pipeline {
         .await
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(LIMIT, self.tracker.wait())
             .await
@@ -63,7 +63,7 @@ impl Pipeline {
 }
 
 /// A synced database and a simulator whose events are acknowledged quickly.
-async fn synced(pool: &PgPool) -> (SimHandle, SyncContext) {
+pub(crate) async fn synced(pool: &PgPool) -> (SimHandle, SyncContext) {
     let sim = simulator().await;
     sim.control_events(EventControl::ResendAfter(Duration::from_millis(500)));
     let ctx = context(pool, &sim);
@@ -71,11 +71,11 @@ async fn synced(pool: &PgPool) -> (SimHandle, SyncContext) {
     (sim, ctx)
 }
 
-async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
+pub(crate) async fn scalar_i64(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
-async fn until(pool: &PgPool, sql: &'static str) -> bool {
+pub(crate) async fn until(pool: &PgPool, sql: &'static str) -> bool {
     eventually(LIMIT, || async move {
         sqlx::query_scalar::<_, bool>(sql)
             .fetch_one(pool)
@@ -100,7 +100,7 @@ async fn all_processed(pool: &PgPool, n: i64) -> bool {
 }
 
 /// Approval events come only for subscribed definitions: every code is subscribed.
-async fn subscribed(pool: &PgPool) -> bool {
+pub(crate) async fn subscribed(pool: &PgPool) -> bool {
     until(
         pool,
         "SELECT count(*) = (SELECT count(DISTINCT definition_code) FROM feishu.approval_tasks)

@@ -21,6 +21,8 @@ mod directory;
 mod directory_status;
 /// Real-time sync over the long connection: events, acks, reconnects, subscriptions.
 mod events;
+/// Events beside the rest: the approval stream's lock, the connection in `status --json`.
+mod events_beside;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.

@@ -10,13 +10,18 @@ use super::department_id_type;
 use super::departments;
 use super::user_rows::{Columns, id_field};
 use crate::db::RunCounts;
-use crate::feishu::{ApiRequest, Endpoint};
+use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
 use feishu_endpoints::{DEPARTMENT_PATH, USER_PATH, fill_path};
 
 /// The id of `object` that `feishu.users.id` holds, if it carries one.
 pub fn user_key(ctx: &SyncContext, object: &Value) -> Option<String> {
-    let field = id_field(ctx.client.user_id_type());
+    user_key_as(ctx.client.user_id_type(), object)
+}
+
+/// [`user_key`] for ids of `user_id_type` (`feishu.user_id_type`).
+pub fn user_key_as(user_id_type: UserIdType, object: &Value) -> Option<String> {
+    let field = id_field(user_id_type);
     object
         .get(field)
         .and_then(Value::as_str)
@@ -208,4 +213,44 @@ pub async fn retire_department(ctx: &SyncContext, id: &str) -> anyhow::Result<Ru
         rows_retired: retired.rows_affected(),
         ..RunCounts::default()
     })
+}
+
+/// The contact documents' event examples, verbatim (`src/events/examples/`): a user
+/// event's `object` is the contact v3 user, mapped by the users stream's own code.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPDATED: &str = include_str!("../../events/examples/contact.user.updated_v3.json");
+
+    fn object() -> Value {
+        let payload: Value = serde_json::from_str(UPDATED).unwrap();
+        payload["event"]["object"].clone()
+    }
+
+    #[test]
+    fn the_documents_user_object_maps_to_a_users_row_and_its_membership() {
+        let (columns, rejected) = Columns::build(vec![object()], id_field(UserIdType::UserId));
+
+        assert!(rejected.is_empty(), "{:?}", rejected[0].reason);
+        assert_eq!(columns.id, ["e33ggbyz"]);
+        let department = "od-4e6ac4d14bcd5071a37a39de902c7141";
+        assert_eq!(columns.departments, [Some(vec![department.to_string()])]);
+        assert_eq!(columns.is_primary(0, department), Some(true));
+        assert_eq!(columns.is_resigned, [Some(false)]);
+        assert_eq!(
+            user_key_as(UserIdType::OpenId, &object()).as_deref(),
+            Some("ou_7dab8a3d3cdcc9da365777c7ad535d62")
+        );
+    }
+
+    #[test]
+    fn a_full_object_hides_nothing_the_stored_row_has_but_is_tenant_manager() {
+        let mut stored = object();
+        stored["is_tenant_manager"] = Value::Bool(false);
+        assert!(!hides_fields(&stored, &object()), "no re-read needed");
+        let mut scoped = object();
+        scoped.as_object_mut().unwrap().remove("enterprise_email");
+        assert!(hides_fields(&stored, &scoped), "a hidden field is re-read");
+    }
 }
