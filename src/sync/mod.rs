@@ -23,4 +23,4 @@ pub mod tasks;
 pub use context::{RunOptions, StreamOutcome, StreamReport, Sweep, SyncContext};
 pub use partition::{Completion, PageWrite, Partition, PartitionSink, read_partitions};
 pub use rejects::RejectedRecord;
-pub use run::{panic_message, run_journaled, run_once, sync};
+pub use run::{panic_message, run_journaled, run_locked, run_once, sync};

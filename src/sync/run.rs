@@ -131,7 +131,7 @@ async fn run_if_selected(
     let Some(lock) = StreamLock::acquire_waiting(locks, stream, &ctx.shutdown).await? else {
         return Ok(None);
     };
-    let report = run_journaled(ctx, stream, opts).await;
+    let report = run_locked(ctx, stream, opts, &lock).await;
     lock.release().await?;
     report.map(Some)
 }
@@ -141,6 +141,31 @@ pub async fn run_journaled(
     ctx: &SyncContext,
     stream: Endpoint,
     opts: &RunOptions,
+) -> anyhow::Result<StreamReport> {
+    run_journaled_under(ctx, stream, opts, None).await
+}
+
+/// [`run_journaled`] under the stream's `lock`: if the lock's session is lost, the run
+/// stops before its next page and is recorded `failed`, saying so.
+pub async fn run_locked(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+    lock: &StreamLock,
+) -> anyhow::Result<StreamReport> {
+    // The run's own stop signal: a lost lock stops this run, not the service.
+    let guarded = SyncContext {
+        shutdown: ctx.shutdown.child_token(),
+        ..ctx.clone()
+    };
+    run_journaled_under(&guarded, stream, opts, Some(lock)).await
+}
+
+async fn run_journaled_under(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+    lock: Option<&StreamLock>,
 ) -> anyhow::Result<StreamReport> {
     let run_id =
         match db::start_run(&ctx.pool, stream.name(), opts.backfill, opts.sweep.name()).await {
@@ -154,7 +179,7 @@ pub async fn run_journaled(
         };
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
-    run_journaled_in(ctx, stream, opts, run_id)
+    run_journaled_in(ctx, stream, opts, run_id, lock)
         .instrument(span)
         .await
 }
@@ -165,6 +190,7 @@ async fn run_journaled_in(
     stream: Endpoint,
     opts: &RunOptions,
     run_id: i64,
+    lock: Option<&StreamLock>,
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
     let replaced_before = ctx.client.replaced_count(stream);
@@ -174,7 +200,7 @@ async fn run_journaled_in(
     let mut panicked = None;
     let result = match ctx.client.quota_stop() {
         Some(stop) => Err(stop.error(stream.name()).into()),
-        None => match AssertUnwindSafe(run_once(ctx, stream, opts))
+        None => match AssertUnwindSafe(run_watched(ctx, stream, opts, lock))
             .catch_unwind()
             .await
         {
@@ -204,6 +230,11 @@ async fn run_journaled_in(
             Some(format!("{error:#}")),
         ),
     };
+    // A lost lock outweighs what the run made of being stopped.
+    let (status, error) = match lock.and_then(StreamLock::loss) {
+        Some(loss) => (RunStatus::Failed, Some(loss)),
+        None => (status, error),
+    };
     db::finish_run(&ctx.pool, run_id, status, counts, cost, error.as_deref()).await?;
     if let Some(ceiling) = ctx.client.rate_ceiling_per_minute(stream) {
         let ceiling = i32::try_from(ceiling).unwrap_or(i32::MAX);
@@ -227,6 +258,19 @@ async fn run_journaled_in(
         duration,
         error,
     })
+}
+
+/// [`run_once`], stopped before its next page if `lock`'s session is lost.
+async fn run_watched(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    opts: &RunOptions,
+    lock: Option<&StreamLock>,
+) -> anyhow::Result<StreamOutcome> {
+    match lock {
+        Some(lock) => lock.guard(&ctx.shutdown, run_once(ctx, stream, opts)).await,
+        None => run_once(ctx, stream, opts).await,
+    }
 }
 
 /// The text a panic was raised with (`panic!("...")`), or a placeholder.
