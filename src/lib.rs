@@ -46,6 +46,7 @@ pub mod events;
 pub mod feishu;
 pub mod grant;
 pub mod history;
+pub mod learned_ceilings;
 pub mod metrics;
 pub mod one_pass;
 pub mod output;

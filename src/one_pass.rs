@@ -27,6 +27,7 @@ pub async fn run(
     }
     crate::sync_state::check_user_id_type(&pool, id_type).await?;
     let client = Arc::new(FeishuClient::new(settings).context("building the HTTP client")?);
+    crate::learned_ceilings::load(&pool, &client).await;
     // Refused credentials fail every stream the same way: say so once, before any starts.
     if let Err(error) = client.ensure_token().await
         && error.refuses_credentials()

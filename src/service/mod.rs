@@ -51,6 +51,7 @@ pub async fn run(
         FeishuClient::with_metrics(settings, metrics.clone())
             .context("building the HTTP client")?,
     );
+    crate::learned_ceilings::load(&pool, &client).await;
     let shutdown = CancellationToken::new();
     let ctx = SyncContext {
         pool: pool.clone(),
