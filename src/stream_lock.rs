@@ -73,7 +73,7 @@ pub struct StreamLock {
     /// or a panic on the way), it makes the watcher close the connection instead, which
     /// releases the lock: a lock never goes back to the pool still held.
     release: Option<oneshot::Sender<()>>,
-    /// The connection once handed back; `None` if the session was lost.
+    /// The watcher; it hands the connection back (`None` once the session was lost).
     watcher: Option<JoinHandle<Option<PoolConnection<Postgres>>>>,
     loss: Arc<Loss>,
 }
@@ -164,7 +164,9 @@ impl StreamLock {
     /// (runs stop between pages on it, the page in hand aside) and `work` is left to
     /// wind down.
     pub async fn guard<F: Future>(&self, stop: &CancellationToken, work: F) -> F::Output {
-        let mut work = std::pin::pin!(work);
+        // Boxed: a run's future is large, and a second copy of it here would crowd the
+        // stack of a pass that joins a dozen of them.
+        let mut work = Box::pin(work);
         tokio::select! {
             done = work.as_mut() => return done,
             _ = self.loss.noticed.cancelled() => stop.cancel(),

@@ -158,7 +158,8 @@ pub async fn run_locked(
         shutdown: ctx.shutdown.child_token(),
         ..ctx.clone()
     };
-    run_journaled_under(&guarded, stream, opts, Some(lock)).await
+    // Boxed: `sync` joins a dozen runs in one future, which must stay small.
+    Box::pin(run_journaled_under(&guarded, stream, opts, Some(lock))).await
 }
 
 async fn run_journaled_under(
