@@ -50,6 +50,7 @@ pub mod db;
 pub mod events;
 pub mod feishu;
 pub mod history;
+pub mod learned_ceilings;
 pub mod metrics;
 pub mod output;
 pub mod progress;

@@ -29,13 +29,17 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to `database`, applies the migrations and builds the client.
+    /// Connects to `database`, applies the migrations and builds the client, which starts
+    /// each endpoint at the rate ceiling earlier runs learned (so a restart does not learn
+    /// it again through frequency limits).
     pub async fn build(
         database: &DatabaseConfig,
         settings: ClientSettings,
     ) -> anyhow::Result<Self> {
         let pool = migrated_pool(database).await?;
-        Application::with_pool(pool, settings)
+        let app = Application::with_pool(pool, settings)?;
+        crate::learned_ceilings::load(&app.pool, &app.client).await;
+        Ok(app)
     }
 
     /// Over a pool whose database is already migrated (the tests' fresh databases).

@@ -1,12 +1,18 @@
 //! One Postgres advisory lock per stream, so no two writers of a stream (replicas of `run`,
 //! a one-off `sync` beside the service) ever run it at the same time against one database.
 //! The lock lives on a connection of its own: if the process dies, Postgres closes the
-//! session and releases it.
+//! session and releases it. While a run holds it, the session is checked every
+//! [`CHECK_EVERY`]; a lost session stops the run, which is recorded failed saying so.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPoolOptions, Postgres};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::feishu::Endpoint;
 use crate::shutdown::CancellationToken;
@@ -49,10 +55,34 @@ pub fn lock_pool(work_pool: &PgPool) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// A held stream lock; release it with [`StreamLock::release`].
+/// How often a held lock's session is checked: the longest a lost session goes unnoticed.
+/// The check also keeps the session from looking idle to `idle_session_timeout`.
+pub const CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// A check unanswered for this long counts as a lost session (a proxy or network cut
+/// that left the socket open).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A held stream lock; release it with [`StreamLock::release`]. A watcher task owns its
+/// connection meanwhile and checks the session every [`CHECK_EVERY`]: if the session is
+/// lost (terminated, timed out, cut off), Postgres has released the lock, another writer
+/// may take it, and [`StreamLock::guard`] stops the run.
 pub struct StreamLock {
     key: i64,
-    conn: Option<PoolConnection<Postgres>>,
+    /// Asks the watcher for the connection back, to unlock it. Dropped unsent (an error
+    /// or a panic on the way), it makes the watcher close the connection instead, which
+    /// releases the lock: a lock never goes back to the pool still held.
+    release: Option<oneshot::Sender<()>>,
+    /// The watcher; it hands the connection back (`None` once the session was lost).
+    watcher: Option<JoinHandle<Option<PoolConnection<Postgres>>>>,
+    loss: Arc<Loss>,
+}
+
+/// Why the lock's session was lost, once the watcher noticed.
+#[derive(Default)]
+struct Loss {
+    reason: OnceLock<String>,
+    noticed: CancellationToken,
 }
 
 impl StreamLock {
@@ -70,10 +100,7 @@ impl StreamLock {
             .fetch_one(&mut *conn)
             .await
             .context("taking the stream's advisory lock")?;
-        Ok(locked.then_some(StreamLock {
-            key,
-            conn: Some(conn),
-        }))
+        Ok(locked.then(|| StreamLock::held(key, endpoint, conn)))
     }
 
     /// Takes the stream's lock, waiting while another session holds it (logged once).
@@ -106,10 +133,7 @@ impl StreamLock {
         match granted {
             Some(granted) => {
                 granted.context("waiting for the stream's advisory lock")?;
-                Ok(Some(StreamLock {
-                    key,
-                    conn: Some(conn),
-                }))
+                Ok(Some(StreamLock::held(key, endpoint, conn)))
             }
             None => {
                 drop(conn.detach());
@@ -118,25 +142,115 @@ impl StreamLock {
         }
     }
 
-    /// Releases the lock and returns the connection to the pool.
+    /// The lock held on `conn`, handed to its watcher.
+    fn held(key: i64, endpoint: Endpoint, conn: PoolConnection<Postgres>) -> StreamLock {
+        let (release, asked) = oneshot::channel();
+        let loss = Arc::new(Loss::default());
+        let watcher = tokio::spawn(watch(conn, asked, loss.clone(), endpoint));
+        StreamLock {
+            key,
+            release: Some(release),
+            watcher: Some(watcher),
+            loss,
+        }
+    }
+
+    /// Why the lock's session was lost, if it was: the run's error.
+    pub fn loss(&self) -> Option<String> {
+        self.loss.reason.get().cloned()
+    }
+
+    /// Runs `work` under the lock. If the lock's session is lost meanwhile, `stop` fires
+    /// (runs stop between pages on it, the page in hand aside) and `work` is left to
+    /// wind down.
+    pub async fn guard<F: Future>(&self, stop: &CancellationToken, work: F) -> F::Output {
+        // Boxed: a run's future is large, and a second copy of it here would crowd the
+        // stack of a pass that joins a dozen of them.
+        let mut work = Box::pin(work);
+        tokio::select! {
+            done = work.as_mut() => return done,
+            _ = self.loss.noticed.cancelled() => stop.cancel(),
+        }
+        work.await
+    }
+
+    /// Releases the lock and returns the connection to the pool. A lock whose session was
+    /// lost has nothing left to release.
     pub async fn release(mut self) -> anyhow::Result<()> {
-        if let Some(mut conn) = self.conn.take() {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        let Some(watcher) = self.watcher.take() else {
+            return Ok(());
+        };
+        let conn = watcher.await.context("the stream lock's watcher failed")?;
+        let Some(mut conn) = conn else {
+            return Ok(());
+        };
+        let unlocked =
             sqlx::query_scalar!("SELECT pg_advisory_unlock($1) AS \"unlocked!\"", self.key)
                 .fetch_one(&mut *conn)
-                .await
-                .context("releasing the stream's advisory lock")?;
+                .await;
+        if unlocked.is_err() {
+            // Closing the session releases the lock the query could not.
+            drop(conn.detach());
         }
+        unlocked.context("releasing the stream's advisory lock")?;
         Ok(())
     }
 }
 
-impl Drop for StreamLock {
-    /// A lock dropped without `release` (an error or a panic on the way) must not go back
-    /// to the pool still held: the connection is closed instead, which releases it.
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
+/// What the watcher waits for next.
+enum Next {
+    /// The lock is released (`true`) or dropped (`false`).
+    Asked(bool),
+    /// A check of the session came back.
+    Checked(Result<(), String>),
+}
+
+/// Checks the session holding `endpoint`'s lock every [`CHECK_EVERY`] until the lock
+/// asks for the connection back (`Some`) or is dropped (the connection is closed,
+/// `None`). A check that fails or hangs records the loss, says so in the log, and closes
+/// the connection.
+async fn watch(
+    mut conn: PoolConnection<Postgres>,
+    mut asked: oneshot::Receiver<()>,
+    loss: Arc<Loss>,
+    endpoint: Endpoint,
+) -> Option<PoolConnection<Postgres>> {
+    let why = loop {
+        let next = tokio::select! {
+            asked = &mut asked => Next::Asked(asked.is_ok()),
+            // The check itself is never cut short: the connection stays consistent.
+            _ = tokio::time::sleep(CHECK_EVERY) => Next::Checked(check(&mut conn).await),
+        };
+        match next {
+            Next::Asked(true) => return Some(conn),
+            Next::Asked(false) => {
+                drop(conn.detach());
+                return None;
+            }
+            Next::Checked(Ok(())) => {}
+            Next::Checked(Err(why)) => break why,
         }
+    };
+    let reason = format!(
+        "lost the stream lock: its database session ended ({why}), so another writer may run the stream; this run stopped writing"
+    );
+    tracing::error!(stream = %endpoint, reason, "stream lock lost; the run stops before its next page");
+    let _ = loss.reason.set(reason);
+    loss.noticed.cancel();
+    drop(conn.detach());
+    None
+}
+
+/// Asks the session for a sign of life.
+async fn check(conn: &mut PoolConnection<Postgres>) -> Result<(), String> {
+    use sqlx::Connection;
+    match tokio::time::timeout(CHECK_TIMEOUT, conn.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
     }
 }
 

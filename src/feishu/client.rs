@@ -99,6 +99,19 @@ impl FeishuClient {
         Some(per_minute(ceiling, self.budgets.window()))
     }
 
+    /// Starts `endpoint`'s budget at a ceiling an earlier run learned (`per_minute`, as
+    /// `sync_runs.rate_ceiling_per_minute` records it), where it is below the configured
+    /// rate. Returns whether it was taken.
+    pub fn start_from_ceiling(&self, endpoint: Endpoint, per_minute: u32) -> bool {
+        let window = self.budgets.window();
+        let per_window = (f64::from(per_minute) * window.as_secs_f64() / 60.0).round() as u32;
+        let taken = self.budgets.remember(endpoint, per_window.max(1));
+        if taken {
+            self.publish_budget(endpoint);
+        }
+        taken
+    }
+
     /// Exports `endpoint`'s budget and learned ceiling, per minute, after either changed.
     fn publish_budget(&self, endpoint: Endpoint) {
         let window = self.budgets.window();

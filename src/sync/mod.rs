@@ -32,5 +32,5 @@ pub use outcome::{StreamOutcome, StreamReport};
 pub use partition::read_partitions;
 pub use read_mode::{PartitionKey, ReadMode};
 pub use rejects::RejectedRecord;
-pub use run::{panic_message, read_stream, run_journaled, run_pass};
+pub use run::{panic_message, read_stream, run_journaled, run_locked, run_pass};
 pub use sink::{Completion, PageWrite, Partition, PartitionSink};

@@ -148,7 +148,7 @@ async fn run_if_selected(
     let Some(lock) = StreamLock::acquire_waiting(locks, stream, &ctx.shutdown).await? else {
         return Ok(None);
     };
-    let report = run_journaled(ctx, stream, mode).await;
+    let report = run_locked(ctx, stream, mode, &lock).await;
     lock.release().await?;
     report.map(Some)
 }
@@ -158,6 +158,32 @@ pub async fn run_journaled(
     ctx: &SyncContext,
     stream: Endpoint,
     mode: &ReadMode,
+) -> anyhow::Result<StreamReport> {
+    run_journaled_under(ctx, stream, mode, None).await
+}
+
+/// [`run_journaled`] under the stream's `lock`: if the lock's session is lost, the run
+/// stops before its next page and is recorded `failed`, saying so.
+pub async fn run_locked(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    mode: &ReadMode,
+    lock: &StreamLock,
+) -> anyhow::Result<StreamReport> {
+    // The run's own stop signal: a lost lock stops this run, not the service.
+    let guarded = SyncContext {
+        shutdown: ctx.shutdown.child_token(),
+        ..ctx.clone()
+    };
+    // Boxed: a pass joins a dozen runs in one future, which must stay small.
+    Box::pin(run_journaled_under(&guarded, stream, mode, Some(lock))).await
+}
+
+async fn run_journaled_under(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    mode: &ReadMode,
+    lock: Option<&StreamLock>,
 ) -> anyhow::Result<StreamReport> {
     let run_id = match db::start_run(
         &ctx.pool,
@@ -177,7 +203,7 @@ pub async fn run_journaled(
     };
     // Every log line of the run, the client's included, carries its run id and stream.
     let span = tracing::info_span!("run", run_id, stream = stream.name());
-    run_journaled_in(ctx, stream, mode, run_id)
+    run_journaled_in(ctx, stream, mode, run_id, lock)
         .instrument(span)
         .await
 }
@@ -188,12 +214,13 @@ async fn run_journaled_in(
     stream: Endpoint,
     mode: &ReadMode,
     run_id: i64,
+    lock: Option<&StreamLock>,
 ) -> anyhow::Result<StreamReport> {
     let cost_before = api_cost(ctx, stream);
     let replaced_before = ctx.client.replaced_count(stream);
     let started = Instant::now();
     tracing::info!(%stream, backfill = mode.is_backfill(), sweep = mode.sweep_name(), "stream run started");
-    let (result, panicked) = read_guarded(ctx, stream, mode).await;
+    let (result, panicked) = read_guarded(ctx, stream, mode, lock).await;
     let cost_after = api_cost(ctx, stream);
     let cost = ApiCost {
         requests: cost_after.requests - cost_before.requests,
@@ -210,6 +237,11 @@ async fn run_journaled_in(
             RunCounts::default(),
             Some(format!("{error:#}")),
         ),
+    };
+    // A lost lock outweighs what the run made of being stopped.
+    let (status, error) = match lock.and_then(StreamLock::loss) {
+        Some(loss) => (RunStatus::Failed, Some(loss)),
+        None => (status, error),
     };
     db::finish_run(&ctx.pool, run_id, status, counts, cost, error.as_deref()).await?;
     if let Some(ceiling) = ctx.client.rate_ceiling_per_minute(stream) {
@@ -243,6 +275,7 @@ async fn read_guarded(
     ctx: &SyncContext,
     stream: Endpoint,
     mode: &ReadMode,
+    lock: Option<&StreamLock>,
 ) -> (
     anyhow::Result<StreamOutcome>,
     Option<Box<dyn std::any::Any + Send>>,
@@ -250,7 +283,7 @@ async fn read_guarded(
     if let Some(stop) = ctx.client.quota_stop() {
         return (Err(stop.error(stream.name()).into()), None);
     }
-    match AssertUnwindSafe(read_stream(ctx, stream, mode))
+    match AssertUnwindSafe(read_watched(ctx, stream, mode, lock))
         .catch_unwind()
         .await
     {
@@ -261,6 +294,22 @@ async fn read_guarded(
             let error = anyhow::anyhow!("the run panicked: {message}");
             (Err(error), Some(payload))
         }
+    }
+}
+
+/// [`read_stream`], stopped before its next page if `lock`'s session is lost.
+async fn read_watched(
+    ctx: &SyncContext,
+    stream: Endpoint,
+    mode: &ReadMode,
+    lock: Option<&StreamLock>,
+) -> anyhow::Result<StreamOutcome> {
+    match lock {
+        Some(lock) => {
+            lock.guard(&ctx.shutdown, read_stream(ctx, stream, mode))
+                .await
+        }
+        None => read_stream(ctx, stream, mode).await,
     }
 }
 

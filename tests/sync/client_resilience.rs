@@ -255,6 +255,71 @@ async fn status_shows_a_learned_ceiling_below_the_configured_rate(pool: PgPool) 
     assert_eq!(advice("tasks"), None, "no limit met, nothing learned");
 }
 
+/// Issue 25: a `sync` after one that learned a ceiling starts from it (the recorded
+/// `rate_ceiling_per_minute`) instead of learning it again through frequency limits. Both
+/// runs are configured at 15 per 2 s. The first server allows 10, and the first run meets
+/// its limit; the second server allows 12, a little above the learned ceiling, so a run
+/// starting at the ceiling meets none, even with a request late on a loaded machine, while
+/// one starting at the configured 15 would.
+#[sqlx::test(migrations = false)]
+async fn a_second_sync_starts_from_the_ceiling_the_first_learned(pool: PgPool) {
+    use crate::helpers::binary::{run_binary, sim_env, text};
+    let window = Duration::from_secs(2);
+    let server = |requests| {
+        let mut config = SimConfig::default().with_window(window);
+        config.announce_limit_per_second = true;
+        config
+            .rate_limits
+            .insert(Endpoint::ApprovalTasks, RateLimit { requests, window });
+        config
+    };
+    let env = |sim: &feishu_sim::SimHandle| {
+        let mut env = sim_env(sim, &pool);
+        env.retain(|(k, _)| {
+            k != "RUST_LOG" && k != "FEISHU_SYNC__FEISHU__RATE_LIMITS__APPROVAL_TASKS"
+        });
+        env.push(("RUST_LOG".into(), "info".into()));
+        env.push((
+            "FEISHU_SYNC__FEISHU__RATE_LIMITS__APPROVAL_TASKS".into(),
+            "15".into(),
+        ));
+        env
+    };
+    let args = ["sync", "--stream", "approval_tasks"];
+    let first_server = simulator_with(server(10)).await;
+    let first = run_binary(&args, env(&first_server)).await;
+    let recorded: Option<i32> = sqlx::query_scalar(
+        "SELECT rate_ceiling_per_minute FROM feishu.sync_runs ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let second_server = simulator_with(server(12)).await;
+
+    let second = run_binary(&args, env(&second_server)).await;
+
+    let (_, first_log) = text(&first);
+    let (_, second_log) = text(&second);
+    assert!(first.status.success(), "{first_log}");
+    assert!(second.status.success(), "{second_log}");
+    let first_limited = first_server.stats(Endpoint::ApprovalTasks).rate_limited;
+    let second_limited = second_server.stats(Endpoint::ApprovalTasks).rate_limited;
+    assert!(first_limited > 0, "the first run met the limit");
+    let recorded = recorded.expect("the first run recorded the ceiling it learned");
+    let started = second_log
+        .lines()
+        .find(|l| l.contains("starting from the rate ceiling an earlier run learned"))
+        .unwrap_or_else(|| panic!("no start from the ceiling in {second_log}"));
+    assert!(
+        started.contains(&format!("ceiling_per_minute={recorded}")),
+        "{started}"
+    );
+    assert_eq!(
+        second_limited, 0,
+        "starting at the learned ceiling meets no limit (the first met {first_limited})"
+    );
+}
+
 #[sqlx::test]
 async fn gateway_errors_and_broken_bodies_are_retried(pool: PgPool) {
     let sim = simulator().await;

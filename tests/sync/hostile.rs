@@ -300,12 +300,22 @@ async fn serve(router: axum::Router) -> std::net::SocketAddr {
     addr
 }
 
+/// Every token answer carries the bad `expire`, so a client that trusted it would fetch a
+/// token before every one of the pass's requests (or panic on a huge one).
 #[sqlx::test]
 async fn an_absurd_or_missing_token_expire_neither_panics_nor_refetches_per_request(pool: PgPool) {
-    for expire in [json!(u64::MAX), json!(0), serde_json::Value::Null] {
+    let expires = [
+        json!(u64::MAX),
+        json!(1e300),
+        json!(0),
+        json!(-5),
+        json!("7200"),
+        serde_json::Value::Null,
+    ];
+    for expire in expires {
         let sim = simulator().await;
         let ctx = context(&pool, &sim);
-        sim.inject(None, Fault::TokenExpire(expire.clone()), 1);
+        sim.inject(None, Fault::TokenExpire(expire.clone()), 1000);
 
         let reports = sync::run_pass(
             &ctx,

@@ -33,6 +33,8 @@ mod grant;
 mod history;
 /// Hostile answers: NUL, lone surrogates, bogus times, endless paging, huge bodies.
 mod hostile;
+/// Stream locks during a run: a lost lock session stops the run and fails it.
+mod locks;
 /// Answers once read too narrowly: 99991665, 40003, 1580901, scopes, 43010, same token.
 mod narrow_answers;
 /// Performance results: reviewees, review data, metrics, dictionaries, views.

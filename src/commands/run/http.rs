@@ -165,9 +165,8 @@ pub async fn serve_config_error(
         );
     let stop = CancellationToken::new();
     tokio::spawn(crate::shutdown::cancel_on_signal(stop.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await?;
+    let limits = super::probe_server::ProbeLimits::default();
+    super::probe_server::serve(listener, app, limits, stop).await;
     Ok(ExitCode::from(2))
 }
 

@@ -65,7 +65,7 @@ impl StreamJobs {
         let Some(lock) = self.replica_lock(stream, when_busy).await else {
             return;
         };
-        if let Err(error) = sync::run_journaled(&self.ctx, stream, mode).await {
+        if let Err(error) = sync::run_locked(&self.ctx, stream, mode, &lock).await {
             tracing::error!(%stream, error = format!("{error:#}"), "run could not be journaled");
         }
         if let Err(error) = lock.release().await {

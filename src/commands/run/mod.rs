@@ -6,6 +6,7 @@
 pub mod credentials;
 pub mod http;
 pub mod jobs;
+pub mod probe_server;
 pub mod schedule;
 
 use std::process::ExitCode;
@@ -209,14 +210,10 @@ async fn serve_http(
         dead_loops,
     };
     let app = http::router(state);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "probe and metrics server stopped");
-        }
-    }))
+    let limits = probe_server::ProbeLimits::default();
+    Ok(tokio::spawn(probe_server::serve(
+        listener, app, limits, stop,
+    )))
 }
 
 /// Spawns one schedule loop per stream. A loop that ends before the shutdown marks the

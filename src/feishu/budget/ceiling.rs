@@ -99,6 +99,19 @@ impl RateLearner {
         self.ceiling
     }
 
+    /// Starts from a `ceiling` an earlier process learned, where it is below the configured
+    /// rate: the ceiling and the budget both, as if this process had measured it (so it is
+    /// probed above as rarely). Returns whether it was taken.
+    pub(super) fn remember(&mut self, ceiling: u32) -> bool {
+        let ceiling = ceiling.max(1);
+        if ceiling >= self.configured {
+            return false;
+        }
+        self.ceiling = Some(ceiling);
+        self.current = ceiling;
+        true
+    }
+
     /// A request left at `at`; `waited` says whether it had to wait for its slot.
     pub(super) fn sent(&mut self, at: Instant, waited: bool) {
         while self

@@ -158,6 +158,19 @@ impl Budgets {
         changed
     }
 
+    /// Starts `endpoint` at a `ceiling` (requests per window) an earlier run learned, where
+    /// it is below the configured rate, instead of re-learning it through frequency
+    /// limits. Returns whether it was taken.
+    pub fn remember(&self, endpoint: Endpoint, ceiling: u32) -> bool {
+        let mut state = self.state(endpoint);
+        if !state.learner.remember(ceiling) {
+            return false;
+        }
+        let current = state.learner.current();
+        state.pacer.set_rate(current, self.window);
+        true
+    }
+
     /// Requests per window in force for `endpoint`.
     pub fn current(&self, endpoint: Endpoint) -> u32 {
         self.state(endpoint).learner.current()

@@ -39,6 +39,31 @@ async fn requests_leave_evenly_spaced_at_the_budget() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_remembered_ceiling_paces_from_the_first_request_and_one_at_the_rate_is_ignored() {
+    let b = budgets(100, Duration::from_secs(2));
+
+    let at_the_rate = b.remember(Endpoint::Tasks, 100);
+    let below = b.remember(Endpoint::ApprovalTasks, 50);
+    let started = Instant::now();
+    send_accepted(&b, Endpoint::ApprovalTasks, 51).await;
+
+    assert!(!at_the_rate, "a ceiling at the configured rate is none");
+    assert_eq!(
+        (b.current(Endpoint::Tasks), b.ceiling(Endpoint::Tasks)),
+        (100, None)
+    );
+    assert!(below);
+    assert_eq!(b.ceiling(Endpoint::ApprovalTasks), Some(50));
+    assert_eq!(b.current(Endpoint::ApprovalTasks), 50);
+    // 50 gaps of 2 s × SAFETY / 50.
+    let elapsed = started.elapsed();
+    assert!(
+        (elapsed.as_secs_f64() - 2.0 * pacer::SAFETY).abs() < 0.001,
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_throttle_pauses_every_request_of_the_endpoint_and_no_other() {
     let b = budgets(6000, Duration::from_secs(60));
     let sent = b.acquire(Endpoint::Tasks).await;
