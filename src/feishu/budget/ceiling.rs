@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::pacer::SAFETY;
+use super::pacer::spread;
 
 /// A limit answered while the endpoint sent below its budget (not "bound" by it) cannot be
 /// explained by its own pace; it leaves this share of the budget, as TCP's cut would.
@@ -158,7 +158,7 @@ impl RateLearner {
         let (count, waited) = self.window_before(sent_at);
         let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
         let from = self.current;
-        let pace = f64::from(from) / SAFETY;
+        let pace = f64::from(from) * self.window.as_secs_f64() / spread(self.window).as_secs_f64();
         let to = match measured {
             true => count.min(from),
             false => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
