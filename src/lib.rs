@@ -32,15 +32,20 @@
 //! # How one page travels
 //! 1. A stream module builds an [`feishu::ApiRequest`] per partition (one semester, one
 //!    user × topic, …) and hands it with its sink to `sync::read_partitions`.
-//! 2. [`feishu::Pager`] asks [`feishu::FeishuClient::call`] for each page: a budget slot,
+//! 2. The partition reader loads the partition's watermark with its cursor, has
+//!    `sync::read_mode` compute the window start, and lets the sink narrow the request.
+//! 3. [`feishu::Pager`] asks [`feishu::FeishuClient::call`] for each page: a budget slot,
 //!    a token, the HTTP exchange, retries; the `data` object comes back typed.
-//! 3. The partition reader opens one transaction per page. The stream's sink maps the
-//!    records to rows and upserts them in batches (UNNEST arrays, `IS DISTINCT FROM`);
-//!    malformed records go to `feishu.sync_errors`; [`sync_state`] saves the next page's
-//!    cursor. The page commits as a whole.
-//! 4. After the last page of a clean pass the sink retires rows not seen and returns the
-//!    partition's new watermark; [`sync_state`] records it in the same transaction.
-//! 5. [`sync::run_journaled`] closes the run's `feishu.sync_runs` row with its counts.
+//! 4. `sync::page` opens one transaction per page. The stream's sink maps the records to
+//!    rows and upserts them in batches (UNNEST arrays, `IS DISTINCT FROM`); malformed
+//!    records go to `feishu.sync_errors`; [`sync_state`] saves the next page's cursor.
+//!    The page commits as a whole.
+//! 5. On the last page of a clean pass the reader asks the sink for the new watermark and
+//!    records it through [`sync_state`], and retires what the pass did not see where the
+//!    retirement rule allows, in the same transaction.
+//! 6. [`sync::run_journaled`] closes the run's `feishu.sync_runs` row with its counts.
+//!
+//! [`learned_ceilings`] starts each endpoint's budget at the ceiling earlier runs learned.
 
 pub mod app;
 pub mod cli;
