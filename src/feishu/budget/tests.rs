@@ -52,10 +52,10 @@ async fn a_remembered_ceiling_paces_from_the_first_request_and_one_at_the_rate_i
     assert!(below);
     assert_eq!(b.ceiling(Endpoint::ApprovalTasks), Some(50));
     assert_eq!(b.current(Endpoint::ApprovalTasks), 50);
-    // 50 gaps of 2 s × SAFETY / 50.
+    // 50 gaps of (2 s + 30 ms) / 50.
     let elapsed = started.elapsed();
     assert!(
-        (elapsed.as_secs_f64() - 2.0 * pacer::SAFETY).abs() < 0.001,
+        (elapsed.as_secs_f64() - pacer::spread(Duration::from_secs(2)).as_secs_f64()).abs() < 0.001,
         "{elapsed:?}"
     );
 }
