@@ -197,6 +197,11 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Show each service process's long connection (connected since, last frame,
+    /// reconnects, last error) instead of the streams; with --json, as a JSON array.
+    #[arg(long, conflicts_with = "check")]
+    pub connections: bool,
+
     /// For monitoring (cron, Nagios): exit 1, naming each problem on stderr, when an
     /// enabled stream's last run failed, it never succeeded, or its last success is older
     /// than --max-age.

@@ -79,12 +79,12 @@ pub struct LastRun {
 /// and exits 1 if there is one.
 pub async fn execute(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = db::connect(&config.database).await?;
+    if args.connections {
+        return print_connections_only(&pool, args.json).await;
+    }
     let statuses = collect(&pool, config).await?;
     if args.json {
-        // The streams, then each service process's long connection as `/readyz` shows it.
-        let connections = crate::events::status::saved(&pool).await?;
-        let document = serde_json::json!({ "streams": statuses, "long_connections": connections });
-        crate::outln!("{}", serde_json::to_string_pretty(&document)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&statuses)?);
     } else {
         print_table(&statuses);
         print_connections(&pool).await?;
@@ -100,6 +100,18 @@ pub async fn execute(config: &Config, args: &StatusArgs) -> anyhow::Result<ExitC
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })
+}
+
+/// `status --connections`: each service process's long connection as `/readyz` shows
+/// it, as lines or (with `json`) a JSON array; the streams' array keeps its own shape.
+async fn print_connections_only(pool: &PgPool, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let connections = crate::events::status::saved(pool).await?;
+        crate::outln!("{}", serde_json::to_string_pretty(&connections)?);
+    } else {
+        print_connections(pool).await?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The long connection of each service process that wrote its state lately.

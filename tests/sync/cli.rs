@@ -168,7 +168,7 @@ async fn status_shows_each_streams_last_run_watermarks_and_next_run(pool: PgPool
     assert!(json.status.success(), "{stderr}");
     let statuses: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let by_name = |name: &str| {
-        statuses["streams"]
+        statuses
             .as_array()
             .unwrap()
             .iter()

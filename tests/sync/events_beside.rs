@@ -80,7 +80,9 @@ async fn an_approval_event_waits_while_another_writer_holds_the_stream_lock(pool
 }
 
 #[sqlx::test]
-async fn status_json_shows_each_processes_long_connection(pool: PgPool) {
+async fn status_connections_shows_each_processes_long_connection_and_json_keeps_its_shape(
+    pool: PgPool,
+) {
     sqlx::query(
         "INSERT INTO feishu.event_connections
              (process, connected_since, last_frame_at, reconnects, last_error, updated_at)
@@ -90,22 +92,20 @@ async fn status_json_shows_each_processes_long_connection(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-
     let env = vec![("DATABASE_URL".to_string(), database_url(&pool))];
-    let output = run_binary(&["status", "--json"], env).await;
+
+    let output = run_binary(&["status", "--json", "--connections"], env.clone()).await;
+    let streams_output = run_binary(&["status", "--json"], env.clone()).await;
+    let text_output = run_binary(&["status", "--connections"], env).await;
 
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
-    let json: Value = serde_json::from_str(&stdout).expect("status prints JSON");
-    let streams = json["streams"].as_array().expect("the streams");
-    assert_eq!(streams.len(), Endpoint::ALL.len());
-    let connections = json["long_connections"]
-        .as_array()
-        .expect("the connections");
+    let connections: Value = serde_json::from_str(&stdout).expect("status prints JSON");
+    let connections = connections.as_array().expect("an array of connections");
     assert_eq!(
         connections.len(),
         1,
-        "a process gone an hour is left out: {json}"
+        "a process gone an hour is left out: {stdout}"
     );
     let c = &connections[0];
     assert_eq!(c["process"], "worker-1:42");
@@ -118,4 +118,17 @@ async fn status_json_shows_each_processes_long_connection(pool: PgPool) {
         "{c}"
     );
     assert!(c["last_frame_at"].is_string(), "{c}");
+    // `status --json` stays the array of streams that scripts already read.
+    let (stdout, stderr) = text(&streams_output);
+    assert!(streams_output.status.success(), "{stderr}");
+    let streams: Value = serde_json::from_str(&stdout).expect("status prints JSON");
+    assert_eq!(
+        streams.as_array().map(Vec::len),
+        Some(Endpoint::ALL.len()),
+        "{stdout}"
+    );
+    let (stdout, stderr) = text(&text_output);
+    assert!(text_output.status.success(), "{stderr}");
+    assert!(stdout.contains("worker-1:42"), "{stdout}");
+    assert!(!stdout.contains("gone:7"), "{stdout}");
 }

@@ -115,7 +115,7 @@ async fn sync_exits_1_on_a_used_up_quota_and_status_shows_it_with_the_api_cost(p
     );
     let (json, _) = text(&status);
     let statuses: serde_json::Value = serde_json::from_str(&json).expect("status prints JSON");
-    let runs: Vec<&serde_json::Value> = statuses["streams"]
+    let runs: Vec<&serde_json::Value> = statuses
         .as_array()
         .unwrap()
         .iter()
