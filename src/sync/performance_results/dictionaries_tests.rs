@@ -1,7 +1,8 @@
-//! Unit tests of the dictionaries. The stored copies of the documents
-//! (performance-v2/indicator/query, performance-v2/metric_field/query) end before their
-//! response examples; these fixtures follow their response tables (note `lable`, and the
-//! field type `pencentage`, spelt as the document spells them).
+//! Unit tests of the dictionaries. `METRIC_FIELDS_EXAMPLE` is the response example of
+//! performance-v2/metric_field/query, verbatim (`examples/metric_fields_query.json`).
+//! No full copy of performance-v2/indicator/query was found, so `INDICATORS` follows its
+//! response table; `METRIC_FIELDS` is hand-built too, for numeric ids (note `lable`, and
+//! the field type `pencentage`, spelt as the document spells them).
 
 use super::*;
 
@@ -67,6 +68,22 @@ fn metric_fields_take_string_or_numeric_ids() {
     assert_eq!(fields[1].field_id, "7293169069640630292");
     assert_eq!(fields[0].name.en.as_deref(), Some("Target"));
     assert_eq!(fields[1].r#type.as_deref(), Some("pencentage"));
+}
+
+/// The document's own response example, byte for byte.
+const METRIC_FIELDS_EXAMPLE: &str = include_str!("examples/metric_fields_query.json");
+
+#[test]
+fn the_documents_metric_field_example_maps_to_one_field() {
+    let envelope: Value = serde_json::from_str(METRIC_FIELDS_EXAMPLE).unwrap();
+    assert_eq!(envelope["code"], 0);
+    let list = MetricFieldList::deserialize(&envelope["data"]).unwrap();
+    assert_eq!(list.items.len(), 1);
+    let field = WireMetricField::deserialize(&list.items[0]).unwrap();
+    assert_eq!(field.field_id, "7272581996315099155");
+    assert_eq!(field.name.zh.as_deref(), Some("销量"));
+    assert_eq!(field.name.en.as_deref(), Some("Sales"));
+    assert_eq!(field.r#type.as_deref(), Some("text"));
 }
 
 proptest::proptest! {

@@ -1,7 +1,8 @@
-//! Unit tests of the metric-detail mapping. The stored copy of the document
-//! (performance-v2/metric_detail/query) ends before its response example; this fixture
-//! follows its response table and the SDKs' `RevieweeMetric` model: `metric_details` is
-//! one object per entry, so a reviewee with two metrics comes back as two entries.
+//! Unit tests of the metric-detail mapping. No full copy of the document
+//! (performance-v2/metric_detail/query) with its response example was found, so no
+//! fixture here is the document's verbatim example: this one follows the response table
+//! and the SDKs' `RevieweeMetric` model: `metric_details` is one object per entry, so a
+//! reviewee with two metrics comes back as two entries.
 
 use super::*;
 

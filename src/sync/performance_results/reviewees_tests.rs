@@ -1,6 +1,7 @@
-//! Unit tests of the reviewee mapping. The stored copy of the document
-//! (performance-v2/reviewee/query) ends before its response example, so this fixture
-//! follows the document's response table and the SDKs' `Reviewee` model field by field.
+//! Unit tests of the reviewee mapping. No full copy of the document
+//! (performance-v2/reviewee/query) with its response example was found, so no fixture
+//! here is the document's verbatim example: this one follows the response table and the
+//! SDKs' `Reviewee` model field by field.
 
 use super::*;
 
