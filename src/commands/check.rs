@@ -219,22 +219,7 @@ pub fn probe_request(config: &Config, endpoint: Endpoint, found: &Found) -> Opti
         Endpoint::StageTasks => {
             request.body = Some(json!({ "semester_id": semester?, "page_size": 1 }))
         }
-        Endpoint::ApprovalTasks => {
-            let configured = config.streams.approval_tasks.user_ids.first();
-            let user = configured.or(found.user.as_ref())?;
-            let topic = config
-                .streams
-                .approval_tasks
-                .topics
-                .first()
-                .cloned()
-                .unwrap_or("1".into());
-            request.query = vec![
-                ("user_id".into(), user.clone()),
-                ("topic".into(), topic),
-                one(),
-            ];
-        }
+        Endpoint::ApprovalTasks => request.query = approval_query(config, found)?,
         Endpoint::Tasks => request.query = vec![one()],
         Endpoint::Departments => {
             request.path = Some(feishu_endpoints::CONTACT_SCOPES_PATH.to_string());
@@ -266,6 +251,26 @@ pub fn probe_request(config: &Config, endpoint: Endpoint, found: &Found) -> Opti
         Endpoint::MetricFields => request.body = Some(json!({})),
     }
     Some(request)
+}
+
+/// The approval tasks probe's query: it is the one probe that picks among configured and
+/// found values (the first configured user, else the users probe's; the first configured
+/// topic, else topic 1), so that choice sits apart from `probe_request`'s flat table.
+fn approval_query(config: &Config, found: &Found) -> Option<Vec<(String, String)>> {
+    let configured = config.streams.approval_tasks.user_ids.first();
+    let user = configured.or(found.user.as_ref())?;
+    let topic = config
+        .streams
+        .approval_tasks
+        .topics
+        .first()
+        .cloned()
+        .unwrap_or("1".into());
+    Some(vec![
+        ("user_id".into(), user.clone()),
+        ("topic".into(), topic),
+        ("page_size".into(), "1".into()),
+    ])
 }
 
 #[cfg(test)]

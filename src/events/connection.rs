@@ -174,28 +174,17 @@ impl Connection {
                 }
                 _ = ping.tick() => {
                     let silence = last_frame.elapsed();
-                    if silence > config.ping_interval * 2 + Duration::from_secs(1) {
-                        return Ended::Lost(format!("no frame for {} s", silence.as_secs()));
+                    if let Err(ended) = self.keep_alive(&mut sink, silence, config, service_id).await {
+                        return ended;
                     }
-                    if let Err(e) = sink.send(Message::Binary(Frame::ping(service_id).to_bytes().into())).await {
-                        return Ended::Lost(format!("sending a ping: {e}"));
-                    }
-                    let _ = self.status.save(&self.pool, &self.process).await;
                 }
                 message = stream.next() => {
-                    let bytes = match message {
-                        None => return Ended::Lost("the server closed the socket".into()),
-                        Some(Err(e)) => return Ended::Lost(format!("reading the socket: {e}")),
-                        Some(Ok(Message::Close(frame))) => {
-                            return Ended::Lost(format!("the server closed the socket: {frame:?}"));
-                        }
-                        Some(Ok(Message::Binary(bytes))) => bytes,
-                        Some(Ok(_)) => {
-                            last_frame = Instant::now();
-                            continue;
-                        }
+                    let read = match binary_of(message) {
+                        Ok(read) => read,
+                        Err(ended) => return ended,
                     };
                     last_frame = Instant::now();
+                    let Some(bytes) = read else { continue };
                     self.status.frame();
                     let Ok(frame) = Frame::from_bytes(&bytes) else {
                         tracing::warn!(len = bytes.len(), "unreadable frame; ignored");
@@ -219,6 +208,31 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// One tick of the ping timer: the connection is lost after two intervals of silence (a
+    /// half-open socket), else a ping goes out and the status row is refreshed.
+    async fn keep_alive<Si>(
+        &self,
+        sink: &mut Si,
+        silence: Duration,
+        config: &ClientConfig,
+        service_id: i32,
+    ) -> Result<(), Ended>
+    where
+        Si: futures::Sink<Message, Error = tungstenite::Error> + Unpin,
+    {
+        if silence > config.ping_interval * 2 + Duration::from_secs(1) {
+            return Err(Ended::Lost(format!("no frame for {} s", silence.as_secs())));
+        }
+        if let Err(e) = sink
+            .send(Message::Binary(Frame::ping(service_id).to_bytes().into()))
+            .await
+        {
+            return Err(Ended::Lost(format!("sending a ping: {e}")));
+        }
+        let _ = self.status.save(&self.pool, &self.process).await;
+        Ok(())
     }
 
     /// A pong may carry a new client configuration; returns whether the ping interval
@@ -306,6 +320,23 @@ fn jitter(nonce: Duration) -> Duration {
     match nonce.as_millis() as u64 {
         0 => Duration::ZERO,
         ms => Duration::from_millis(rand::rng().random_range(0..ms)),
+    }
+}
+
+/// What one read of the socket gives `converse`: a binary frame's bytes, `None` for any
+/// other message (still a sign of life), or how the connection ended, so the read loop's
+/// `select!` keeps only the frame handling.
+fn binary_of(
+    message: Option<Result<Message, tungstenite::Error>>,
+) -> Result<Option<tungstenite::Bytes>, Ended> {
+    match message {
+        None => Err(Ended::Lost("the server closed the socket".into())),
+        Some(Err(e)) => Err(Ended::Lost(format!("reading the socket: {e}"))),
+        Some(Ok(Message::Close(frame))) => Err(Ended::Lost(format!(
+            "the server closed the socket: {frame:?}"
+        ))),
+        Some(Ok(Message::Binary(bytes))) => Ok(Some(bytes)),
+        Some(Ok(_)) => Ok(None),
     }
 }
 

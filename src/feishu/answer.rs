@@ -109,38 +109,64 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], log_id: L
     let Some(code) = code else {
         return Attempt::Transient(format!("HTTP {status} with no `code` in the body"), log_id);
     };
-    if TOKEN_CODES.contains(&code) {
-        return Attempt::TokenRejected { code, msg, log_id };
-    }
-    if TRANSIENT_CODES.contains(&code) {
-        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
-    }
-    if code == CODE_QUOTA_EXHAUSTED {
-        return Attempt::QuotaExhausted(log_id);
-    }
-    if FORBIDDEN_CODES.contains(&code) {
-        let scopes = permission_violations(&envelope);
-        return Attempt::Forbidden {
-            code,
-            msg,
-            scopes,
-            log_id,
-        };
-    }
-    if status >= 500 {
-        return Attempt::Transient(format!("HTTP {status}, code {code}: {msg}"), log_id);
-    }
-    if code != 0 {
-        return Attempt::Failed {
-            http_status: status,
-            code,
-            msg,
-            log_id,
-        };
+    if let Some(refused) = refusal(status, code, msg, &envelope, &log_id) {
+        return refused;
     }
     let mut reply = ApiReply::from_envelope(envelope, log_id);
     reply.replaced = replaced;
     Attempt::Done(reply)
+}
+
+/// What a well-formed answer with a `code` means when it is a refusal (a token, transient,
+/// quota, permission, server or API error), or `None` when it succeeded; `classify` keeps
+/// the HTTP-level cases (redirects, bodies that are not an envelope, rate limits).
+fn refusal(
+    status: u16,
+    code: i64,
+    msg: String,
+    envelope: &Map<String, Value>,
+    log_id: &LogId,
+) -> Option<Attempt> {
+    if TOKEN_CODES.contains(&code) {
+        return Some(Attempt::TokenRejected {
+            code,
+            msg,
+            log_id: log_id.clone(),
+        });
+    }
+    if TRANSIENT_CODES.contains(&code) {
+        return Some(Attempt::Transient(
+            format!("HTTP {status}, code {code}: {msg}"),
+            log_id.clone(),
+        ));
+    }
+    if code == CODE_QUOTA_EXHAUSTED {
+        return Some(Attempt::QuotaExhausted(log_id.clone()));
+    }
+    if FORBIDDEN_CODES.contains(&code) {
+        let scopes = permission_violations(envelope);
+        return Some(Attempt::Forbidden {
+            code,
+            msg,
+            scopes,
+            log_id: log_id.clone(),
+        });
+    }
+    if status >= 500 {
+        return Some(Attempt::Transient(
+            format!("HTTP {status}, code {code}: {msg}"),
+            log_id.clone(),
+        ));
+    }
+    if code != 0 {
+        return Some(Attempt::Failed {
+            http_status: status,
+            code,
+            msg,
+            log_id: log_id.clone(),
+        });
+    }
+    None
 }
 
 /// The platform's text without control characters (newlines, escape sequences), so a

@@ -225,17 +225,8 @@ impl FeishuClient {
                     return Ok(reply);
                 }
                 Attempt::TokenRejected { code, msg, log_id } => {
-                    let (Target::Api(endpoint), Some(token)) = (target, token) else {
-                        return Err(target.token_rejected(code, msg, log_id, false));
-                    };
-                    // Nothing refused stays cached, whether or not we try again.
-                    self.tokens.invalidate(&token).await;
-                    if let Some(refused) = &round.refused_token {
-                        let same = refused.expose_secret() == token.expose_secret();
-                        return Err(target.token_rejected(code, msg, log_id, same));
-                    }
-                    tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
-                    round.refused_token = Some(token);
+                    self.on_token_rejected(target, &mut round, token, code, msg, log_id)
+                        .await?;
                 }
                 Attempt::RateLimited(wait, announced, log_id) => {
                     self.rate_limited(target, &mut round, sent_at, wait, announced, log_id)
@@ -268,6 +259,31 @@ impl FeishuClient {
         self.metrics.replaced_code_points(endpoint, reply.replaced);
         tracing::warn!(%endpoint, replaced = reply.replaced, log_id = reply.log_id.as_str(),
             "replaced NUL, lone surrogates or invalid UTF-8 in an answer with U+FFFD");
+    }
+
+    /// A refused token: it leaves the cache, and the request goes round once more with a
+    /// new one. A second refusal, or a refusal of the token request itself, fails.
+    async fn on_token_rejected(
+        &self,
+        target: Target,
+        round: &mut Rounds,
+        token: Option<SecretString>,
+        code: i64,
+        msg: String,
+        log_id: LogId,
+    ) -> Result<(), ApiError> {
+        let (Target::Api(endpoint), Some(token)) = (target, token) else {
+            return Err(target.token_rejected(code, msg, log_id, false));
+        };
+        // Nothing refused stays cached, whether or not we try again.
+        self.tokens.invalidate(&token).await;
+        if let Some(refused) = &round.refused_token {
+            let same = refused.expose_secret() == token.expose_secret();
+            return Err(target.token_rejected(code, msg, log_id, same));
+        }
+        tracing::info!(%endpoint, code, log_id = log_id.as_str(), "token rejected; fetching a new one");
+        round.refused_token = Some(token);
+        Ok(())
     }
 
     /// A frequency-limit answer: counted, then the whole endpoint pauses for the server's

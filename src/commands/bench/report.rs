@@ -42,6 +42,28 @@ pub fn markdown(
     write_path: WritePath,
 ) -> String {
     let mut out = String::new();
+    header(&mut out, args, window);
+    if let Some(largest) = results.last() {
+        summary(&mut out, largest, results, write_path);
+    }
+    for result in results {
+        workload(&mut out, result);
+    }
+    if let Some(largest) = results.last() {
+        let _ = writeln!(
+            out,
+            "## As-of query on the history ({} tenant)\n\n`{}`\n\n```\n{}\n```\n",
+            largest.workload.name,
+            super::measure::AS_OF_QUERY,
+            largest.as_of_plan
+        );
+    }
+    out
+}
+
+/// The report's opening: the command that made it, the machine, and how the simulator's
+/// scaled windows (and the header-window mismatch mode, when on) relate to Feishu's.
+fn header(out: &mut String, args: &BenchArgs, window: Duration) {
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
@@ -83,22 +105,6 @@ pub fn markdown(
             100.0 * args.overshoot
         );
     }
-    if let Some(largest) = results.last() {
-        summary(&mut out, largest, results, write_path);
-    }
-    for result in results {
-        workload(&mut out, result);
-    }
-    if let Some(largest) = results.last() {
-        let _ = writeln!(
-            out,
-            "## As-of query on the history ({} tenant)\n\n`{}`\n\n```\n{}\n```\n",
-            largest.workload.name,
-            super::measure::AS_OF_QUERY,
-            largest.as_of_plan
-        );
-    }
-    out
 }
 
 fn summary(
@@ -107,21 +113,6 @@ fn summary(
     results: &[WorkloadResult],
     write_path: WritePath,
 ) {
-    let busy: Vec<_> = largest
-        .endpoints
-        .iter()
-        .filter(|e| bounded_by_its_limit(e, largest.theoretical_secs))
-        .collect();
-    let worst_rate = busy
-        .iter()
-        .map(|e| e.rate_fraction())
-        .fold(f64::INFINITY, f64::min);
-    let limited: u64 = largest.endpoints.iter().map(|e| e.rate_limited).sum();
-    let total: u64 = largest
-        .endpoints
-        .iter()
-        .map(|e| e.rate_limited + e.accepted)
-        .sum();
     let wall = largest.first.wall.as_secs_f64();
     let peak = results
         .iter()
@@ -134,15 +125,7 @@ fn summary(
         largest.workload.name
     );
     let _ = writeln!(out, "| figure | target | measured |\n| --- | --- | --- |");
-    let _ = writeln!(
-        out,
-        "| achieved rate per busy endpoint vs its ceiling (lowest) | >= 0.95 | {worst_rate:.3} |"
-    );
-    let _ = writeln!(
-        out,
-        "| requests rate-limited | <= 1 % | {:.2} % ({limited} of {total}) |",
-        100.0 * limited as f64 / total.max(1) as f64
-    );
+    rate_rows(out, largest);
     let _ = writeln!(
         out,
         "| upsert path | >= 50,000 rows/s | {:.0} rows/s ({:.0} task records/s; rows are tasks, collaborators and followers) |",
@@ -176,6 +159,35 @@ fn summary(
     );
 }
 
+/// The summary's two rate rows: how close the busy endpoints came to their ceilings, and how
+/// many requests the simulator refused.
+fn rate_rows(out: &mut String, largest: &WorkloadResult) {
+    let busy: Vec<_> = largest
+        .endpoints
+        .iter()
+        .filter(|e| bounded_by_its_limit(e, largest.theoretical_secs))
+        .collect();
+    let worst_rate = busy
+        .iter()
+        .map(|e| e.rate_fraction())
+        .fold(f64::INFINITY, f64::min);
+    let limited: u64 = largest.endpoints.iter().map(|e| e.rate_limited).sum();
+    let total: u64 = largest
+        .endpoints
+        .iter()
+        .map(|e| e.rate_limited + e.accepted)
+        .sum();
+    let _ = writeln!(
+        out,
+        "| achieved rate per busy endpoint vs its ceiling (lowest) | >= 0.95 | {worst_rate:.3} |"
+    );
+    let _ = writeln!(
+        out,
+        "| requests rate-limited | <= 1 % | {:.2} % ({limited} of {total}) |",
+        100.0 * limited as f64 / total.max(1) as f64
+    );
+}
+
 fn workload(out: &mut String, r: &WorkloadResult) {
     let s = &r.workload.spec;
     let _ = writeln!(
@@ -191,31 +203,7 @@ fn workload(out: &mut String, r: &WorkloadResult) {
         s.tasks,
         r.rows_in_tables
     );
-    let _ = writeln!(
-        out,
-        "| endpoint | requests | rate-limited | achieved / ceiling (req/s) | fraction | no-change run requests |\n| --- | --- | --- | --- | --- | --- |"
-    );
-    for (e, again) in r.endpoints.iter().zip(&r.no_change_endpoints) {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} ({:.2} %) | {:.2} / {:.2} | {} | {} |",
-            e.endpoint,
-            e.accepted,
-            e.rate_limited,
-            100.0 * e.limited_share(),
-            e.achieved_per_sec,
-            e.ceiling_per_sec,
-            match (
-                e.accepted >= 20,
-                bounded_by_its_limit(e, r.theoretical_secs)
-            ) {
-                (false, _) => "— (too few requests)".into(),
-                (true, true) => format!("{:.3}", e.rate_fraction()),
-                (true, false) => format!("{:.3} (done in latency, not limit)", e.rate_fraction()),
-            },
-            again.accepted + again.rate_limited
-        );
-    }
+    endpoint_table(out, r);
     let _ = writeln!(
         out,
         "\nFirst pass {:.1} s (theoretical minimum {:.1} s), peak RSS {:.1} MiB. No-change re-run {:.1} s, peak RSS {:.1} MiB, {} rows written.{}\n",
@@ -242,6 +230,36 @@ fn workload(out: &mut String, r: &WorkloadResult) {
             "Ceilings the first pass learned and recorded for `status`, in requests per minute (the \
              table's ceilings are per second): {}.\n",
             learned.join(", ")
+        );
+    }
+}
+
+/// One tenant's per-endpoint table: requests, refusals and achieved rate against the
+/// ceiling, first pass and no-change re-run side by side.
+fn endpoint_table(out: &mut String, r: &WorkloadResult) {
+    let _ = writeln!(
+        out,
+        "| endpoint | requests | rate-limited | achieved / ceiling (req/s) | fraction | no-change run requests |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for (e, again) in r.endpoints.iter().zip(&r.no_change_endpoints) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} ({:.2} %) | {:.2} / {:.2} | {} | {} |",
+            e.endpoint,
+            e.accepted,
+            e.rate_limited,
+            100.0 * e.limited_share(),
+            e.achieved_per_sec,
+            e.ceiling_per_sec,
+            match (
+                e.accepted >= 20,
+                bounded_by_its_limit(e, r.theoretical_secs)
+            ) {
+                (false, _) => "— (too few requests)".into(),
+                (true, true) => format!("{:.3}", e.rate_fraction()),
+                (true, false) => format!("{:.3} (done in latency, not limit)", e.rate_fraction()),
+            },
+            again.accepted + again.rate_limited
         );
     }
 }

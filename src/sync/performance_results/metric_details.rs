@@ -158,33 +158,35 @@ struct MetricSink {
     seen_fields: Vec<(String, String, String)>,
 }
 
-impl PartitionSink for MetricSink {
-    type Data = MetricAnswer;
-
-    async fn write_page(
-        &mut self,
-        tx: &mut PgConnection,
-        data: MetricAnswer,
-    ) -> anyhow::Result<PageWrite> {
-        let mut c = Columns::default();
-        let mut rejected = Vec::new();
-        let mut keys = HashSet::new();
-        for raw in data.reviewee_metrics {
-            let key = raw
-                .pointer("/metric_details/metric_id")
-                .map(|v| v.to_string());
-            let reviewee = raw.pointer("/reviewee_user_id").map(|v| v.to_string());
-            if !keys.insert((reviewee, key.clone())) {
-                continue; // a repeat: the first answer stands
-            }
-            if let Err(error) = c.push(raw.clone(), self.user_id_type) {
-                rejected.push(RejectedRecord {
-                    key,
-                    reason: format!("{error:#}"),
-                    raw,
-                });
-            }
+/// Turns one answer's entries into upsert columns, so `write_page` is left with the SQL: a
+/// repeated (reviewee, metric) keeps its first answer, and an entry that does not map is rejected.
+fn columns_of(entries: Vec<Value>, user_id_type: UserIdType) -> (Columns, Vec<RejectedRecord>) {
+    let mut c = Columns::default();
+    let mut rejected = Vec::new();
+    let mut keys = HashSet::new();
+    for raw in entries {
+        let key = raw
+            .pointer("/metric_details/metric_id")
+            .map(|v| v.to_string());
+        let reviewee = raw.pointer("/reviewee_user_id").map(|v| v.to_string());
+        if !keys.insert((reviewee, key.clone())) {
+            continue; // a repeat: the first answer stands
         }
+        if let Err(error) = c.push(raw.clone(), user_id_type) {
+            rejected.push(RejectedRecord {
+                key,
+                reason: format!("{error:#}"),
+                raw,
+            });
+        }
+    }
+    (c, rejected)
+}
+
+impl MetricSink {
+    /// Records the metrics and field values a page wrote, so that a complete answer can retire
+    /// the ones of its reviewees it did not return.
+    fn remember(&mut self, c: &Columns) {
         let pairs = c.reviewee.iter().cloned().zip(c.metric_id.iter().cloned());
         self.seen_metrics.extend(pairs);
         for n in 0..c.f_field.len() {
@@ -195,6 +197,19 @@ impl PartitionSink for MetricSink {
             );
             self.seen_fields.push(key);
         }
+    }
+}
+
+impl PartitionSink for MetricSink {
+    type Data = MetricAnswer;
+
+    async fn write_page(
+        &mut self,
+        tx: &mut PgConnection,
+        data: MetricAnswer,
+    ) -> anyhow::Result<PageWrite> {
+        let (c, rejected) = columns_of(data.reviewee_metrics, self.user_id_type);
+        self.remember(&c);
         let metrics = sqlx::query!(
             r#"INSERT INTO feishu.metric_details AS t
                    (semester_id, reviewee_user_id, metric_id, metric_template_id, name, dimension_id,

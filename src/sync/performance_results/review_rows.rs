@@ -212,43 +212,7 @@ fn profile_rows(
         .with_context(|| format!("review data without a reviewee {user_id_type}"))?;
     for raw_stage in &profile.stages {
         let stage = WireStage::deserialize(raw_stage).context("review stage")?;
-        for record in &stage.records {
-            let invited = record.invited_review_record_info.as_ref();
-            let record_reviewer = invited.and_then(|r| r.reviewer_id.id(user_id_type));
-            for unit in &record.units {
-                for raw_detail in &unit.data {
-                    let d = WireDetail::deserialize(raw_detail).context("review item")?;
-                    let submit_time = from_millis(d.submit_time.as_deref()).map_err(|e| {
-                        anyhow::anyhow!("review item {}: submit_time: {e}", d.field_id)
-                    })?;
-                    let reviewer = d.reviewer_user_id.as_ref().and_then(|u| u.id(user_id_type));
-                    i.semester_id.push(profile.semester_id.clone());
-                    i.reviewee.push(reviewee.clone());
-                    i.stage_id.push(stage.stage_id.clone());
-                    i.record_id
-                        .push(record.record_id.clone().unwrap_or_default());
-                    i.unit_id.push(unit.unit_id.clone().unwrap_or_default());
-                    i.reviewer.push(
-                        reviewer
-                            .or_else(|| record_reviewer.clone())
-                            .unwrap_or_default(),
-                    );
-                    i.progress.push(record.progress);
-                    i.is_unknown.push(unit.is_unknown);
-                    i.indicator_id.push(d.indicator_id);
-                    i.option_id.push(d.option_id);
-                    i.score.push(number(d.score.as_deref()));
-                    i.text.push(d.text);
-                    i.question_id.push(d.tag_based_question_id);
-                    i.coefficient.push(d.perf_coefficient_value);
-                    i.source.push(d.leader_review_data_source);
-                    i.principal.push(d.is_principal_review_item);
-                    i.submit_time.push(submit_time);
-                    i.raw.push(raw_detail.clone());
-                    i.field_id.push(d.field_id);
-                }
-            }
-        }
+        stage_items(&stage, &profile.semester_id, &reviewee, user_id_type, i)?;
         s.semester_id.push(profile.semester_id.clone());
         s.reviewee.push(reviewee.clone());
         s.activity_id.push(profile.activity_id.clone());
@@ -260,6 +224,54 @@ fn profile_rows(
         s.template_id.push(stage.template_id);
         s.raw.push(raw_stage.clone());
         s.stage_id.push(stage.stage_id);
+    }
+    Ok(())
+}
+
+/// Maps the review items of one stage into `i`; the stage's own row is `profile_rows`' part,
+/// so each function walks one level of the profile → stage → record → unit → item tree.
+fn stage_items(
+    stage: &WireStage,
+    semester_id: &str,
+    reviewee: &str,
+    user_id_type: UserIdType,
+    i: &mut ItemColumns,
+) -> anyhow::Result<()> {
+    for record in &stage.records {
+        let invited = record.invited_review_record_info.as_ref();
+        let record_reviewer = invited.and_then(|r| r.reviewer_id.id(user_id_type));
+        for unit in &record.units {
+            for raw_detail in &unit.data {
+                let d = WireDetail::deserialize(raw_detail).context("review item")?;
+                let submit_time = from_millis(d.submit_time.as_deref())
+                    .map_err(|e| anyhow::anyhow!("review item {}: submit_time: {e}", d.field_id))?;
+                let reviewer = d.reviewer_user_id.as_ref().and_then(|u| u.id(user_id_type));
+                i.semester_id.push(semester_id.to_owned());
+                i.reviewee.push(reviewee.to_owned());
+                i.stage_id.push(stage.stage_id.clone());
+                i.record_id
+                    .push(record.record_id.clone().unwrap_or_default());
+                i.unit_id.push(unit.unit_id.clone().unwrap_or_default());
+                i.reviewer.push(
+                    reviewer
+                        .or_else(|| record_reviewer.clone())
+                        .unwrap_or_default(),
+                );
+                i.progress.push(record.progress);
+                i.is_unknown.push(unit.is_unknown);
+                i.indicator_id.push(d.indicator_id);
+                i.option_id.push(d.option_id);
+                i.score.push(number(d.score.as_deref()));
+                i.text.push(d.text);
+                i.question_id.push(d.tag_based_question_id);
+                i.coefficient.push(d.perf_coefficient_value);
+                i.source.push(d.leader_review_data_source);
+                i.principal.push(d.is_principal_review_item);
+                i.submit_time.push(submit_time);
+                i.raw.push(raw_detail.clone());
+                i.field_id.push(d.field_id);
+            }
+        }
     }
     Ok(())
 }

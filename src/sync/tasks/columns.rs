@@ -162,15 +162,9 @@ pub(super) async fn upsert_tasks(tx: &mut PgConnection, c: &Columns) -> anyhow::
     Ok(written)
 }
 
-/// Makes the collaborators and followers of the written tasks exactly what the page says,
-/// touching only pairs that appeared or disappeared. Unchanged tasks are skipped (their
-/// members live in their unchanged `raw`), and a new task has no members to remove, so a
-/// first load only inserts and a no-change page sends nothing.
-pub(super) async fn replace_members(
-    tx: &mut PgConnection,
-    c: &Columns,
-    written: &Written,
-) -> anyhow::Result<u64> {
+/// The page's member rows (role, task, user columns) of the tasks that were inserted or
+/// updated, so `replace_members` leaves the members of unchanged tasks alone.
+fn members_of_written(c: &Columns, written: &Written) -> (Vec<String>, Vec<String>, Vec<String>) {
     let touched: HashSet<&str> = written
         .inserted
         .iter()
@@ -182,11 +176,23 @@ pub(super) async fn replace_members(
     let column = |values: &Vec<String>| -> Vec<String> {
         picked.iter().map(|&i| values[i].clone()).collect()
     };
-    let (role, task, user) = (
+    (
         column(&c.member_role),
         column(&c.member_task),
         column(&c.member_user),
-    );
+    )
+}
+
+/// Makes the collaborators and followers of the written tasks exactly what the page says,
+/// touching only pairs that appeared or disappeared. Unchanged tasks are skipped (their
+/// members live in their unchanged `raw`), and a new task has no members to remove, so a
+/// first load only inserts and a no-change page sends nothing.
+pub(super) async fn replace_members(
+    tx: &mut PgConnection,
+    c: &Columns,
+    written: &Written,
+) -> anyhow::Result<u64> {
+    let (role, task, user) = members_of_written(c, written);
     let mut changed = 0;
     if !written.updated.is_empty() {
         changed += sqlx::query_scalar!(
