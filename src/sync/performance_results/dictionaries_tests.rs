@@ -1,8 +1,12 @@
 //! Unit tests of the dictionaries. `METRIC_FIELDS_EXAMPLE` is the response example of
 //! performance-v2/metric_field/query, verbatim (`examples/metric_fields_query.json`).
-//! No full copy of performance-v2/indicator/query was found, so `INDICATORS` follows its
-//! response table; `METRIC_FIELDS` is hand-built too, for numeric ids (note `lable`, and
-//! the field type `pencentage`, spelt as the document spells them).
+//! `INDICATORS_EXAMPLE` is the response example of performance-v2/indicator/query
+//! (<https://open.feishu.cn/document/performance-v1/review_config/review_template/query-3>)
+//! as the FeishuNetSdk tests quote it, verbatim (`examples/indicators_query.json`; the
+//! official page itself was not in the stored copies). `INDICATORS` and `METRIC_FIELDS`
+//! are hand-built after the response tables, for what the examples lack (several levels,
+//! an indicator without id, numeric ids; note `lable`, and the field type `pencentage`,
+//! spelt as the document spells them).
 
 use super::*;
 
@@ -84,6 +88,39 @@ fn the_documents_metric_field_example_maps_to_one_field() {
     assert_eq!(field.name.zh.as_deref(), Some("销量"));
     assert_eq!(field.name.en.as_deref(), Some("Sales"));
     assert_eq!(field.r#type.as_deref(), Some("text"));
+}
+
+/// The document's response example as the FeishuNetSdk tests quote it, byte for byte.
+const INDICATORS_EXAMPLE: &str = include_str!("examples/indicators_query.json");
+
+#[test]
+fn the_documents_indicator_example_maps_to_one_indicator_and_one_level() {
+    let envelope: Value = serde_json::from_str(INDICATORS_EXAMPLE).unwrap();
+    assert_eq!(envelope["code"], 0);
+    assert_eq!(envelope["data"]["has_more"], true, "the pager reads on");
+    let page = IndicatorPage::deserialize(&envelope["data"]).unwrap();
+    assert_eq!(page.indicators.len(), 1);
+    let raw = page.indicators[0].clone();
+    let (c, rejected) = IndicatorColumns::from_records(page.indicators);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(c.id, ["7343513161666707459"]);
+    assert_eq!(c.name_zh[0].as_deref(), Some("完成度"));
+    assert_eq!(c.name_en[0].as_deref(), Some("Completeness"));
+    assert_eq!(c.r#type[0].as_deref(), Some("plus"));
+    assert_eq!(c.raw[0], raw);
+    // The example's level reuses its indicator's placeholder id: levels are keyed by
+    // (indicator, option), so that is one level, not a clash.
+    assert_eq!(c.option_indicator, ["7343513161666707459"]);
+    assert_eq!(c.option_id, ["7343513161666707459"]);
+    assert_eq!(
+        c.option_label,
+        [Some("qwerty".to_string())],
+        "read from `lable`"
+    );
+    assert_eq!(c.option_zh[0].as_deref(), Some("等级 1"));
+    assert_eq!(c.option_en[0].as_deref(), Some("Rank 1"));
+    assert_eq!(c.option_raw[0], raw["options"][0]);
+    assert_eq!(c.option_raw[0]["lable"], "qwerty");
 }
 
 proptest::proptest! {

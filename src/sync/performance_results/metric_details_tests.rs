@@ -1,8 +1,11 @@
-//! Unit tests of the metric-detail mapping. No full copy of the document
-//! (performance-v2/metric_detail/query) with its response example was found, so no
-//! fixture here is the document's verbatim example: this one follows the response table
-//! and the SDKs' `RevieweeMetric` model: `metric_details` is one object per entry, so a
-//! reviewee with two metrics comes back as two entries.
+//! Unit tests of the metric-detail mapping. `EXAMPLE` is the response example of
+//! performance-v2/metric_detail/query
+//! (<https://open.feishu.cn/document/performance-v1/metric_detail/query>) as the
+//! FeishuNetSdk tests quote it, verbatim (`examples/metric_details_query.json`; the
+//! official page itself was not in the stored copies). `ANSWER` is hand-built after the
+//! response table and the SDKs' `RevieweeMetric` model, for what the example lacks:
+//! `metric_details` is one object per entry, so a reviewee with two metrics comes back
+//! as two entries; numeric ids; an entry without a metric id.
 
 use super::*;
 
@@ -58,6 +61,55 @@ fn one_entry_per_metric_maps_to_metric_and_field_rows() {
     assert_eq!(c.f_number, [Some(1000.0), Some(85.0), None]);
     assert_eq!(c.f_person[2].as_deref(), Some("ou_owner"));
     assert_eq!(c.statuses[1], serde_json::json!([]));
+}
+
+/// The document's response example as the FeishuNetSdk tests quote it, byte for byte.
+const EXAMPLE: &str = include_str!("examples/metric_details_query.json");
+
+#[test]
+fn the_documents_example_maps_to_one_metric_and_one_field() {
+    let envelope: Value = serde_json::from_str(EXAMPLE).unwrap();
+    assert_eq!(envelope["code"], 0);
+    assert_eq!(envelope["data"]["semester_id"], "7291278856547794964");
+    let answer = MetricAnswer::deserialize(&envelope["data"]).unwrap();
+    assert_eq!(answer.reviewee_metrics.len(), 1);
+    let entry = answer.reviewee_metrics[0].clone();
+    let mut c = Columns::default();
+    c.push(entry.clone(), UserIdType::OpenId).unwrap();
+
+    assert_eq!(c.reviewee, ["od-asd2dasdasd"]);
+    assert_eq!(c.metric_id, ["7272581996315099155"]);
+    assert_eq!(c.template_id[0].as_deref(), Some("7294570803306168339"));
+    assert_eq!(
+        c.name[0].as_deref(),
+        Some("示例指标"),
+        "a plain string, not i18n"
+    );
+    assert_eq!(c.dimension_id[0].as_deref(), Some("7303895818346430484"));
+    assert_eq!(c.dimension_zh[0].as_deref(), Some("维度一"));
+    assert_eq!(c.dimension_en[0].as_deref(), Some("Dimension 1"));
+    assert_eq!(c.weight, [Some(90.0)], "\"90%\" is 90, as \"60\" is 60");
+    assert_eq!(c.add_from[0].as_deref(), Some("admin"));
+    assert_eq!(c.from_library, [Some(true)]);
+    assert_eq!(
+        c.statuses[0],
+        serde_json::json!([{"stage_id": "1", "stage_type": "kpi_metric_setting", "stage_status": 0}])
+    );
+    assert_eq!(c.raw[0], entry);
+
+    assert_eq!(c.f_reviewee, ["od-asd2dasdasd"]);
+    assert_eq!(c.f_metric, ["7272581996315099155"]);
+    assert_eq!(c.f_field, ["7296082067266207764"]);
+    assert_eq!(c.f_value[0].as_deref(), Some("90"));
+    assert_eq!(c.f_number, [Some(90.0)]);
+    assert_eq!(c.f_person[0].as_deref(), Some("od-asd2dasdasd"));
+    assert_eq!(c.f_raw, [entry["metric_details"]["fields"][0].clone()]);
+
+    let mut c = Columns::default();
+    c.push(entry, UserIdType::UserId).unwrap();
+    assert_eq!(c.reviewee, ["ou-ux987dsf6x"]);
+    assert_eq!(c.f_reviewee, ["ou-ux987dsf6x"]);
+    assert_eq!(c.f_person[0].as_deref(), Some("ou-ux987dsf6x"));
 }
 
 proptest::proptest! {

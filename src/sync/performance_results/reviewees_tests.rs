@@ -1,7 +1,10 @@
-//! Unit tests of the reviewee mapping. No full copy of the document
-//! (performance-v2/reviewee/query) with its response example was found, so no fixture
-//! here is the document's verbatim example: this one follows the response table and the
-//! SDKs' `Reviewee` model field by field.
+//! Unit tests of the reviewee mapping. `EXAMPLE` is the response example of
+//! performance-v2/reviewee/query
+//! (<https://open.feishu.cn/document/performance-v1/review_config/semester_activity/reviewee/query>)
+//! as the FeishuNetSdk tests quote it, verbatim (`examples/reviewees_query.json`; the
+//! official page itself was not in the stored copies). `ANSWER` is hand-built after the
+//! response table and the SDKs' `Reviewee` model, for what the example lacks (a reviewee
+//! without an open_id).
 
 use super::*;
 
@@ -56,6 +59,39 @@ fn reviewees_map_to_rows_of_the_configured_id_type() {
     let (c, rejected) = sink(UserIdType::UserId).columns(page.reviewees);
     assert_eq!(c.user_id, ["2ag4g6d3", "only_user_id"]);
     assert!(rejected.is_empty());
+}
+
+/// The document's response example as the FeishuNetSdk tests quote it, byte for byte.
+const EXAMPLE: &str = include_str!("examples/reviewees_query.json");
+
+#[test]
+fn the_documents_example_maps_to_one_reviewee() {
+    let envelope: Value = serde_json::from_str(EXAMPLE).unwrap();
+    assert_eq!(envelope["code"], 0);
+    // The sink's semester comes from the request; the answer repeats it, and pages on.
+    assert_eq!(envelope["data"]["semester_id"], "7291278856547794964");
+    assert_eq!(envelope["data"]["has_more"], true);
+    let page = RevieweePage::deserialize(&envelope["data"]).unwrap();
+    assert_eq!(page.reviewees.len(), 1);
+    let (c, rejected) = sink(UserIdType::OpenId).columns(page.reviewees.clone());
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(c.user_id, ["od-asd2dasdasd"]);
+    assert_eq!(c.activity_ids, [serde_json::json!(["7376847302857555971"])]);
+    assert_eq!(
+        c.url,
+        [Some(
+            "https://perf.feishu.cn/perf/profile?rootReviewId=7380183500051202067".to_string()
+        )]
+    );
+    assert_eq!(c.raw, page.reviewees, "the record is kept whole in `raw`");
+
+    let (c, rejected) = sink(UserIdType::UserId).columns(page.reviewees.clone());
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(c.user_id, ["ou-ux987dsf6x"]);
+
+    let (c, rejected) = sink(UserIdType::UnionId).columns(page.reviewees);
+    assert!(c.user_id.is_empty(), "the example has no union_id");
+    assert_eq!(rejected.len(), 1);
 }
 
 proptest::proptest! {
