@@ -342,8 +342,7 @@ async fn retire_unseen(tx: &mut PgConnection, sink: &MetricSink) -> anyhow::Resu
 
 /// Metrics of reviewees no longer current are retired.
 async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
-    let mut retired = 0;
-    for query in [
+    let statements = [
         sqlx::query!(
             "UPDATE feishu.metric_detail_fields t SET deleted_at = now(), synced_at = now()
                FROM feishu.reviewees r
@@ -356,14 +355,8 @@ async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
               WHERE r.semester_id = t.semester_id AND r.user_id = t.reviewee_user_id
                 AND t.deleted_at IS NULL AND r.deleted_at IS NOT NULL"
         ),
-    ] {
-        let done = query
-            .execute(&ctx.pool)
-            .await
-            .context("retiring metrics of retired reviewees")?;
-        retired += done.rows_affected();
-    }
-    Ok(retired)
+    ];
+    super::retire_all(&ctx.pool, statements, "metrics").await
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ mod wire;
 
 use anyhow::Context;
 use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, Postgres};
+use sqlx::query::Query;
 
 /// Requests of one results stream in flight at once: they share the endpoint's budget, so
 /// more only hide latency (a request without paging waits for its answer and its write
@@ -32,4 +34,23 @@ pub async fn current_reviewees(pool: &PgPool) -> anyhow::Result<Vec<(String, Vec
     .await
     .context("listing current reviewees")?;
     Ok(rows.into_iter().map(|r| (r.semester_id, r.users)).collect())
+}
+
+/// Runs a child stream's retirement statements for rows whose reviewee was retired
+/// (children first, so a parent row never outlives its items), returning how many rows
+/// they retired; `what` names them in an error.
+async fn retire_all(
+    pool: &PgPool,
+    statements: impl IntoIterator<Item = Query<'_, Postgres, PgArguments>>,
+    what: &'static str,
+) -> anyhow::Result<u64> {
+    let mut retired = 0;
+    for statement in statements {
+        let done = statement
+            .execute(pool)
+            .await
+            .with_context(|| format!("retiring {what} of retired reviewees"))?;
+        retired += done.rows_affected();
+    }
+    Ok(retired)
 }

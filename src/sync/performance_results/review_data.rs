@@ -309,8 +309,7 @@ async fn retire_unseen(tx: &mut PgConnection, sink: &ReviewDataSink) -> anyhow::
 /// Stages and items of reviewees no longer current (left the semester, or the semester
 /// was retired) are retired: nothing will read them again.
 async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
-    let mut retired = 0;
-    for query in [
+    let statements = [
         sqlx::query!(
             "UPDATE feishu.review_items t SET deleted_at = now(), synced_at = now()
                FROM feishu.reviewees r
@@ -323,14 +322,8 @@ async fn retire_orphans(ctx: &SyncContext) -> anyhow::Result<u64> {
               WHERE r.semester_id = t.semester_id AND r.user_id = t.reviewee_user_id
                 AND t.deleted_at IS NULL AND r.deleted_at IS NOT NULL"
         ),
-    ] {
-        let done = query
-            .execute(&ctx.pool)
-            .await
-            .context("retiring review data of retired reviewees")?;
-        retired += done.rows_affected();
-    }
-    Ok(retired)
+    ];
+    super::retire_all(&ctx.pool, statements, "review data").await
 }
 
 #[cfg(test)]
