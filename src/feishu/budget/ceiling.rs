@@ -62,6 +62,9 @@ pub(super) struct RateLearner {
     quiet_windows: u32,
     /// Probes in a row that met no limit; each doubles the next step.
     probes: u32,
+    /// Whether a probe raised the budget above the ceiling last measured (a limit then
+    /// measures the ceiling again; at the measured ceiling, one near the pace is jitter).
+    probing: bool,
     /// When the last measured limit came near the budget's own pace (maybe jitter): a
     /// second one soon after is the ceiling.
     near_pace_limit: Option<Instant>,
@@ -84,6 +87,7 @@ impl RateLearner {
             successes: 0,
             quiet_windows: 0,
             probes: 0,
+            probing: false,
             near_pace_limit: None,
             cut_at: None,
         }
@@ -137,6 +141,9 @@ impl RateLearner {
     /// budget's own pace, near it a second time running, or at a probe above a known
     /// ceiling (near the pace, a single limit may be jitter: only the small dip to the
     /// count).
+    /// A limit near the pace is the ceiling at once when the server's announced limit,
+    /// read per second or per window, is below the budget and within a request of the
+    /// count (see [`confirms`]).
     /// Otherwise the budget dips by [`DECREASE`], no deeper than the count, and climbs
     /// back soon. Answers to requests sent before the last cut change nothing.
     pub(super) fn limited(
@@ -144,6 +151,7 @@ impl RateLearner {
         sent_at: Instant,
         now: Instant,
         reset: Duration,
+        announced: Option<u32>,
     ) -> Option<Cut> {
         if let Some(i) = self.slots.iter().rposition(|s| s.at == sent_at) {
             // The rejected request did not count against the server's window.
@@ -152,6 +160,7 @@ impl RateLearner {
         self.successes = 0;
         self.quiet_windows = 0;
         self.probes = 0;
+        let probing = std::mem::take(&mut self.probing);
         if self.cut_at.is_some_and(|at| sent_at <= at) {
             return None;
         }
@@ -159,22 +168,29 @@ impl RateLearner {
         let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
         let from = self.current;
         let pace = f64::from(from) * self.window.as_secs_f64() / spread(self.window).as_secs_f64();
-        let to = match measured {
-            true => count.min(from),
-            false => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
+        let confirmed = measured
+            .then(|| confirms(announced, self.window, count, from))
+            .flatten();
+        let to = match (confirmed, measured) {
+            (Some(announced), _) => announced,
+            (None, true) => count.min(from),
+            (None, false) => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
         }
         .max(1);
         // Below the pace by more than the count's own uncertainty (a request either side
-        // of the window's edge), near it for the second time running, or at a probe
-        // above a known ceiling: the server's ceiling, not jitter.
+        // of the window's edge), confirmed by the server's announcement, near the pace
+        // for the second time running, or at a probe above the measured ceiling: the
+        // server's ceiling, not jitter. Near the pace at the measured ceiling itself, a
+        // lone limit is jitter: the dip, and the ceiling stays.
         let below_pace = count + 1 < pace.floor() as u32;
         let learned = measured
             && (below_pace
-                || self.ceiling.is_some()
+                || confirmed.is_some()
+                || probing
                 || self.near_pace_limit.is_some_and(|at| {
                     now.saturating_duration_since(at) < self.window * PROBE_AFTER_WINDOWS
                 }));
-        self.near_pace_limit = (measured && !below_pace).then_some(now);
+        self.near_pace_limit = (measured && !below_pace && confirmed.is_none()).then_some(now);
         if learned {
             self.ceiling = (to < self.configured).then_some(to);
         }
@@ -238,10 +254,32 @@ impl RateLearner {
             .saturating_mul(1 << self.probes.min(16));
         let raised = ceiling.saturating_add(step).min(self.configured);
         self.probes += 1;
+        self.probing = true;
         self.ceiling = (raised < self.configured).then_some(raised);
         self.current = raised;
         true
     }
+}
+
+/// The server's `x-ogw-ratelimit-limit` as the ceiling of a measured limit, where it
+/// confirms the measurement: read per second or per window (Feishu's tiers use both, and
+/// the header does not say which), one reading lies below the budget `from` that met the
+/// limit and within a request of the `count` the window let through (one either way: a
+/// request either side of the window's edge).
+///
+/// Why it is needed: near the budget's own pace, one limit cannot tell a configured rate
+/// a request too high from a request counted a few milliseconds early (jitter); both
+/// leave the same count. The announcement can, and only here: on its own it is never
+/// obeyed (read in the wrong window it would be sixty times too low), and a reading the
+/// count does not bear out is ignored.
+fn confirms(announced: Option<u32>, window: Duration, count: u32, from: u32) -> Option<u32> {
+    let announced = announced.filter(|&a| a > 0)?;
+    let per_window_secs = window.as_secs().max(1);
+    let per_second = u64::from(announced).saturating_mul(per_window_secs);
+    let per_second = u32::try_from(per_second).unwrap_or(u32::MAX);
+    [announced, per_second]
+        .into_iter()
+        .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= 1)
 }
 
 /// `d` rounded up to whole seconds, as `x-ogw-ratelimit-reset` counts.

@@ -19,11 +19,19 @@
 //!   which closes half its gap to the ceiling (or the configured rate) per window: fast
 //!   far below, slowly near it.
 //!
+//! - **A limit near the pace** is ambiguous: with a small budget (the benchmark's 20 a
+//!   window, configured at 21) a rate one request too high and one request counted a few
+//!   milliseconds early leave the same count. The server's `x-ogw-ratelimit-limit`
+//!   settles it where it can: read per second or per window, a reading below the budget
+//!   and within a request of the count is the ceiling at once, so the budget does not
+//!   climb back into a second limit. Otherwise a single limit near the pace only dips to
+//!   the count, and a second one soon after is the ceiling.
+//!
 //! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`. The
-//! server's `x-ogw-ratelimit-limit` is logged but never used as a limit: it does not say
-//! which window it counts in (Feishu's tiers mix per-second and per-minute windows), and
+//! server's `x-ogw-ratelimit-limit` is never obeyed on its own: it does not say which
+//! window it counts in (Feishu's tiers mix per-second and per-minute windows), and
 //! reading "50 per second" as "50 per minute" would make every later request sixty times
-//! slower.
+//! slower; it only confirms a count the budget measured itself.
 //!
 //! Time is tokio's ([`tokio::time::Instant`], `sleep_until`), so tests run the budget on
 //! a paused clock. The pacer is written here rather than taken from governor: governor's
@@ -122,7 +130,8 @@ impl Budgets {
     /// The server answered the request that left at `sent_at` with its frequency limit:
     /// every request of the endpoint waits `wait` (already capped by the caller), and the
     /// budget learns from the limit (see the module documentation). `announced` is the
-    /// server's `x-ogw-ratelimit-limit`, logged only. Returns the cut, if this answer
+    /// server's `x-ogw-ratelimit-limit`: logged, and a confirmation of a measured count
+    /// near the pace. Returns the cut, if this answer
     /// made one.
     pub fn throttled(
         &self,
@@ -137,7 +146,7 @@ impl Budgets {
         let until = state.paused_until.map_or(until, |u| u.max(until));
         state.paused_until = Some(until);
         state.pacer.hold_until(until);
-        let cut = state.learner.limited(sent_at, now, wait)?;
+        let cut = state.learner.limited(sent_at, now, wait, announced)?;
         state.pacer.set_rate(cut.to, self.window);
         tracing::info!(%endpoint, from = cut.from, to = cut.to, learned = cut.learned,
             ceiling = state.learner.ceiling(), announced_limit = announced,
