@@ -254,8 +254,9 @@ impl RateLearner {
             .saturating_mul(1 << self.probes.min(16));
         let raised = ceiling.saturating_add(step).min(self.configured);
         self.probes += 1;
-        self.probing = true;
         self.ceiling = (raised < self.configured).then_some(raised);
+        // A probe that reached the configured rate leaves no ceiling to probe above.
+        self.probing = self.ceiling.is_some();
         self.current = raised;
         true
     }

@@ -25,7 +25,8 @@
 //!   settles it where it can: read per second or per window, a reading below the budget
 //!   and within a request of the count is the ceiling at once, so the budget does not
 //!   climb back into a second limit. Otherwise a single limit near the pace only dips to
-//!   the count, and a second one soon after is the ceiling.
+//!   the count, and a second one soon after is the ceiling. At a measured ceiling (not a
+//!   probe above it) a lone limit near the pace is jitter too: the ceiling stays.
 //!
 //! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`. The
 //! server's `x-ogw-ratelimit-limit` is never obeyed on its own: it does not say which
