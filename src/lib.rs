@@ -8,7 +8,8 @@
 //!   `UserIdType` (`feishu::user_id_type`), parsed once when the configuration loads.
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
 //!   tables), the partition reader that drives pages through transactions and owns the
-//!   watermark (`partition`, `page`, `sink`), the read mode a pass takes (`read_mode`:
+//!   watermark and retirement (`partition`, `page`, `sink`, `retirement`; a pass read in
+//!   batches ends in the reader's `StreamPass`), the read mode a pass takes (`read_mode`:
 //!   incremental, backfill, a sweep, or given partitions), a run's outcome and verdict
 //!   (`outcome`), and what the streams share (`convert` for times and i18n, `scopes` for
 //!   missing scopes, `columns` for column batches).

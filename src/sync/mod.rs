@@ -4,7 +4,8 @@
 //!
 //! Dependencies run one way: `run` → stream modules → `partition` → `page` → `sink`,
 //! `rejects`, `retirement`, `convert`, `columns`, `scopes`; `partition` → `read_mode`,
-//! `outcome` → `failure`.
+//! `outcome` → `failure`. Streams read through `partition` (`read_partitions`, or a
+//! `StreamPass` when the whole pass retires or completes something no partition does).
 
 pub mod activities;
 pub mod approval_tasks;
@@ -29,8 +30,8 @@ pub mod tasks;
 
 pub use context::SyncContext;
 pub use outcome::{StreamOutcome, StreamReport};
-pub use partition::read_partitions;
+pub use partition::{StreamPass, read_partitions};
 pub use read_mode::{PartitionKey, ReadMode};
 pub use rejects::RejectedRecord;
 pub use run::{panic_message, read_stream, run_journaled, run_locked, run_pass};
-pub use sink::{Completion, PageWrite, Partition, PartitionSink};
+pub use sink::{Completion, PageWrite, Partition, PartitionSink, PassSink};

@@ -4,7 +4,19 @@
 //! per page holding the page's rows, its malformed records and the cursor to the next
 //! page; the last page of a clean pass also retires what was not seen (when
 //! [`super::retirement`] allows it) and moves the watermark.
+//!
+//! A stream whose pass vouches for more than each partition does reads through a
+//! [`StreamPass`]: several batches of partitions (the directory's root, then its contact
+//! range, then the subtrees too large to read at once), ended by one step in one
+//! transaction that only a pass complete in every partition reaches: retirement across
+//! partitions (a user missing from one department may sit in another) and the watermarks
+//! of `sync_state` partitions that several requests share (review data's semesters, ten a
+//! request, loaded with [`window_start`] before the stream groups them). Stream modules
+//! say what their partitions, windows and retirements are; only the reader opens the
+//! transactions that retire and move watermarks.
 
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::de::DeserializeOwned;
@@ -15,10 +27,10 @@ use super::outcome::StreamOutcome;
 use super::page::{PassEnd, write_last_page, write_page};
 use super::read_mode::ReadMode;
 use super::rejects::{self, RejectedRecord};
-use super::retirement::ParentGate;
-use super::sink::{Partition, PartitionSink};
+use super::retirement::{self, ParentGate};
+use super::sink::{Partition, PartitionSink, PassSink};
 use crate::db::RunCounts;
-use crate::feishu::{ApiError, Page, Pager, PagingEnd};
+use crate::feishu::{ApiError, Endpoint, Page, Pager, PagingEnd};
 use crate::shutdown::{CancellationToken, Interrupted};
 use crate::sync_state::{self, Cursor, Pass};
 
@@ -65,6 +77,75 @@ pub async fn read_partitions<S: PartitionSink + Send>(
     outcome
 }
 
+/// One pass of a stream read in batches of partitions, ended by the stream's [`PassSink`]:
+/// begun before the first request (its start is the watermark it records), then
+/// [`StreamPass::read`] once per batch, then [`StreamPass::end`].
+pub struct StreamPass<'a> {
+    ctx: &'a SyncContext,
+    mode: &'a ReadMode,
+    stream: Endpoint,
+    started: DateTime<Utc>,
+    /// What the pass has come to so far; a stream adds what it reads outside the page
+    /// loop (records granted one by one, a group's members) and takes out what it handles
+    /// itself (the root's refusal, subtrees too large to read at once).
+    pub outcome: StreamOutcome,
+}
+
+impl<'a> StreamPass<'a> {
+    /// Starts a pass of `stream` now.
+    pub fn begin(ctx: &'a SyncContext, mode: &'a ReadMode, stream: Endpoint) -> Self {
+        StreamPass {
+            ctx,
+            mode,
+            stream,
+            started: Utc::now(),
+            outcome: StreamOutcome::default(),
+        }
+    }
+
+    /// Reads one batch of the pass's partitions (see [`read_partitions`]) into its outcome.
+    pub async fn read<S: PartitionSink + Send>(
+        &mut self,
+        partitions: impl IntoIterator<Item = Partition<S>>,
+        in_flight: usize,
+    ) {
+        let batch = read_partitions(self.ctx, self.mode, partitions, in_flight).await;
+        self.outcome.absorb(batch);
+    }
+
+    /// Ends the pass: when every partition read completely (nothing failed, refused,
+    /// withheld by a parent, cut short or resumed) and the run read every partition, one
+    /// transaction records the partitions `sink` completes (watermark: the pass's start;
+    /// not for a backfill from a date, whose window the operator chose) and retires what
+    /// `sink` says the pass did not see, under the empty-listing guard. Its counts join
+    /// the outcome.
+    pub async fn end(mut self, sink: impl PassSink) -> anyhow::Result<StreamOutcome> {
+        let stream = self.stream;
+        if !self.outcome.all_complete() {
+            tracing::info!(%stream, "the pass was not complete: nothing retired across its partitions, no shared watermark moved");
+            return Ok(self.outcome);
+        }
+        if !self.mode.reads_every_partition() {
+            tracing::info!(%stream, "a re-read of chosen partitions: nothing retired across partitions, no shared watermark moved");
+            return Ok(self.outcome);
+        }
+        let mut tx = self.ctx.pool.begin().await?;
+        let completes = sink.completes();
+        let dated_backfill = matches!(self.mode, ReadMode::Backfill { since: Some(_) });
+        if !completes.is_empty() && !dated_backfill {
+            let watermark = Some(self.started);
+            sync_state::record_complete(&mut tx, stream.name(), &completes, watermark).await?;
+        }
+        let counts = sink.retire(&mut tx).await?;
+        retirement::check_empty_listing(stream, "", sink.listed(), counts.rows_retired)?;
+        tx.commit()
+            .await
+            .context("committing the end of the pass")?;
+        self.outcome.counts.add(counts);
+        Ok(self.outcome)
+    }
+}
+
 /// One partition read, with what it committed whether or not it finished. It resumes an
 /// unfinished pass of the same request at its next page. A page token the server rejects
 /// (expired, say) restarts the partition from its beginning, once: what was written is
@@ -108,12 +189,27 @@ async fn start_pass<S: PartitionSink>(
 ) -> anyhow::Result<Option<Cursor>> {
     if let Some(lookback) = partition.sink.lookback() {
         let endpoint = partition.request.endpoint;
-        let watermark = sync_state::watermark(&ctx.pool, endpoint, &partition.key).await?;
-        if let Some(start) = mode.window_start(watermark, lookback) {
+        let start = window_start(ctx, mode, endpoint, &partition.key, lookback).await?;
+        if let Some(start) = start {
             partition.sink.open_window(&mut partition.request, start);
         }
     }
     resume_cursor(ctx, partition).await
+}
+
+/// Where the read of `key`, a `sync_state` partition of `stream`, starts (`None`: read it
+/// whole): its watermark, loaded here, through [`ReadMode::window_start`]. The reader calls
+/// it for each windowed partition; a stream whose requests span several partitions (review
+/// data) calls it to group them by window, and completes them with a [`StreamPass`].
+pub async fn window_start(
+    ctx: &SyncContext,
+    mode: &ReadMode,
+    stream: Endpoint,
+    key: &str,
+    lookback: Duration,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let watermark = sync_state::watermark(&ctx.pool, stream, key).await?;
+    Ok(mode.window_start(watermark, lookback))
 }
 
 /// The cursor of an unfinished pass of the partition's request; one that failed every

@@ -9,17 +9,17 @@
 //! - its listing is not empty where rows are current: an empty answer over a full table
 //!   is a permission or licence problem, not a dissolved company.
 //!
-//! The partition reader applies it, to each partition's last page and, for the streams
-//! whose rows span partitions (the directory), once at the end of the whole pass
-//! ([`retire_after_pass`]); a stream only says what to retire. A withheld retirement is
-//! logged and makes the run `partial`.
+//! The partition reader applies it, in the transaction it retires in: each partition's
+//! last page ([`super::sink::PartitionSink::retire`]) and, for the streams whose rows span
+//! partitions (the directory), the end of the whole pass, which runs only when every
+//! partition passed these checks and the run read every partition
+//! ([`super::partition::StreamPass::end`], [`super::sink::PassSink::retire`]). A stream
+//! only says what to retire. A withheld retirement is logged and makes the run `partial`.
 
-use crate::db::{self, RunCounts};
+use crate::db;
 use crate::feishu::Endpoint;
 
 use super::context::SyncContext;
-use super::outcome::StreamOutcome;
-use super::read_mode::ReadMode;
 
 /// Whether this run of a stream may retire at all, as its parents decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,47 +77,5 @@ pub fn check_empty_listing(
          refusing to retire them all (a licence or permission problem looks like this). If they \
          really were deleted, set their deleted_at by hand"
     );
-    Ok(())
-}
-
-/// What a stream retires once per pass, after all its partitions: a department or user
-/// missing from one department's listing may sit in another's, so only the whole pass
-/// can tell what is gone.
-pub trait PassRetirement {
-    /// Retires what the pass did not see (and rewrites what it derives from the whole
-    /// pass), in the caller's transaction; returns what it wrote and retired.
-    fn retire(
-        &self,
-        tx: &mut sqlx::PgConnection,
-    ) -> impl Future<Output = anyhow::Result<RunCounts>> + Send;
-
-    /// Records the pass listed, for the empty-listing guard.
-    fn listed(&self) -> usize;
-}
-
-/// Ends a pass of a stream that retires across partitions: when every partition read
-/// completely (nothing failed, refused, withheld by a parent, cut short or resumed) and
-/// the run read every partition, `retirement` runs in one transaction under the
-/// empty-listing guard, and its counts join `outcome`'s.
-pub async fn retire_after_pass(
-    ctx: &SyncContext,
-    mode: &ReadMode,
-    stream: Endpoint,
-    outcome: &mut StreamOutcome,
-    retirement: impl PassRetirement,
-) -> anyhow::Result<()> {
-    if !outcome.all_complete() {
-        tracing::info!(%stream, "the pass was not complete: nothing retired");
-        return Ok(());
-    }
-    if !mode.reads_every_partition() {
-        tracing::info!(%stream, "a re-read of chosen partitions: nothing retired");
-        return Ok(());
-    }
-    let mut tx = ctx.pool.begin().await?;
-    let counts = retirement.retire(&mut tx).await?;
-    check_empty_listing(stream, "", retirement.listed(), counts.rows_retired)?;
-    tx.commit().await?;
-    outcome.counts.add(counts);
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! What a stream plugs into the partition reader: its partitions (a `sync_state` key, a
-//! request, a sink) and the sink's side of a pass, page by page.
+//! request, a sink), the sink's side of a pass, page by page, and, for a stream whose pass
+//! vouches for more than each partition does, the [`PassSink`] the reader calls once the
+//! whole pass is read. Sinks say what to write, retire and complete; the reader decides
+//! when, opens the transactions and records the watermarks through [`crate::sync_state`].
 
 use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
 use super::rejects::RejectedRecord;
+use crate::db::RunCounts;
 use crate::feishu::ApiRequest;
 use crate::sync_state::Pass;
 
@@ -87,5 +91,36 @@ pub trait PartitionSink {
     /// partition (a user's emptied to-do list); by default it is refused.
     fn empty_listing_is_real(&self) -> bool {
         false
+    }
+}
+
+/// A stream's side of the end of a whole pass ([`super::partition::StreamPass`]), for what
+/// no single partition can vouch for: rows that may sit in any partition (a user missing
+/// from one department's listing may be in another's), and `sync_state` partitions that
+/// several requests share (review data reads ten semesters a request, and a semester is
+/// complete only when every request of its group is). The reader calls it once, in one
+/// transaction, after every partition of the pass completed cleanly, and only when the run
+/// read every partition (see [`super::retirement`]).
+pub trait PassSink {
+    /// The `sync_state` partitions the whole pass completes; the reader moves their
+    /// watermark to the start of the pass (not for a backfill from a date). None by default.
+    fn completes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Retires what the whole pass did not see (and rewrites what it derives from the
+    /// whole pass), in the reader's transaction and under the empty-listing guard; returns
+    /// what it wrote and retired. Nothing by default.
+    fn retire(
+        &self,
+        _tx: &mut PgConnection,
+    ) -> impl Future<Output = anyhow::Result<RunCounts>> + Send {
+        async { Ok(RunCounts::default()) }
+    }
+
+    /// Records the pass listed, for the empty-listing guard: the default, none, lets the
+    /// pass retire nothing.
+    fn listed(&self) -> usize {
+        0
     }
 }

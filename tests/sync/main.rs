@@ -45,6 +45,8 @@ mod platform;
 mod probes;
 /// The one rule for retirement: no child row retired while its parent stream fails.
 mod retirement;
+/// Review data's semesters, ten a request: watermarks that move only with the whole group.
+mod review_data;
 /// The semesters and their activities: batches, a semester that returns, an empty list.
 mod semesters;
 /// `feishu-sync run`: schedules, backfill at start, graceful shutdown, `/healthz`.

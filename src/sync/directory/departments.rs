@@ -17,10 +17,9 @@ use crate::sync::columns::ColumnBuilder;
 use crate::sync::context::SyncContext;
 use crate::sync::convert::i18n::I18nSnake;
 use crate::sync::outcome::StreamOutcome;
-use crate::sync::partition::read_partitions;
+use crate::sync::partition::StreamPass;
 use crate::sync::read_mode::ReadMode;
-use crate::sync::retirement::{PassRetirement, retire_after_pass};
-use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink, PassSink};
 use crate::sync_state::Pass;
 use feishu_endpoints::{DEPARTMENT_PATH, fill_path};
 
@@ -224,7 +223,7 @@ impl PartitionSink for DepartmentSink {
         Ok(Completion::default())
     }
 
-    /// The stream retires once, after every partition of the pass (see `read`).
+    /// The stream retires once, at the end of the whole pass (see [`Unseen`]).
     async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
         Ok(0)
     }
@@ -270,14 +269,9 @@ fn one_level(
 /// Departments that refused a recursive read (43010) are walked one level at a time:
 /// their direct children in one listing each, then each child read recursively (a child
 /// that refuses too is walked the same way). The pass stays complete.
-async fn walk_refused_subtrees(
-    ctx: &SyncContext,
-    mode: &ReadMode,
-    outcome: &mut StreamOutcome,
-    seen: &SharedSeen,
-) {
+async fn walk_refused_subtrees(pass: &mut StreamPass<'_>, seen: &SharedSeen) {
     loop {
-        let refused = std::mem::take(&mut outcome.recursion_refused);
+        let refused = std::mem::take(&mut pass.outcome.recursion_refused);
         if refused.is_empty() {
             return;
         }
@@ -286,29 +280,29 @@ async fn walk_refused_subtrees(
             .iter()
             .map(|d| one_level(d, seen, &children))
             .collect();
-        outcome.absorb(read_partitions(ctx, mode, levels, 2).await);
+        pass.read(levels, 2).await;
         let children = std::mem::take(&mut *children.lock().unwrap_or_else(|e| e.into_inner()));
         let partitions: Vec<_> = children.iter().map(|d| below(d, seen)).collect();
-        outcome.absorb(read_partitions(ctx, mode, partitions, 2).await);
+        pass.read(partitions, 2).await;
     }
 }
 
-/// Reads the directory's departments and retires those a complete pass no longer saw.
+/// Reads the directory's departments; the reader's end of the pass retires those a
+/// complete pass no longer saw.
 pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let seen = SharedSeen::default();
-    let mut outcome = read_partitions(ctx, mode, [below(ROOT, &seen)], 1).await;
-    if root_refused(&mut outcome) {
+    let mut pass = StreamPass::begin(ctx, mode, Endpoint::Departments);
+    pass.read([below(ROOT, &seen)], 1).await;
+    if root_refused(&mut pass.outcome) {
         let range = contact_range(ctx, Endpoint::Departments).await?;
         let (counts, refused) = granted_departments(ctx, &range.departments, &seen).await?;
-        outcome.counts.add(counts);
-        outcome.refused.extend(refused);
+        pass.outcome.counts.add(counts);
+        pass.outcome.refused.extend(refused);
         let partitions: Vec<_> = range.departments.iter().map(|d| below(d, &seen)).collect();
-        outcome.absorb(read_partitions(ctx, mode, partitions, 2).await);
+        pass.read(partitions, 2).await;
     }
-    walk_refused_subtrees(ctx, mode, &mut outcome, &seen).await;
-    let unseen = Unseen { seen: seen.ids() };
-    retire_after_pass(ctx, mode, Endpoint::Departments, &mut outcome, unseen).await?;
-    Ok(outcome)
+    walk_refused_subtrees(&mut pass, &seen).await;
+    pass.end(Unseen { seen: seen.ids() }).await
 }
 
 /// The granted departments' own records, which their children listings do not include,
@@ -349,7 +343,7 @@ struct Unseen {
     seen: Vec<String>,
 }
 
-impl PassRetirement for Unseen {
+impl PassSink for Unseen {
     async fn retire(&self, tx: &mut PgConnection) -> anyhow::Result<RunCounts> {
         let retired = sqlx::query!(
             "UPDATE feishu.departments SET deleted_at = now(), synced_at = now()

@@ -15,11 +15,10 @@ use crate::db::RunCounts;
 use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
 use crate::sync::outcome::StreamOutcome;
-use crate::sync::partition::read_partitions;
+use crate::sync::partition::StreamPass;
 use crate::sync::read_mode::ReadMode;
-use crate::sync::retirement::{PassRetirement, retire_after_pass};
 use crate::sync::scopes::missing_user_id_scope;
-use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink, PassSink};
 use crate::sync_state::Pass;
 use feishu_endpoints::USER_PATH;
 
@@ -90,7 +89,7 @@ impl PartitionSink for UserSink {
         Ok(Completion::default())
     }
 
-    /// The stream retires once, after every partition of the pass (see `read`).
+    /// The stream retires once, at the end of the whole pass (see [`Unseen`]).
     async fn retire(&mut self, _tx: &mut PgConnection) -> anyhow::Result<u64> {
         Ok(0)
     }
@@ -129,8 +128,8 @@ async fn current_departments(ctx: &SyncContext) -> anyhow::Result<Vec<String>> {
         .context("listing the current departments")
 }
 
-/// Reads every user the app may see; a complete pass retires the others and rewrites the
-/// memberships.
+/// Reads every user the app may see; the reader's end of a complete pass retires the
+/// others and rewrites the memberships.
 pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOutcome> {
     let user_id_type = ctx.client.user_id_type();
     let seen = SharedSeen::default();
@@ -139,8 +138,10 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
         .chain(departments.iter().map(String::as_str))
         .map(|d| members_of(d, user_id_type, &seen))
         .collect();
-    let mut outcome = read_partitions(ctx, mode, partitions, 2).await;
-    if root_refused(&mut outcome) {
+    let mut pass = StreamPass::begin(ctx, mode, Endpoint::Users);
+    pass.read(partitions, 2).await;
+    let outcome = &mut pass.outcome;
+    if root_refused(outcome) {
         let range = contact_range(ctx, Endpoint::Users).await?;
         let mut granted = range.users.clone();
         for group in &range.groups {
@@ -174,8 +175,7 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
         ids: seen.ids(),
         seen,
     };
-    retire_after_pass(ctx, mode, Endpoint::Users, &mut outcome, unseen).await?;
-    Ok(outcome)
+    pass.end(unseen).await
 }
 
 /// The users granted one by one, read each on its own, and those the app may no longer read.
@@ -212,7 +212,7 @@ struct Unseen {
     seen: SharedSeen,
 }
 
-impl PassRetirement for Unseen {
+impl PassSink for Unseen {
     async fn retire(&self, tx: &mut PgConnection) -> anyhow::Result<RunCounts> {
         let retired = sqlx::query!(
             "UPDATE feishu.users SET deleted_at = now(), synced_at = now()

@@ -11,8 +11,9 @@
 //! `--since`, the nightly reconciliation) retires, request by request, the stages and
 //! items of its reviewees it did not return, and only under the retirement rule (its
 //! parents semesters and reviewees completed; `sync::retirement`). Rows of retired
-//! reviewees are retired under the same rule. A group's watermark moves to the start of
-//! its pass once every request of the group succeeded.
+//! reviewees are retired under the same rule. The partition reader loads each semester's
+//! watermark; a group is one [`StreamPass`], which moves the group's watermarks to the
+//! start of its pass once every request of the group succeeded.
 
 use std::collections::BTreeSet;
 
@@ -28,11 +29,11 @@ use crate::feishu::{ApiRequest, Endpoint, UserIdType};
 use crate::sync::context::SyncContext;
 use crate::sync::convert::time::to_millis_string;
 use crate::sync::outcome::StreamOutcome;
-use crate::sync::partition::read_partitions;
+use crate::sync::partition::{StreamPass, window_start};
 use crate::sync::read_mode::ReadMode;
 use crate::sync::retirement::ParentGate;
-use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink};
-use crate::sync_state::{self, Pass};
+use crate::sync::sink::{Completion, PageWrite, Partition, PartitionSink, PassSink};
+use crate::sync_state::Pass;
 
 /// Writes the answer of one request and, for a complete read, retires what it covered
 /// but did not return: every stage of its reviewees in its semesters came back.
@@ -74,7 +75,7 @@ impl PartitionSink for ReviewDataSink {
         _tx: &mut PgConnection,
         _pass: &Pass,
     ) -> anyhow::Result<Completion> {
-        // The group's watermarks move once all its requests succeeded (see read_group).
+        // The group's watermarks move once all its requests succeeded (its StreamPass).
         Ok(Completion {
             partitions: Some(Vec::new()),
             ..Completion::default()
@@ -155,8 +156,13 @@ struct Group {
     reviewees: Vec<String>,
     /// `updated_later_than`; `None` reads every stage (a complete read).
     since: Option<DateTime<Utc>>,
-    /// Whether the group's watermarks move when it succeeds (not for `--since`).
-    moves_watermark: bool,
+}
+
+/// A group's semesters are complete only when every request of the group is.
+impl PassSink for Group {
+    fn completes(&self) -> Vec<String> {
+        self.semesters.clone()
+    }
 }
 
 /// Reads the review data of every current reviewee.
@@ -179,20 +185,17 @@ pub async fn read(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<StreamOu
 }
 
 /// The semesters in groups of 10: those read whole (no watermark yet, or a complete read
-/// asked for) apart from those read incrementally. Each semester's window comes from
-/// [`ReadMode::window_start`]; a group sends the earliest of its semesters'.
+/// asked for) apart from those read incrementally. Each semester's window comes from the
+/// reader's [`window_start`]; a group sends the earliest of its semesters'.
 async fn groups(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<Vec<Group>> {
     let lookback = Duration::hours(i64::from(ctx.streams.review_data.lookback_hours));
     let (mut whole, mut incremental) = (Vec::new(), Vec::new());
     for (semester, users) in current_reviewees(&ctx.pool).await? {
-        let watermark = sync_state::watermark(&ctx.pool, Endpoint::ReviewData, &semester).await?;
-        match mode.window_start(watermark, lookback) {
+        match window_start(ctx, mode, Endpoint::ReviewData, &semester, lookback).await? {
             Some(start) => incremental.push((semester, users, Some(start))),
             None => whole.push((semester, users, None)),
         }
     }
-    // A backfill from a date re-reads a window the watermarks have already passed.
-    let moves_watermark = !matches!(mode, ReadMode::Backfill { since: Some(_) });
     let mut out = Vec::new();
     for list in [whole, incremental] {
         for chunk in list.chunks(REVIEW_DATA_MAX_SEMESTERS) {
@@ -202,7 +205,6 @@ async fn groups(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<Vec<Group>
                 semesters: chunk.iter().map(|(s, _, _)| s.clone()).collect(),
                 reviewees: reviewees.into_iter().cloned().collect(),
                 since: chunk.iter().filter_map(|(_, _, since)| *since).min(),
-                moves_watermark,
             });
         }
     }
@@ -210,13 +212,13 @@ async fn groups(ctx: &SyncContext, mode: &ReadMode) -> anyhow::Result<Vec<Group>
 }
 
 /// Reads one group, 10 reviewees a request (each request retiring on its own, see the
-/// sink); when every request succeeded, moves the group's watermarks.
+/// sink); when every request succeeded, the reader moves the group's watermarks.
 async fn read_group(
     ctx: &SyncContext,
     mode: &ReadMode,
     group: Group,
 ) -> anyhow::Result<StreamOutcome> {
-    let started = Utc::now();
+    let mut pass = StreamPass::begin(ctx, mode, Endpoint::ReviewData);
     let label = group.semesters.join(",");
     let partitions: Vec<_> = group
         .reviewees
@@ -248,17 +250,9 @@ async fn read_group(
             }
         })
         .collect();
-    let outcome = read_partitions(ctx, mode, partitions, IN_FLIGHT).await;
+    pass.read(partitions, IN_FLIGHT).await;
     // Only a read of every request of the group vouches for its semesters.
-    if outcome.all_complete() && group.moves_watermark && mode.reads_every_partition() {
-        let mut tx = ctx.pool.begin().await?;
-        let stream = Endpoint::ReviewData.name();
-        sync_state::record_complete(&mut tx, stream, &group.semesters, Some(started)).await?;
-        tx.commit()
-            .await
-            .context("recording the review data group")?;
-    }
-    Ok(outcome)
+    pass.end(group).await
 }
 
 /// After a complete read of one request: retires the stages and items of its reviewees
