@@ -89,6 +89,8 @@ pub struct FeishuConfig {
     #[schemars(with = "String")]
     pub app_secret: SecretString,
     /// `open_id`, `union_id` or `user_id`: which id every user column holds.
+    // A string in the schema, as before the enum: the accepted words are in the text above.
+    #[schemars(with = "String")]
     pub user_id_type: UserIdType,
     /// Seconds before one HTTP request is abandoned and retried.
     pub request_timeout_secs: u64,
