@@ -383,3 +383,32 @@ fn an_unknown_user_id_type_is_one_problem_beside_the_feishu_sections_others() {
     );
     assert_eq!(error.problems.len(), 2, "{problems}");
 }
+
+#[test]
+fn an_unknown_user_id_type_is_listed_in_its_place_among_the_others() {
+    let toml = file(
+        "[feishu]\nuser_id_type = \"email\"\nbase_url = \"http://open.feishu.cn\"\n\
+         [database]\nmax_connections = 0\n",
+    );
+
+    let error = Config::load_from(toml.path(), true, &env(&[])).unwrap_err();
+
+    let starts: Vec<&str> = error
+        .problems
+        .iter()
+        .map(|p| p.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "feishu.app_id",
+            "feishu.app_secret",
+            "feishu.user_id_type",
+            "feishu.base_url",
+            "database.url",
+            "database.max_connections",
+        ],
+        "{:#?}",
+        error.problems
+    );
+}
