@@ -1,5 +1,6 @@
-//! The configuration's shape and its defaults: one struct per section of `sync.toml`,
-//! each key documented in the README's configuration reference.
+//! The configuration's shape and its defaults: one struct per section of `sync.toml`
+//! (the `[streams]` section's in `streams.rs`, re-exported here), each key documented in
+//! the README's configuration reference.
 
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
