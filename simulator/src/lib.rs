@@ -8,8 +8,8 @@
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
 //! `results` (the performance results); `touched` (the records a change may touch);
 //! `config` → `tokens`, `rate_windows`, `faults` → `events` → `state` → `paging` →
-//! `params` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws` → `routes` →
-//! `server`.
+//! `params` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws`, `replies` →
+//! `routes` → `server`.
 
 mod config;
 mod contact;
@@ -24,6 +24,7 @@ mod params;
 mod people;
 mod random;
 mod rate_windows;
+mod replies;
 mod results;
 mod results_handlers;
 mod routes;
