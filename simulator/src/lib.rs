@@ -8,8 +8,8 @@
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
 //! `results` (the performance results); `touched` (the records a change may touch);
 //! `config` → `tokens`, `rate_windows`, `faults` → `events` → `state` → `paging` →
-//! `params`, `contact_tree` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws`, `replies` →
-//! `routes` → `server`.
+//! `params`, `contact_tree` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws`,
+//! `replies` → `routes` → `server`.
 
 mod config;
 mod contact;
