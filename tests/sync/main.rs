@@ -23,6 +23,8 @@ mod directory_status;
 mod events;
 /// Events beside the rest: the approval stream's lock, the connection in `status --json`.
 mod events_beside;
+/// The long connection itself: drops, silence, a database down, restarts, refusals, SIGTERM.
+mod events_connection;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
