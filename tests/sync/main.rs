@@ -45,6 +45,8 @@ mod performance_results;
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
 mod probes;
+/// Frequency limits below the configured rate: the learned ceiling, in status and the next run.
+mod rate_ceilings;
 /// The one rule for retirement: no child row retired while its parent stream fails.
 mod retirement;
 /// The semesters and their activities: batches, a semester that returns, an empty list.
