@@ -41,6 +41,8 @@ mod locks;
 mod narrow_answers;
 /// Performance results: reviewees, review data, metrics, dictionaries, views.
 mod performance_results;
+/// The performance results' views after a first sync: results, distribution, gaps, attainment.
+mod performance_views;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
