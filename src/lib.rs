@@ -26,11 +26,10 @@
 //!   target (`events::targets`) and applies them (`events::process`).
 //! - [`commands`]: one file or folder per subcommand (`sync`, `run`, `status` with what it
 //!   reads, `--check` and the table apart, `migrate`, `grant-reader`, `healthcheck`,
-//!   `check`, `reset`, …), each with an `execute`. [`app`]
-//!   dispatches the parsed [`cli`] to them; [`startup`], the composition root, connects,
-//!   migrates and builds the client once for them and for the tests; [`output`] writes
-//!   their stdout. [`metrics`] (its label sets in `metrics::labels`), [`progress`],
-//!   [`shutdown`] and [`telemetry`] serve them.
+//!   `check`, `reset`, …), each with an `execute`. [`app`] dispatches the parsed [`cli`] to
+//!   them; [`startup`], the composition root, connects, migrates and builds the client once
+//!   for them and for the tests; [`output`] writes their stdout. [`metrics`] (its label sets
+//!   in `metrics::labels`), [`progress`], [`shutdown`] and [`telemetry`] serve them.
 //! - With the `simulator` feature (default): `commands::demo` and `commands::bench`, which
 //!   start the `feishu-sim` crate's simulator in-process, and [`scratch_database`] for
 //!   their databases.
