@@ -2,10 +2,13 @@
 //! incrementally.
 //!
 //! # Who owns what
-//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation.
+//! - [`config`]: layered configuration (defaults, `sync.toml`, environment) and validation;
+//!   `config::types` holds the sections (the `[streams]` section's in `config/streams.rs`).
 //! - [`feishu`]: the one client every stream shares. It alone sends HTTP: tokens, budgets,
 //!   retries, rate-limit waits, the `code`/`msg` envelope and pagination; and the
-//!   `UserIdType` (`feishu::user_id_type`), parsed once when the configuration loads.
+//!   `UserIdType` (`feishu::user_id_type`), parsed once when the configuration loads. The
+//!   retry loop is `feishu/client.rs`; `client/` holds what it reports (`counters`), its
+//!   bookkeeping (`rounds`) and the exchange's edges (`transport`).
 //! - [`sync`]: one module per upstream stream (its wire types, rows and upsert; it owns its
 //!   tables), the partition reader that drives pages through transactions and owns the
 //!   watermark and retirement (`partition`, `page`, `sink`, `retirement`; a pass read in
@@ -20,12 +23,14 @@
 //!   registry of entity tables and of the streams each stream depends on.
 //! - [`history`]: retention of the change history, whose versions the database's triggers
 //!   write with every upsert; [`stream_lock`]: one writer per stream across processes;
-//!   [`events`]: the long connection and its inbox.
-//! - [`commands`]: one file or folder per subcommand (`sync`, `run`, `status`, `migrate`,
-//!   `grant-reader`, `healthcheck`, `check`, `reset`, …), each with an `execute`. [`app`]
-//!   dispatches the parsed [`cli`] to them; [`startup`], the composition root, connects,
-//!   migrates and builds the client once for them and for the tests; [`output`] writes
-//!   their stdout. [`metrics`], [`progress`], [`shutdown`] and [`telemetry`] serve them.
+//!   [`events`]: the long connection, its inbox, and the processor that coalesces events by
+//!   target (`events::targets`) and applies them (`events::process`).
+//! - [`commands`]: one file or folder per subcommand (`sync`, `run`, `status` with what it
+//!   reads, `--check` and the table apart, `migrate`, `grant-reader`, `healthcheck`,
+//!   `check`, `reset`, …), each with an `execute`. [`app`] dispatches the parsed [`cli`] to
+//!   them; [`startup`], the composition root, connects, migrates and builds the client once
+//!   for them and for the tests; [`output`] writes their stdout. [`metrics`] (its label sets
+//!   in `metrics::labels`), [`progress`], [`shutdown`] and [`telemetry`] serve them.
 //! - With the `simulator` feature (default): `commands::demo` and `commands::bench`, which
 //!   start the `feishu-sim` crate's simulator in-process, and [`scratch_database`] for
 //!   their databases.

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
+use super::contact_tree::{below, department_in_range, user_in_range};
 use super::paging;
 use super::params::{
     ApiError, Query, check_user_id_type, corrupted, opt_int, page_size, param, param_error,
@@ -272,62 +273,6 @@ fn resume(query: &Query, endpoint: Endpoint, scope: &str) -> Result<Option<Strin
         Some(token) => paging::decode(endpoint, scope, token)
             .map(Some)
             .ok_or_else(|| ApiError::new(400, 40012, "page token is invalid error")),
-    }
-}
-
-/// Departments under `parent`: its children, or every level below it. A visited set keeps
-/// a cycle a test builds from looping.
-fn below<'a>(tenant: &'a Tenant, parent: &str, recursive: bool) -> Vec<&'a Department> {
-    let mut found = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::from([parent]);
-    let mut queue = vec![parent.to_string()];
-    while let Some(at) = queue.pop() {
-        for d in tenant.departments.iter().filter(|d| d.parent == at) {
-            if seen.insert(d.open_id.as_str()) {
-                found.push(d);
-                if recursive {
-                    queue.push(d.open_id.clone());
-                }
-            }
-        }
-    }
-    found
-}
-
-/// Whether the app may read `department`: always with the whole directory in range;
-/// otherwise only a granted department or one below it, never the root.
-fn department_in_range(tenant: &Tenant, department: &str) -> bool {
-    let known = department == "0" || tenant.departments.iter().any(|d| d.open_id == department);
-    let Some(range) = &tenant.contact_range else {
-        return known;
-    };
-    let mut at = department.to_string();
-    for _ in 0..=tenant.departments.len() {
-        if range.departments.contains(&at) {
-            return true;
-        }
-        match tenant.departments.iter().find(|d| d.open_id == at) {
-            Some(d) => at = d.parent.clone(),
-            None => return false,
-        }
-    }
-    false
-}
-
-fn user_in_range(tenant: &Tenant, person: &Person) -> bool {
-    match &tenant.contact_range {
-        None => true,
-        Some(range) => {
-            range.users.contains(&person.open_id)
-                || range
-                    .groups
-                    .iter()
-                    .any(|g| g.members.contains(&person.open_id))
-                || person
-                    .departments
-                    .iter()
-                    .any(|d| department_in_range(tenant, d))
-        }
     }
 }
 

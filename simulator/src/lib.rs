@@ -8,11 +8,12 @@
 //! `random` → `people` → `names` → `generate` → `tenant` (the data); `wire` renders it;
 //! `results` (the performance results); `touched` (the records a change may touch);
 //! `config` → `tokens`, `rate_windows`, `faults` → `events` → `state` → `paging` →
-//! `params` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws` → `routes` →
-//! `server`.
+//! `params`, `contact_tree` → `contact`, `results_handlers` → `handlers`, `event_api`, `ws`,
+//! `replies` → `routes` → `server`.
 
 mod config;
 mod contact;
+mod contact_tree;
 mod event_api;
 mod events;
 mod faults;
@@ -24,6 +25,7 @@ mod params;
 mod people;
 mod random;
 mod rate_windows;
+mod replies;
 mod results;
 mod results_handlers;
 mod routes;

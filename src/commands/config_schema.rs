@@ -52,5 +52,11 @@ mod tests {
         }
         let secret = &schema["$defs"]["FeishuConfig"]["properties"]["app_secret"];
         assert_eq!(secret["type"], "string", "{secret}");
+        let user_id_type = &schema["$defs"]["FeishuConfig"]["properties"]["user_id_type"];
+        assert_eq!(
+            user_id_type["type"], "string",
+            "as it read before the enum: {user_id_type}"
+        );
+        assert_eq!(user_id_type["default"], "open_id", "{user_id_type}");
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::types::*;
 use super::validate::ConfigError;
 use crate::feishu::UserIdType;
+use crate::feishu::user_id_type::UnknownUserIdType;
 
 impl Config {
     /// Loads defaults, then the file at `path` (required only if `required`), then the
@@ -99,15 +100,15 @@ impl Config {
                 path.join("sync.toml").display()
             )));
         }
-        let (layered, word_problems) = replace_unknown_words(layered_source(path, env)?)?;
+        let (layered, unknown_user_id_type) = replace_unknown_words(layered_source(path, env)?)?;
         let (mut config, unreadable, mut problems) = read_sections(&layered);
         problems.extend(unreadable.iter().map(|(_, e)| e.clone()));
-        problems.extend(word_problems);
         config.apply_database_url_fallback(env);
         // A section that could not be read is checked no further: its defaults would only
         // produce misleading complaints.
         let unreadable: Vec<&str> = unreadable.iter().map(|(section, _)| *section).collect();
-        problems.extend(config.problems().into_iter().filter(|p| {
+        let checked = config.problems(unknown_user_id_type.as_ref());
+        problems.extend(checked.into_iter().filter(|p| {
             !unreadable
                 .iter()
                 .any(|section| p.starts_with(&format!("{section}.")))
@@ -197,24 +198,25 @@ fn read_section<T: serde::de::DeserializeOwned + Default>(
 
 /// Finds the keys whose value must be one of a few words (`feishu.user_id_type`) and holds
 /// another, and puts the default in its place: the word is then one problem like any
-/// other, instead of making its whole section unreadable and hiding the section's other
-/// problems. A value that is no text at all is left to the section's reader.
+/// other (validation lists it in its place), instead of making its whole section
+/// unreadable and hiding the section's other problems. A value that is no text at all is
+/// left to the section's reader.
 fn replace_unknown_words(
     layered: config::Config,
-) -> Result<(config::Config, Vec<String>), ConfigError> {
+) -> Result<(config::Config, Option<UnknownUserIdType>), ConfigError> {
     const KEY: &str = "feishu.user_id_type";
     let Ok(text) = layered.get::<String>(KEY) else {
-        return Ok((layered, Vec::new()));
+        return Ok((layered, None));
     };
     let Err(unknown) = text.parse::<UserIdType>() else {
-        return Ok((layered, Vec::new()));
+        return Ok((layered, None));
     };
     let replaced = config::Config::builder()
         .add_source(layered)
         .set_override(KEY, UserIdType::default().as_str())
         .and_then(|builder| builder.build())
         .map_err(|e| ConfigError::one(format!("cannot read configuration: {e}")))?;
-    Ok((replaced, vec![unknown.to_string()]))
+    Ok((replaced, Some(unknown)))
 }
 
 /// Checks each given leaf under `path` against the type of its default.

@@ -2,11 +2,12 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are all reported
 //! together at start-up, before anything is written.
 //!
-//! [`types`] holds the sections and their defaults, `load` layers the sources, `validate`
-//! collects every problem.
+//! [`types`] holds the sections and their defaults (`streams` the `[streams]` section's, which
+//! [`types`] re-exports), `load` layers the sources, `validate` collects every problem.
 
 mod load;
 mod origin;
+mod streams;
 pub mod types;
 mod validate;
 

@@ -5,6 +5,7 @@ use secrecy::ExposeSecret;
 
 use super::types::*;
 use crate::feishu::Endpoint;
+use crate::feishu::user_id_type::UnknownUserIdType;
 use feishu_endpoints::REVIEW_STAGE_TYPES;
 
 /// Start-up problems, every one of them, so an operator fixes them in one go.
@@ -45,7 +46,7 @@ fn in_range(
 impl Config {
     /// Validates the whole configuration and returns every problem at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let problems = self.problems();
+        let problems = self.problems(None);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -53,7 +54,18 @@ impl Config {
         }
     }
 
-    pub(super) fn problems(&self) -> Vec<String> {
+    /// Every problem, section by section. `unknown_user_id_type` is the word loading found
+    /// in `feishu.user_id_type` and replaced by the default; it is listed in its place among
+    /// the `[feishu]` section's problems.
+    pub(super) fn problems(&self, unknown_user_id_type: Option<&UnknownUserIdType>) -> Vec<String> {
+        let mut problems = self.feishu_problems(unknown_user_id_type);
+        problems.extend(self.database_problems());
+        problems.extend(self.stream_problems());
+        problems.extend(self.server_problems());
+        problems
+    }
+
+    fn feishu_problems(&self, unknown_user_id_type: Option<&UnknownUserIdType>) -> Vec<String> {
         let mut problems = Vec::new();
         let feishu = &self.feishu;
         if url::Url::parse(&feishu.base_url).is_err() {
@@ -71,6 +83,9 @@ impl Config {
         if feishu.app_secret.expose_secret().trim().is_empty() {
             problems
                 .push("feishu.app_secret is missing: set FEISHU_SYNC__FEISHU__APP_SECRET".into());
+        }
+        if let Some(unknown) = unknown_user_id_type {
+            problems.push(unknown.to_string());
         }
         if let Ok(url) = url::Url::parse(&feishu.base_url)
             && url.scheme() != "https"
@@ -107,9 +122,6 @@ impl Config {
                 ));
             }
         }
-        problems.extend(self.database_problems());
-        problems.extend(self.stream_problems());
-        problems.extend(self.server_problems());
         problems
     }
 

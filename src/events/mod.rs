@@ -3,8 +3,8 @@
 //! acknowledged, then applied by targeted re-reads through the streams' own code.
 //!
 //! Dependencies run one way: `frame`, `status`, `inbox` ← `connection`; `inbox`, `plan` ←
-//! `process` → the stream modules and the stream locks; `subscriptions` → the approval
-//! stream's table.
+//! `targets` (what each event touches, coalesced) ← `process` → the stream modules and the
+//! stream locks; `subscriptions` → the approval stream's table.
 
 pub mod connection;
 pub mod frame;
@@ -13,6 +13,7 @@ mod plan;
 pub mod process;
 pub mod status;
 pub mod subscriptions;
+mod targets;
 
 #[cfg(test)]
 mod doc_examples;

@@ -19,10 +19,11 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use super::inbox::{self, Pending};
-use super::plan::{self, Action};
+use super::plan::Action;
 use super::subscriptions;
+use super::targets::{Target, approval_user, coalesce};
 use crate::db::{self, ApiCost, RunCounts, RunStatus};
-use crate::feishu::{ApiRequest, Endpoint, UserIdType};
+use crate::feishu::{ApiRequest, Endpoint};
 use crate::stream_lock::StreamLock;
 use crate::sync::SyncContext;
 use crate::sync::directory::events as directory;
@@ -40,13 +41,6 @@ const RETRY_AFTER: Duration = Duration::from_secs(30);
 const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How often known approval codes are checked for subscriptions.
 const SUBSCRIBE_EVERY: Duration = Duration::from_secs(60);
-
-/// The events of one target, and the last word on what to do with it.
-struct Target {
-    id: String,
-    action: Action,
-    events: Vec<Pending>,
-}
 
 /// The service's event processor.
 pub struct Processor {
@@ -215,66 +209,6 @@ async fn defer(
     }
     tracing::info!(%stream, events = ids.len(), "stream busy; its events wait for the lock");
     Ok(ids)
-}
-
-/// Groups events by target, in arrival order, the last event of a target deciding.
-async fn coalesce(ctx: &SyncContext, batch: Vec<Pending>) -> Vec<Target> {
-    let mut targets: Vec<Target> = Vec::new();
-    let mut index: HashMap<(&'static str, String), usize> = HashMap::new();
-    for event in batch {
-        let (kind, id, action) = target_of(ctx, &event).await;
-        match index.get(&(kind, id.clone())) {
-            Some(&i) => {
-                targets[i].action = action;
-                targets[i].events.push(event);
-            }
-            None => {
-                index.insert((kind, id.clone()), targets.len());
-                targets.push(Target {
-                    id,
-                    action,
-                    events: vec![event],
-                });
-            }
-        }
-    }
-    targets
-}
-
-/// What one event asks for: its target's kind and id, and the action; an approver
-/// named by open_id under `user_id_type = union_id` is translated through `feishu.users`.
-async fn target_of(ctx: &SyncContext, event: &Pending) -> (&'static str, String, Action) {
-    let plan = plan::plan(
-        &event.event_id,
-        &event.event_type,
-        &event.payload,
-        ctx.client.user_id_type(),
-    );
-    if !plan.id_is_open_id {
-        return (plan.kind, plan.id, plan.action);
-    }
-    match approval_user(ctx, "", &plan.id).await {
-        Some(id) => (plan.kind, id, plan.action),
-        None => ("nothing", event.event_id.clone(), Action::Nothing),
-    }
-}
-
-/// The `feishu.users.id` of an approval event's user: `user_id` is always of type
-/// user_id, so other id types take `open_id` (union ids through `feishu.users`).
-async fn approval_user(ctx: &SyncContext, user_id: &str, open_id: &str) -> Option<String> {
-    let found = match ctx.client.user_id_type() {
-        UserIdType::UserId => user_id.to_string(),
-        UserIdType::OpenId => open_id.to_string(),
-        UserIdType::UnionId => {
-            sqlx::query_scalar!("SELECT id FROM feishu.users WHERE open_id = $1", open_id)
-                .fetch_optional(&ctx.pool)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        }
-    };
-    (!found.is_empty()).then_some(found)
 }
 
 /// Applies one stream's targets under one `sync_runs` row (`trigger = 'event'`); events

@@ -7,19 +7,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::feishu::answer::{Attempt, classify, log_id};
 use crate::feishu::budget::Budgets;
 use crate::feishu::error::{ApiError, LogId};
-use crate::feishu::quota::{QuotaFlag, QuotaStop};
+use crate::feishu::quota::QuotaFlag;
 use crate::feishu::token::{Cached, TokenBudget, TokenCache};
-use crate::feishu::{Endpoint, Method, TOKEN_PATH, UserIdType};
+use crate::feishu::{Endpoint, Method, TOKEN_PATH};
 use crate::metrics::Metrics;
+
+mod counters;
+mod rounds;
+mod transport;
+
+use rounds::{Rounds, Target};
+use transport::{BodyError, describe_reqwest_error, json_body, read_body};
 
 pub use crate::feishu::answer::ApiReply;
 pub use crate::feishu::request::{ApiRequest, ClientSettings};
@@ -80,80 +85,6 @@ impl FeishuClient {
     /// ([`crate::feishu::long_connection`]), which is no Open API call.
     pub(super) fn http_and_settings(&self) -> (&reqwest::Client, &ClientSettings) {
         (&self.http, &self.settings)
-    }
-
-    /// The registry this client records into.
-    pub fn metrics(&self) -> Arc<Metrics> {
-        self.metrics.clone()
-    }
-
-    /// Requests per rate window currently allowed for `endpoint` (lowered after 429s).
-    pub fn budget(&self, endpoint: Endpoint) -> u32 {
-        self.budgets.current(endpoint)
-    }
-
-    /// Requests per minute at which `endpoint`'s last frequency limits came, while below
-    /// its configured rate (see [`Budgets::ceiling`]).
-    pub fn rate_ceiling_per_minute(&self, endpoint: Endpoint) -> Option<u32> {
-        let ceiling = self.budgets.ceiling(endpoint)?;
-        Some(per_minute(ceiling, self.budgets.window()))
-    }
-
-    /// Starts `endpoint`'s budget at a ceiling an earlier run learned (`per_minute`, as
-    /// `sync_runs.rate_ceiling_per_minute` records it), where it is below the configured
-    /// rate. Returns whether it was taken.
-    pub fn start_from_ceiling(&self, endpoint: Endpoint, per_minute: u32) -> bool {
-        let window = self.budgets.window();
-        let per_window = (f64::from(per_minute) * window.as_secs_f64() / 60.0).round() as u32;
-        let taken = self.budgets.remember(endpoint, per_window.max(1));
-        if taken {
-            self.publish_budget(endpoint);
-        }
-        taken
-    }
-
-    /// Exports `endpoint`'s budget and learned ceiling, per minute, after either changed.
-    fn publish_budget(&self, endpoint: Endpoint) {
-        let window = self.budgets.window();
-        let budget = per_minute(self.budgets.current(endpoint), window);
-        let ceiling = self
-            .budgets
-            .ceiling(endpoint)
-            .map(|c| per_minute(c, window));
-        self.metrics.rate_budget(endpoint, budget, ceiling);
-    }
-
-    /// HTTP requests sent to `endpoint` so far (retries and waits included).
-    pub fn requests_sent(&self, endpoint: Endpoint) -> u64 {
-        self.requests[&endpoint].load(Ordering::Relaxed)
-    }
-
-    /// The most pages one paged read may take.
-    pub fn max_pages(&self) -> u32 {
-        self.settings.max_pages
-    }
-
-    /// The kind of user id every request asks for (`feishu.user_id_type`).
-    pub fn user_id_type(&self) -> UserIdType {
-        self.settings.user_id_type
-    }
-
-    /// Code points of `endpoint`'s answers replaced by U+FFFD so far (NUL, lone
-    /// surrogates, invalid UTF-8: text PostgreSQL cannot store).
-    pub fn replaced_count(&self, endpoint: Endpoint) -> u64 {
-        self.replaced[&endpoint].load(Ordering::Relaxed)
-    }
-
-    /// Requests to `endpoint` answered with a frequency limit so far.
-    pub fn rate_limited_count(&self, endpoint: Endpoint) -> u64 {
-        self.rate_limited[&endpoint].load(Ordering::Relaxed)
-    }
-
-    /// The monthly-quota stop in force, if Feishu answered 99991403 this month: while it
-    /// holds, every call fails at once without sending anything.
-    pub fn quota_stop(&self) -> Option<QuotaStop> {
-        self.quota
-            .active(Utc::now(), || self.metrics.quota_stopped(None))
     }
 
     /// Sends `request`, retrying what can be retried, and returns the `data` of the answer.
@@ -415,147 +346,4 @@ impl FeishuClient {
             Err(BodyError::Read(e)) => Attempt::Transient(describe_reqwest_error(&e), log_id),
         }
     }
-}
-
-/// Why a body could not be read.
-enum BodyError {
-    /// Larger than the limit (bytes): the request fails, never retried.
-    TooLarge(usize),
-    Read(reqwest::Error),
-}
-
-/// The body, chunk by chunk, refusing more than `limit` bytes (whatever `Content-Length`
-/// says, or without one) so an oversize answer cannot grow memory until the process dies.
-async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(BodyError::TooLarge(limit));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// What one request's rounds have used so far.
-struct Rounds {
-    attempts: u32,
-    rate_waits: u32,
-    /// The token refused once; a second refusal ends the request.
-    refused_token: Option<SecretString>,
-    backoff: backon::ExponentialBackoff,
-}
-
-impl Rounds {
-    fn new(retry: &ExponentialBuilder) -> Self {
-        Rounds {
-            attempts: 0,
-            rate_waits: 0,
-            refused_token: None,
-            backoff: retry.build(),
-        }
-    }
-}
-
-/// Where an exchange goes: a data endpoint (budgeted, with a token) or the token endpoint.
-#[derive(Debug, Clone, Copy)]
-enum Target {
-    Api(Endpoint),
-    Token,
-}
-
-impl Target {
-    /// A `code != 0` answer as an error of this target.
-    fn failed(self, http_status: u16, code: i64, msg: String, log_id: LogId) -> ApiError {
-        match self {
-            Target::Api(endpoint) => ApiError::Api {
-                endpoint,
-                http_status,
-                code,
-                msg,
-                log_id,
-            },
-            Target::Token => ApiError::Token { code, msg, log_id },
-        }
-    }
-
-    /// A token refused again after asking for a new one (`same_token`: the token endpoint
-    /// handed back the refused one), or by the token endpoint itself.
-    fn token_rejected(self, code: i64, msg: String, log_id: LogId, same_token: bool) -> ApiError {
-        match self {
-            Target::Api(endpoint) => ApiError::TokenRejected {
-                endpoint,
-                code,
-                msg,
-                log_id,
-                same_token,
-            },
-            Target::Token => ApiError::Token { code, msg, log_id },
-        }
-    }
-
-    /// Frequency limits outlasted every allowed wait.
-    fn still_rate_limited(self, waits: u32, log_id: LogId) -> ApiError {
-        match self {
-            Target::Api(endpoint) => ApiError::RateLimited {
-                endpoint,
-                waits,
-                log_id,
-            },
-            Target::Token => ApiError::Unavailable {
-                endpoint: self.to_string(),
-                attempts: waits + 1,
-                last: "still rate limited".to_string(),
-                log_id,
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Api(endpoint) => endpoint.fmt(f),
-            Target::Token => f.write_str("tenant_access_token"),
-        }
-    }
-}
-
-/// `per_window` requests per `window` as requests per minute (the unit of
-/// `feishu.rate_limits` against the real API), rounded.
-fn per_minute(per_window: u32, window: Duration) -> u32 {
-    (f64::from(per_window) * 60.0 / window.as_secs_f64().max(0.001)).round() as u32
-}
-
-/// `body` as JSON with the `Content-Type` the documents require,
-/// `application/json; charset=utf-8` (reqwest's `.json()` leaves the charset out).
-fn json_body(builder: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
-    builder
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )
-        .body(body.to_string())
-}
-
-/// A reqwest error without its URL (URLs can carry query values) and with its cause chain.
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut text = kind.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

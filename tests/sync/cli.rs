@@ -1,5 +1,6 @@
 //! The `feishu-sync` binary as an operator runs it: configuration from the environment,
-//! exit codes, one clear message for bad configuration, and no secret in any output.
+//! exit codes, one clear message for bad configuration, a failed run's reason on its log
+//! line, and no secret in any output.
 
 use sqlx::PgPool;
 
@@ -343,4 +344,37 @@ async fn switching_the_id_type_is_refused_until_the_ids_are_reset(pool: PgPool) 
         ids.iter().all(|id| !id.starts_with("ou_")),
         "only user ids: {ids:?}"
     );
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_failed_run_says_why_on_its_log_line(pool: PgPool) {
+    use crate::helpers::binary::{run_binary, sim_env, text};
+    let sim = simulator().await;
+    sim.inject(
+        Some(Endpoint::Tasks),
+        Fault::Code(400, 1470500, "invalid request".into()),
+        1,
+    );
+    let mut env = sim_env(&sim, &pool);
+    env.retain(|(k, _)| k != "RUST_LOG");
+    env.push(("RUST_LOG".into(), "info".into()));
+
+    let output = run_binary(&["--log-format", "json", "sync", "--stream", "tasks"], env).await;
+
+    let (_, stderr) = text(&output);
+    let finished = stderr
+        .lines()
+        .find(|l| l.contains("stream run finished"))
+        .unwrap_or_else(|| panic!("no finish line in {stderr}"));
+    assert!(finished.contains(r#""status":"failed""#), "{finished}");
+    assert!(
+        finished.contains("code 1470500: invalid request"),
+        "the reason: {finished}"
+    );
+    let recorded: Option<String> =
+        sqlx::query_scalar("SELECT error FROM feishu.sync_runs WHERE stream = 'tasks'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(recorded.unwrap_or_default().contains("code 1470500"));
 }

@@ -293,7 +293,7 @@ async fn the_token_request_follows_no_redirect() {
     );
 }
 
-async fn serve(router: axum::Router) -> std::net::SocketAddr {
+pub(crate) async fn serve(router: axum::Router) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -369,81 +369,4 @@ async fn a_panic_in_a_run_marks_it_failed_with_its_message(pool: PgPool) {
         error.starts_with("the run panicked: ") && error.contains("overflow"),
         "{error}"
     );
-}
-
-#[sqlx::test(migrations = false)]
-async fn a_failed_run_says_why_on_its_log_line(pool: PgPool) {
-    use crate::helpers::binary::{run_binary, sim_env, text};
-    let sim = simulator().await;
-    sim.inject(
-        Some(Endpoint::Tasks),
-        Fault::Code(400, 1470500, "invalid request".into()),
-        1,
-    );
-    let mut env = sim_env(&sim, &pool);
-    env.retain(|(k, _)| k != "RUST_LOG");
-    env.push(("RUST_LOG".into(), "info".into()));
-
-    let output = run_binary(&["--log-format", "json", "sync", "--stream", "tasks"], env).await;
-
-    let (_, stderr) = text(&output);
-    let finished = stderr
-        .lines()
-        .find(|l| l.contains("stream run finished"))
-        .unwrap_or_else(|| panic!("no finish line in {stderr}"));
-    assert!(finished.contains(r#""status":"failed""#), "{finished}");
-    assert!(
-        finished.contains("code 1470500: invalid request"),
-        "the reason: {finished}"
-    );
-    let recorded: Option<String> =
-        sqlx::query_scalar("SELECT error FROM feishu.sync_runs WHERE stream = 'tasks'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert!(recorded.unwrap_or_default().contains("code 1470500"));
-}
-
-#[sqlx::test]
-async fn a_read_only_database_is_not_ready(pool: PgPool) {
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
-
-    use feishu_sync::commands::run::http::{DeadLoops, HttpState, router};
-
-    let db = pool.connect_options().get_database().unwrap().to_string();
-    sqlx::raw_sql(&format!(
-        "ALTER DATABASE \"{db}\" SET default_transaction_read_only = on"
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
-    let sim = simulator().await;
-    let client = Arc::new(feishu_sync::feishu::FeishuClient::new(client_settings(&sim)).unwrap());
-    let state = HttpState {
-        // New sessions get the setting.
-        pool: sqlx::PgPool::connect_with((*pool.connect_options()).clone())
-            .await
-            .unwrap(),
-        metrics: client.metrics(),
-        client,
-        scheduler_alive: Arc::new(AtomicBool::new(true)),
-        dead_loops: DeadLoops::default(),
-        credentials: Default::default(),
-        events: None,
-    };
-    let addr = serve(router(state)).await;
-
-    let answer = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
-    let status = answer.status().as_u16();
-    let body = answer.text().await.unwrap();
-    sqlx::raw_sql(&format!(
-        "ALTER DATABASE \"{db}\" RESET default_transaction_read_only"
-    ))
-    .execute(&pool)
-    .await
-    .unwrap();
-
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("database is read-only"), "{body}");
 }

@@ -23,6 +23,8 @@ mod directory_status;
 mod events;
 /// Events beside the rest: the approval stream's lock, the connection in `status --json`.
 mod events_beside;
+/// The long connection itself: drops, silence, a database down, restarts, refusals, SIGTERM.
+mod events_connection;
 /// Malformed records, random failures and slow answers, resumed passes.
 mod faults;
 /// A data engineer's first hour: refused credentials, sweeps, status --check, clear errors.
@@ -39,10 +41,14 @@ mod locks;
 mod narrow_answers;
 /// Performance results: reviewees, review data, metrics, dictionaries, views.
 mod performance_results;
+/// The performance results' views after a first sync: results, distribution, gaps, attainment.
+mod performance_views;
 /// The platform's refusals: monthly quota, tenant tokens, scopes; token lifetimes.
 mod platform;
 /// The service's probes when the quota, the configuration or the database fails.
 mod probes;
+/// Frequency limits below the configured rate: the learned ceiling, in status and the next run.
+mod rate_ceilings;
 /// The one rule for retirement: no child row retired while its parent stream fails.
 mod retirement;
 /// Review data's semesters, ten a request: watermarks that move only with the whole group.

@@ -1,5 +1,6 @@
 //! The service's probes under trouble: a used-up monthly quota, an invalid
-//! configuration, a database outage. Liveness stays up unless the service itself is dead.
+//! configuration, a database outage, a read-only database. Liveness stays up unless the
+//! service itself is dead.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use sqlx::PgPool;
 use crate::helpers::binary::spawn_binary;
 use crate::helpers::service::{eventually, free_port, get, quiet_env, service_env, terminate};
 use crate::helpers::*;
+use crate::hostile::serve;
 
 #[sqlx::test(migrations = false)]
 async fn a_used_up_quota_skips_every_firing_and_shows_on_readyz_and_metrics(pool: PgPool) {
@@ -184,4 +186,48 @@ async fn a_database_of_another_id_type_keeps_run_up_and_unhealthy(pool: PgPool) 
     assert_eq!(status, 503);
     assert!(body.contains("--reset-ids"), "{body}");
     assert_eq!(code, Some(2), "{log}");
+}
+
+#[sqlx::test]
+async fn a_read_only_database_is_not_ready(pool: PgPool) {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use feishu_sync::commands::run::http::{DeadLoops, HttpState, router};
+
+    let db = pool.connect_options().get_database().unwrap().to_string();
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE \"{db}\" SET default_transaction_read_only = on"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let sim = simulator().await;
+    let client = Arc::new(feishu_sync::feishu::FeishuClient::new(client_settings(&sim)).unwrap());
+    let state = HttpState {
+        // New sessions get the setting.
+        pool: sqlx::PgPool::connect_with((*pool.connect_options()).clone())
+            .await
+            .unwrap(),
+        metrics: client.metrics(),
+        client,
+        scheduler_alive: Arc::new(AtomicBool::new(true)),
+        dead_loops: DeadLoops::default(),
+        credentials: Default::default(),
+        events: None,
+    };
+    let addr = serve(router(state)).await;
+
+    let answer = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    let status = answer.status().as_u16();
+    let body = answer.text().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE \"{db}\" RESET default_transaction_read_only"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database is read-only"), "{body}");
 }

@@ -4,7 +4,6 @@
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -13,62 +12,12 @@ use prometheus_client::registry::Registry;
 
 use crate::feishu::Endpoint;
 
-/// Label of per-stream metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StreamLabel {
-    pub stream: String,
-}
+mod labels;
 
-/// Label of per-stream-and-outcome metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabel {
-    pub stream: String,
-    pub outcome: String,
-}
-
-/// Label of per-endpoint metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EndpointLabel {
-    pub endpoint: String,
-}
-
-/// Label of per-endpoint-and-outcome metrics.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabel {
-    pub endpoint: String,
-    pub outcome: String,
-}
-
-/// Label of the event counter.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EventLabel {
-    pub r#type: String,
-    pub outcome: String,
-}
-
-/// What one HTTP exchange with Feishu came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestOutcome {
-    Ok,
-    ApiError,
-    RateLimited,
-    TokenRejected,
-    QuotaExhausted,
-    Transient,
-}
-
-impl RequestOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            RequestOutcome::Ok => "ok",
-            RequestOutcome::ApiError => "api_error",
-            RequestOutcome::RateLimited => "rate_limited",
-            RequestOutcome::TokenRejected => "token_rejected",
-            RequestOutcome::QuotaExhausted => "quota_exhausted",
-            RequestOutcome::Transient => "transient",
-        }
-    }
-}
+use labels::stream;
+pub use labels::{
+    EndpointLabel, EventLabel, OutcomeLabel, RequestLabel, RequestOutcome, StreamLabel,
+};
 
 /// Every metric feishu-sync exports.
 #[derive(Debug)]
@@ -100,12 +49,6 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
-    }
-}
-
-fn stream(endpoint: Endpoint) -> StreamLabel {
-    StreamLabel {
-        stream: endpoint.name().to_string(),
     }
 }
 
@@ -428,51 +371,4 @@ impl Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_streams_series_exist_from_the_start_at_zero() {
-        let text = Metrics::new().encode();
-
-        for endpoint in Endpoint::ALL {
-            let stream = endpoint.name();
-            for series in [
-                format!(r#"feishu_sync_runs_total{{stream="{stream}",outcome="failed"}} 0"#),
-                format!(r#"feishu_sync_rows_written_total{{stream="{stream}"}} 0"#),
-                format!(r#"feishu_sync_rate_limit_waits_total{{endpoint="{stream}"}} 0"#),
-            ] {
-                assert!(text.contains(&series), "{series} in {text}");
-            }
-        }
-        assert!(text.contains("feishu_sync_config_valid 1"), "{text}");
-    }
-
-    #[test]
-    fn encoded_text_names_streams_endpoints_and_outcomes() {
-        let metrics = Metrics::new();
-        metrics.run_finished(Endpoint::Tasks, "succeeded", Duration::from_secs(3));
-        metrics.page_committed(Endpoint::Tasks, 40);
-        metrics.request(Endpoint::StageTasks, RequestOutcome::RateLimited);
-        metrics.skipped_overlap(Endpoint::Semesters);
-
-        let text = metrics.encode();
-
-        assert!(
-            text.contains(r#"feishu_sync_runs_total{stream="tasks",outcome="succeeded"} 1"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"feishu_sync_rows_written_total{stream="tasks"} 40"#),
-            "{text}"
-        );
-        assert!(text.contains(
-            r#"feishu_sync_requests_total{endpoint="stage_tasks",outcome="rate_limited"} 1"#
-        ));
-        assert!(text.contains(r#"feishu_sync_rate_limit_waits_total{endpoint="stage_tasks"} 1"#));
-        assert!(text.contains(r#"feishu_sync_skipped_overlaps_total{stream="semesters"} 1"#));
-        assert!(text.contains("feishu_sync_run_duration_seconds_bucket"));
-        assert!(text.contains("feishu_sync_last_success_timestamp_seconds{stream=\"tasks\"}"));
-        assert_eq!(metrics.progress(Endpoint::Tasks), (1, 40, 0));
-    }
-}
+mod tests;
