@@ -15,6 +15,12 @@
 //! partition passed these checks and the run read every partition
 //! ([`super::partition::StreamPass::end`], [`super::sink::PassSink::retire`]). A stream
 //! only says what to retire. A withheld retirement is logged and makes the run `partial`.
+//!
+//! Not a pass's verdict, and so not here: the cascade from a retired parent. Activities,
+//! stage tasks, reviewees, review data and metric details each retire, before they read,
+//! the rows whose semester (or reviewee) the parent stream has already retired under this
+//! rule (`retire_orphans` in each; review data and metric details only when their parents'
+//! gate allows), since nothing will list those rows again.
 
 use crate::db;
 use crate::feishu::Endpoint;
