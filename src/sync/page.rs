@@ -75,6 +75,13 @@ pub(super) async fn write_page<S: PartitionSink>(
     Ok(())
 }
 
+/// What the end of a clean pass of one partition may do besides recording it: retire
+/// (as the parents' gate decides) and move the watermark (as the read mode decides).
+pub(super) struct PassRules<'a> {
+    pub gate: &'a ParentGate,
+    pub moves_watermark: bool,
+}
+
 /// Writes the last page of a pass in its own transaction, and ends the pass: a clean one
 /// completes (moves the watermark, resolves old errors, and retires when allowed); one
 /// with malformed records leaves all three alone.
@@ -83,7 +90,7 @@ pub(super) async fn write_last_page<S: PartitionSink>(
     partition: &mut Partition<S>,
     pass: &Pass,
     page: Page<S::Data>,
-    gate: &ParentGate,
+    rules: &PassRules<'_>,
     counts: &mut RunCounts,
 ) -> anyhow::Result<PassEnd> {
     let mut tx = begin_page(ctx).await?;
@@ -92,7 +99,7 @@ pub(super) async fn write_last_page<S: PartitionSink>(
     let stream = partition.request.endpoint.name();
     sync_state::end_pass(&mut tx, stream, &partition.key).await?;
     let (end, retired) = match pass.rejected {
-        0 => complete_pass(&mut tx, partition, &pass, gate).await?,
+        0 => complete_pass(&mut tx, partition, &pass, rules).await?,
         rejected => (PassEnd::Rejected(rejected), 0),
     };
     commit_page(ctx, tx, partition, &write, retired, counts).await?;
@@ -145,7 +152,7 @@ async fn complete_pass<S: PartitionSink>(
     tx: &mut PgConnection,
     partition: &mut Partition<S>,
     pass: &Pass,
-    gate: &ParentGate,
+    rules: &PassRules<'_>,
 ) -> anyhow::Result<(PassEnd, u64)> {
     let stream = partition.request.endpoint.name();
     let key = partition.key.as_str();
@@ -153,9 +160,10 @@ async fn complete_pass<S: PartitionSink>(
     let partitions = completion
         .partitions
         .unwrap_or_else(|| vec![key.to_string()]);
-    sync_state::record_complete(tx, stream, &partitions, completion.watermark).await?;
+    let watermark = completion.watermark.filter(|_| rules.moves_watermark);
+    sync_state::record_complete(tx, stream, &partitions, watermark).await?;
     rejects::resolve_rejects(tx, stream, key).await?;
-    let retired = retire(tx, partition, pass, gate).await?;
+    let retired = retire(tx, partition, pass, rules.gate).await?;
     Ok(match pass.resumed {
         true => (PassEnd::CompleteResumed, 0),
         false => (PassEnd::Complete, retired),

@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use super::context::SyncContext;
 use super::failure::{PartitionFailure, StalePageToken};
 use super::outcome::StreamOutcome;
-use super::page::{PassEnd, write_last_page, write_page};
+use super::page::{PassEnd, PassRules, write_last_page, write_page};
 use super::read_mode::ReadMode;
 use super::rejects::{self, RejectedRecord};
 use super::retirement::{self, ParentGate};
@@ -157,11 +157,15 @@ async fn read_one<S: PartitionSink + Send>(
     gate: &ParentGate,
 ) -> (String, RunCounts, anyhow::Result<PassEnd>) {
     let mut counts = RunCounts::default();
-    let cursor = match start_pass(ctx, mode, &mut partition).await {
-        Ok(cursor) => cursor,
+    let (cursor, moves_watermark) = match start_pass(ctx, mode, &mut partition).await {
+        Ok(start) => start,
         Err(error) => return (partition.key, counts, Err(error)),
     };
-    let mut result = read_partition(ctx, &mut partition, cursor, gate, &mut counts).await;
+    let rules = PassRules {
+        gate,
+        moves_watermark,
+    };
+    let mut result = read_partition(ctx, &mut partition, cursor, &rules, &mut counts).await;
     let token_rejected = |r: &anyhow::Result<PassEnd>| {
         r.as_ref()
             .err()
@@ -173,7 +177,7 @@ async fn read_one<S: PartitionSink + Send>(
             partition = partition.key,
             "page token rejected; reading the partition again from its beginning"
         );
-        result = read_partition(ctx, &mut partition, None, gate, &mut counts).await;
+        result = read_partition(ctx, &mut partition, None, &rules, &mut counts).await;
     }
     let result = settle_failure(ctx, &partition, result).await;
     (partition.key, counts, result)
@@ -181,20 +185,30 @@ async fn read_one<S: PartitionSink + Send>(
 
 /// Where a partition's pass starts. For a windowed stream, the watermark is loaded and
 /// the request narrowed to the window `mode` computes from it; then the cursor of an
-/// unfinished pass of that same request, if any, says which page comes next.
+/// unfinished pass of that same request, if any, says which page comes next. Also says
+/// whether a clean pass moves the watermark ([`ReadMode::moves_watermark`]).
 async fn start_pass<S: PartitionSink>(
     ctx: &SyncContext,
     mode: &ReadMode,
     partition: &mut Partition<S>,
-) -> anyhow::Result<Option<Cursor>> {
+) -> anyhow::Result<(Option<Cursor>, bool)> {
+    let mut moves_watermark = true;
     if let Some(lookback) = partition.sink.lookback() {
         let endpoint = partition.request.endpoint;
-        let start = window_start(ctx, mode, endpoint, &partition.key, lookback).await?;
-        if let Some(start) = start {
+        let watermark = sync_state::watermark(&ctx.pool, endpoint, &partition.key).await?;
+        if let Some(start) = mode.window_start(watermark, lookback) {
             partition.sink.open_window(&mut partition.request, start);
         }
+        moves_watermark = mode.moves_watermark(watermark, lookback);
+        if !moves_watermark {
+            tracing::info!(
+                stream = endpoint.name(),
+                partition = partition.key,
+                "a backfill from a date after the watermark: the watermark stays, so the next incremental read reads the changes in between"
+            );
+        }
     }
-    resume_cursor(ctx, partition).await
+    Ok((resume_cursor(ctx, partition).await?, moves_watermark))
 }
 
 /// Where the read of `key`, a `sync_state` partition of `stream`, starts (`None`: read it
@@ -299,7 +313,7 @@ async fn read_partition<S: PartitionSink>(
     ctx: &SyncContext,
     partition: &mut Partition<S>,
     cursor: Option<Cursor>,
-    gate: &ParentGate,
+    rules: &PassRules<'_>,
     counts: &mut RunCounts,
 ) -> anyhow::Result<PassEnd> {
     let request = partition.request.clone();
@@ -311,7 +325,7 @@ async fn read_partition<S: PartitionSink>(
     let mut next = fetch(&mut pager, shutdown).await?;
     while let Some(page) = next {
         if page.last {
-            return write_last_page(ctx, partition, &pass, page, gate, counts).await;
+            return write_last_page(ctx, partition, &pass, page, rules, counts).await;
         }
         let (written, fetched) = tokio::join!(
             write_page(ctx, partition, &mut pass, page, counts),

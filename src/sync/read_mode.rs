@@ -60,6 +60,19 @@ impl ReadMode {
         }
     }
 
+    /// Whether a clean pass moves the partition's watermark on. Always, except for a
+    /// backfill from a date later than where an incremental read would start (the
+    /// watermark minus the lookback): it did not read the changes in between, so the
+    /// watermark stays and the next incremental read reads them.
+    pub fn moves_watermark(&self, watermark: Option<DateTime<Utc>>, lookback: Duration) -> bool {
+        match (self, watermark) {
+            (ReadMode::Backfill { since: Some(since) }, Some(watermark)) => {
+                *since <= watermark - lookback
+            }
+            _ => true,
+        }
+    }
+
     /// Whether the run reads this partition of `stream`: every one, except for
     /// [`ReadMode::Partitions`].
     pub fn reads(&self, stream: Endpoint, key: &str) -> bool {
@@ -120,6 +133,36 @@ mod tests {
     #[test]
     fn an_incremental_read_of_a_partition_never_completed_reads_it_whole() {
         assert_eq!(start(ReadMode::Incremental, None), None);
+    }
+
+    #[test]
+    fn a_backfill_from_a_date_after_the_incremental_start_keeps_the_watermark() {
+        let lookback = Duration::hours(1);
+        let moves = |mode: ReadMode, watermark| mode.moves_watermark(watermark, lookback);
+        let backfill = |since: &str| ReadMode::Backfill {
+            since: Some(at(since)),
+        };
+        let watermark = Some(at("2026-03-01T12:00:00Z"));
+
+        assert!(
+            moves(backfill("2026-03-01T11:00:00Z"), watermark),
+            "covers the window"
+        );
+        assert!(
+            !moves(backfill("2026-03-01T11:00:01Z"), watermark),
+            "a second short"
+        );
+        assert!(
+            !moves(backfill("2026-03-10T00:00:00Z"), watermark),
+            "skips days"
+        );
+        assert!(
+            moves(backfill("2026-03-10T00:00:00Z"), None),
+            "nothing read before"
+        );
+        assert!(moves(ReadMode::Backfill { since: None }, watermark));
+        assert!(moves(ReadMode::Incremental, watermark));
+        assert!(moves(ReadMode::Reconcile, watermark));
     }
 
     #[test]

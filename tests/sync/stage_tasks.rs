@@ -1,6 +1,8 @@
 //! The stage-tasks stream end to end: paging announced inside `data`, and a removed stage
-//! task retired only by a whole-semester read (beside a removed activity, retired at once).
+//! task retired only by a whole-semester read (beside a removed activity, retired at once),
+//! and a backfill from a date after the watermark, which leaves the watermark.
 
+use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::helpers::*;
@@ -74,4 +76,74 @@ async fn a_removed_activity_is_retired_and_a_removed_stage_task_waits_for_a_whol
     );
     assert!(stage_after_backfill, "a whole-semester read retires it");
     assert_tables_match(&pool, &sim).await;
+}
+
+#[sqlx::test]
+async fn a_backfill_from_a_date_after_the_watermark_leaves_it_for_the_next_incremental_read(
+    pool: PgPool,
+) {
+    let sim = simulator().await;
+    let ctx = context(&pool, &sim);
+    sync_all(&ctx, ReadMode::Incremental).await;
+    // The last incremental read was a month ago; the operator backfills only the last
+    // ten days.
+    let old: DateTime<Utc> = Utc::now() - Duration::days(30);
+    sqlx::query("UPDATE feishu.sync_state SET watermark = $1 WHERE stream = 'stage_tasks'")
+        .bind(old)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let since = Utc::now() - Duration::days(10);
+    let watermarks = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, DateTime<Utc>>(
+            "SELECT watermark FROM feishu.sync_state WHERE stream = 'stage_tasks'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let after_times = |sim: &feishu_sim::SimHandle| -> Vec<i64> {
+        sim.requests()
+            .iter()
+            .filter(|r| r.endpoint == Endpoint::StageTasks)
+            .filter_map(|r| r.body.as_ref()?["after_time"].as_str()?.parse().ok())
+            .collect()
+    };
+    sim.clear_requests();
+
+    let backfill = sync_all(&ctx, ReadMode::Backfill { since: Some(since) }).await;
+    let kept = watermarks(pool.clone()).await;
+    let backfill_after = after_times(&sim);
+    sim.clear_requests();
+    let next = sync_all(&ctx, ReadMode::Incremental).await;
+
+    assert_all_succeeded(&backfill);
+    assert_all_succeeded(&next);
+    assert!(!kept.is_empty());
+    for watermark in kept {
+        assert_eq!(
+            watermark.timestamp(),
+            old.timestamp(),
+            "the watermark stays"
+        );
+    }
+    assert!(
+        backfill_after
+            .iter()
+            .all(|&t| t == since.timestamp_millis()),
+        "{backfill_after:?}"
+    );
+    let incremental_after = after_times(&sim);
+    assert!(!incremental_after.is_empty());
+    assert!(
+        incremental_after
+            .iter()
+            .all(|&t| t < old.timestamp_millis()),
+        "the next read reaches back to the old watermark: {incremental_after:?}"
+    );
+    let moved = watermarks(pool.clone()).await;
+    assert!(
+        moved.iter().all(|w| *w > since),
+        "and then moves it on: {moved:?}"
+    );
 }
