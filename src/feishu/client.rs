@@ -141,7 +141,11 @@ impl FeishuClient {
                 }
             };
             round.attempts += 1;
-            let (attempt, token) = send().await?;
+            let sent = send().await;
+            if let Target::Api(endpoint) = target {
+                self.budgets.answered(endpoint, sent_at);
+            }
+            let (attempt, token) = sent?;
             if let Target::Api(endpoint) = target {
                 self.metrics.request(endpoint, attempt.outcome());
             }

@@ -22,12 +22,17 @@ pub(super) const PROBE_AFTER_WINDOWS: u32 = 20;
 /// probe that meets no limit doubles the next step.
 pub(super) const PROBE_SHARE: u32 = 50;
 
+/// How often a request waiting for an earlier one's answer looks again.
+pub(super) const ANSWER_POLL: Duration = Duration::from_millis(2);
+
 /// One slot taken in the last window: when the request left, and whether it had to wait
 /// for its slot (the endpoint wanted to send faster than its budget allowed).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     at: Instant,
     waited: bool,
+    /// When its answer came; the server counted it before then.
+    answered: Option<Instant>,
 }
 
 /// What a frequency limit did to the budget, for the log and the metrics.
@@ -125,8 +130,42 @@ impl RateLearner {
         {
             self.slots.pop_front();
         }
-        self.slots.push_back(Slot { at, waited });
+        self.slots.push_back(Slot {
+            at,
+            waited,
+            answered: None,
+        });
         self.first_sent.get_or_insert(at);
+    }
+
+    /// The request sent at `sent_at` was answered at `now`.
+    pub(super) fn answered(&mut self, sent_at: Instant, now: Instant) {
+        if let Some(slot) = self.slots.iter_mut().rev().find(|s| s.at == sent_at) {
+            slot.answered.get_or_insert(now);
+        }
+    }
+
+    /// When a request may leave at the earliest, if not `now`: a window after the request
+    /// a budget's worth before it was answered. The server stamped that one before its
+    /// answer came and stamps the new one after it leaves, so however late the old one
+    /// reached it (a busy host, a new connection), the two never share a window, and a
+    /// request counted early cannot meet a frequency limit. At the even pace this binds
+    /// only when an answer took longer than the pacing margin. One not answered yet is
+    /// waited for ([`ANSWER_POLL`] at a time) up to a window after it left.
+    pub(super) fn clear_at(&self, now: Instant) -> Option<Instant> {
+        let budget = self.current as usize;
+        let old = *self
+            .slots
+            .len()
+            .checked_sub(budget)
+            .map(|i| &self.slots[i])?;
+        let answered = match old.answered {
+            Some(at) => at,
+            None if now < old.at + self.window => return Some(now + ANSWER_POLL),
+            None => old.at + self.window,
+        };
+        let clear = answered + self.window;
+        (clear > now).then_some(clear)
     }
 
     /// The request sent at `sent_at` was answered at `now` with the frequency limit and a

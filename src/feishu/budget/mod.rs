@@ -93,7 +93,8 @@ impl Budgets {
     }
 
     /// Waits until `endpoint` may send one more request, and returns when it left: pass
-    /// that to [`Budgets::throttled`] if the server answers with its frequency limit.
+    /// that to [`Budgets::answered`] when the answer comes, and to
+    /// [`Budgets::throttled`] if it is the server's frequency limit.
     pub async fn acquire(&self, endpoint: Endpoint) -> Instant {
         let mut waited = false;
         loop {
@@ -117,15 +118,43 @@ impl Budgets {
                 waited = true;
                 tokio::time::sleep_until(slot).await;
             }
-            let mut state = self.state(endpoint);
-            let now = Instant::now();
-            // A pause that began while this request waited for its slot holds it too.
-            if state.paused_until.is_some_and(|until| until > now) {
-                continue;
+            if let Some(left) = self.leave(endpoint, &mut waited).await {
+                return left;
             }
-            state.learner.sent(now, waited);
-            return now;
         }
+    }
+
+    /// The request's slot has come: it leaves once the request a budget before it was
+    /// answered a window ago ([`ceiling::RateLearner::clear_at`]), and is recorded as it
+    /// leaves. `None`: a pause began meanwhile, and the request needs a new slot.
+    async fn leave(&self, endpoint: Endpoint, waited: &mut bool) -> Option<Instant> {
+        loop {
+            let clear_at = {
+                let mut state = self.state(endpoint);
+                let now = Instant::now();
+                // A pause that began while this request waited for its slot holds it too.
+                if state.paused_until.is_some_and(|until| until > now) {
+                    return None;
+                }
+                match state.learner.clear_at(now) {
+                    None => {
+                        state.learner.sent(now, *waited);
+                        return Some(now);
+                    }
+                    Some(at) => at,
+                }
+            };
+            *waited = true;
+            tokio::time::sleep_until(clear_at).await;
+        }
+    }
+
+    /// The request of `endpoint` that left at `sent_at` was answered now, whatever the
+    /// answer: the server counted it by then at the latest.
+    pub fn answered(&self, endpoint: Endpoint, sent_at: Instant) {
+        self.state(endpoint)
+            .learner
+            .answered(sent_at, Instant::now());
     }
 
     /// The server answered the request that left at `sent_at` with its frequency limit:

@@ -20,7 +20,8 @@ fn budgets(per_window: u32, window: Duration) -> Budgets {
 /// Sends `n` requests of `endpoint` back to back, all accepted.
 async fn send_accepted(b: &Budgets, endpoint: Endpoint, n: u32) {
     for _ in 0..n {
-        b.acquire(endpoint).await;
+        let sent = b.acquire(endpoint).await;
+        b.answered(endpoint, sent);
         b.succeeded(endpoint);
     }
 }
@@ -233,4 +234,30 @@ async fn a_lone_limit_near_the_pace_at_the_measured_ceiling_keeps_the_ceiling() 
     );
     send_accepted(&b, Endpoint::Reviewees, 19).await;
     assert_eq!(b.current(Endpoint::Reviewees), 20, "climbed back to it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_leaves_only_a_window_after_the_one_a_budget_before_it_was_answered() {
+    // The first of 20 is answered 0.1 s after it left (it may have reached the server that
+    // late): the 21st, due 2.03 s after it, waits until 2.1 s so the server's 2-second
+    // window cannot hold both.
+    let b = budgets(20, WINDOW);
+    let started = Instant::now();
+    let first = b.acquire(Endpoint::Reviewees).await;
+    tokio::time::sleep_until(first + Duration::from_millis(100)).await;
+    b.answered(Endpoint::Reviewees, first);
+    send_accepted(&b, Endpoint::Reviewees, 19).await;
+
+    let late = b.acquire(Endpoint::Reviewees).await;
+    let on_time = b.acquire(Endpoint::Reviewees).await;
+
+    let at = |t: Instant| t.duration_since(started).as_secs_f64();
+    assert!(
+        (at(late) - 2.1).abs() < 0.001,
+        "held to 2.1 s: {}",
+        at(late)
+    );
+    // The next keeps the even pace: its slot (2.1315 s) is after the second request's
+    // answer (at 0.1015 s) plus a window.
+    assert!((at(on_time) - 2.1315).abs() < 0.001, "{}", at(on_time));
 }

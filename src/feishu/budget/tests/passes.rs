@@ -110,6 +110,7 @@ async fn pass_raised(
                         tokio::time::sleep(latency).await;
                         let answer = server.lock().unwrap().admit(Instant::now());
                         tokio::time::sleep(latency).await;
+                        budget.answered(Endpoint::ApprovalTasks, sent_at);
                         match answer {
                             Ok(()) => {
                                 budget.succeeded(Endpoint::ApprovalTasks);
