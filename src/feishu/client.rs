@@ -144,11 +144,11 @@ impl FeishuClient {
             let sent = send().await;
             if let Target::Api(endpoint) = target {
                 self.budgets.answered(endpoint, sent_at);
+                if let Ok((attempt, _)) = &sent {
+                    self.metrics.request(endpoint, attempt.outcome());
+                }
             }
             let (attempt, token) = sent?;
-            if let Target::Api(endpoint) = target {
-                self.metrics.request(endpoint, attempt.outcome());
-            }
             match attempt {
                 Attempt::Done(reply) => {
                     if let Target::Api(endpoint) = target {

@@ -3,8 +3,12 @@
 //! limit when the configured one is too high (the approval and task tiers are not
 //! documented, so configurations are usually wrong in exactly that way).
 //!
-//! Requests leave evenly spaced ([`pacer`]). The rate is the configured one until the
-//! server answers with its frequency limit; then [`ceiling`] decides:
+//! Requests leave evenly spaced ([`pacer`]), and each only a window after the request a
+//! budget before it was answered ([`ceiling::RateLearner::clear_at`]): the server stamped
+//! that one before its answer came, so a request that reached it late (a busy host, a new
+//! connection) cannot share a window with the one a budget later. Even spacing keeps that
+//! wait at zero while answers come within the pacing margin. The rate is the configured
+//! one until the server answers with its frequency limit; then [`ceiling`] decides:
 //! - **A remembered ceiling with a slow probe**, chosen over CUBIC growth. A request
 //!   answered with the limit tells us more than "too fast": when the endpoint was sending
 //!   at its budget, the requests it sent in the window before are exactly what the
