@@ -8,8 +8,9 @@ use sqlx::PgPool;
 
 use crate::client_resilience::run_streams;
 use crate::helpers::*;
-use feishu_sim::{RateLimit, SimConfig};
+use feishu_sim::{RateLimit, SimConfig, SimHandle};
 use feishu_sync::feishu::Endpoint;
+use feishu_sync::sync::SyncContext;
 
 #[sqlx::test]
 async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool) {
@@ -52,13 +53,9 @@ async fn a_server_limit_below_the_configured_budget_still_completes(pool: PgPool
     assert_eq!(rows, expected);
 }
 
-/// The server enforces 10 per 2 s but its `x-ogw-ratelimit-limit` says "5" (per second);
-/// the client counts 15 per 2 s, 50 % above (the low limit keeps the stream bound by its
-/// budget, so its few dozen requests surely meet the limit, even on a loaded machine).
-/// Reading "5" as a limit in the client's window would halve the rate for the life of the
-/// process; the budget must learn the 10 its own requests show instead.
-#[sqlx::test]
-async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_budget(pool: PgPool) {
+/// A server allowing 10 approval requests per 2 s, its `x-ogw-ratelimit-limit` counting
+/// per second ("5"), and a client configured at 15 per 2 s: 50 % above the ceiling.
+async fn approvals_half_above_the_ceiling(pool: &PgPool) -> (SimHandle, SyncContext) {
     let window = Duration::from_secs(2);
     let mut config = SimConfig::default().with_window(window);
     config.announce_limit_per_second = true;
@@ -74,6 +71,17 @@ async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_bud
     settings.rate_window = window;
     settings.rate_limits.insert(Endpoint::ApprovalTasks, 15);
     let ctx = context_with(&pool, settings, streams_config(&sim));
+    (sim, ctx)
+}
+
+/// The server enforces 10 per 2 s but its `x-ogw-ratelimit-limit` says "5" (per second);
+/// the client counts 15 per 2 s, 50 % above (the low limit keeps the stream bound by its
+/// budget, so its few dozen requests surely meet the limit, even on a loaded machine).
+/// Reading "5" as a limit in the client's window would halve the rate for the life of the
+/// process; the budget must learn the 10 its own requests show instead.
+#[sqlx::test]
+async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_budget(pool: PgPool) {
+    let (sim, ctx) = approvals_half_above_the_ceiling(&pool).await;
 
     let reports = run_streams(&ctx, &[Endpoint::ApprovalTasks]).await;
 
@@ -99,21 +107,7 @@ async fn a_rate_limit_header_counted_in_another_window_does_not_collapse_the_bud
 /// loaded machine.
 #[sqlx::test]
 async fn status_shows_a_learned_ceiling_below_the_configured_rate(pool: PgPool) {
-    let window = Duration::from_secs(2);
-    let mut config = SimConfig::default().with_window(window);
-    config.announce_limit_per_second = true;
-    config.rate_limits.insert(
-        Endpoint::ApprovalTasks,
-        RateLimit {
-            requests: 10,
-            window,
-        },
-    );
-    let sim = simulator_with(config).await;
-    let mut settings = client_settings(&sim);
-    settings.rate_window = window;
-    settings.rate_limits.insert(Endpoint::ApprovalTasks, 15);
-    let ctx = context_with(&pool, settings, streams_config(&sim));
+    let (_sim, ctx) = approvals_half_above_the_ceiling(&pool).await;
 
     assert_all_succeeded(&run_streams(&ctx, &[Endpoint::ApprovalTasks]).await);
 
