@@ -70,7 +70,7 @@ async fn approvals_half_above_the_ceiling(pool: &PgPool) -> (SimHandle, SyncCont
     let mut settings = client_settings(&sim);
     settings.rate_window = window;
     settings.rate_limits.insert(Endpoint::ApprovalTasks, 15);
-    let ctx = context_with(&pool, settings, streams_config(&sim));
+    let ctx = context_with(pool, settings, streams_config(&sim));
     (sim, ctx)
 }
 
