@@ -23,7 +23,7 @@ pub(super) const PROBE_AFTER_WINDOWS: u32 = 20;
 pub(super) const PROBE_SHARE: u32 = 50;
 
 /// How often a request waiting for an earlier one's answer looks again.
-pub(super) const ANSWER_POLL: Duration = Duration::from_millis(2);
+const ANSWER_POLL: Duration = Duration::from_millis(2);
 
 /// One slot taken in the last window: when the request left, and whether it had to wait
 /// for its slot (the endpoint wanted to send faster than its budget allowed).
@@ -314,10 +314,10 @@ impl RateLearner {
 /// count does not bear out is ignored.
 fn confirms(announced: Option<u32>, window: Duration, count: u32, from: u32) -> Option<u32> {
     let announced = announced.filter(|&a| a > 0)?;
-    let per_window_secs = window.as_secs().max(1);
-    let per_second = u64::from(announced).saturating_mul(per_window_secs);
-    let per_second = u32::try_from(per_second).unwrap_or(u32::MAX);
-    [announced, per_second]
+    // The announcement read per second, in requests per window.
+    let read_per_second = u64::from(announced).saturating_mul(window.as_secs().max(1));
+    let read_per_second = u32::try_from(read_per_second).unwrap_or(u32::MAX);
+    [announced, read_per_second]
         .into_iter()
         .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= 1)
 }

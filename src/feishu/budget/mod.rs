@@ -165,8 +165,7 @@ impl Budgets {
     /// every request of the endpoint waits `wait` (already capped by the caller), and the
     /// budget learns from the limit (see the module documentation). `announced` is the
     /// server's `x-ogw-ratelimit-limit`: logged, and a confirmation of a measured count
-    /// near the pace. Returns the cut, if this answer
-    /// made one.
+    /// near the pace. Returns the cut, if this answer made one.
     pub fn throttled(
         &self,
         endpoint: Endpoint,
