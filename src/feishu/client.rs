@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::time::Instant;
 
 use crate::feishu::answer::{Attempt, classify, log_id};
-use crate::feishu::budget::Budgets;
+use crate::feishu::budget::{Budgets, Departure};
 use crate::feishu::error::{ApiError, LogId};
 use crate::feishu::quota::QuotaFlag;
 use crate::feishu::token::{Cached, TokenBudget, TokenCache};
@@ -133,17 +132,17 @@ impl FeishuClient {
             if let Some(stop) = self.quota_stop() {
                 return Err(stop.error(target.to_string()));
             }
-            let sent_at = match target {
-                Target::Api(endpoint) => self.budgets.acquire(endpoint).await,
+            let departure = match target {
+                Target::Api(endpoint) => Some(self.budgets.acquire(endpoint).await),
                 Target::Token => {
                     self.token_budget.acquire().await;
-                    Instant::now()
+                    None
                 }
             };
             round.attempts += 1;
             let sent = send().await;
-            if let Target::Api(endpoint) = target {
-                self.budgets.answered(endpoint, sent_at);
+            if let (Target::Api(endpoint), Some(departure)) = (target, departure) {
+                self.budgets.answered(endpoint, departure);
                 if let Ok((attempt, _)) = &sent {
                     self.metrics.request(endpoint, attempt.outcome());
                 }
@@ -164,7 +163,7 @@ impl FeishuClient {
                         .await?;
                 }
                 Attempt::RateLimited(wait, announced, log_id) => {
-                    self.rate_limited(target, &mut round, sent_at, wait, announced, log_id)
+                    self.rate_limited(target, &mut round, departure, wait, announced, log_id)
                         .await?;
                 }
                 Attempt::Transient(last, log_id) => {
@@ -228,7 +227,7 @@ impl FeishuClient {
         &self,
         target: Target,
         round: &mut Rounds,
-        sent_at: Instant,
+        departure: Option<Departure>,
         wait: Duration,
         announced: Option<u32>,
         log_id: LogId,
@@ -239,21 +238,21 @@ impl FeishuClient {
         }
         tracing::warn!(target = %target, wait_ms = wait.as_millis() as u64, announced_limit = announced,
             log_id = log_id.as_str(), "frequency limit hit; waiting");
-        match target {
-            Target::Api(endpoint) => {
+        match (target, departure) {
+            (Target::Api(endpoint), Some(departure)) => {
                 self.rate_limited[&endpoint].fetch_add(1, Ordering::Relaxed);
                 if let Some(limit) = announced {
                     self.metrics.announced_limit(endpoint, limit);
                 }
                 if self
                     .budgets
-                    .throttled(endpoint, sent_at, wait, announced)
+                    .throttled(endpoint, departure, wait, announced)
                     .is_some()
                 {
                     self.publish_budget(endpoint);
                 }
             }
-            Target::Token => tokio::time::sleep(wait).await,
+            _ => tokio::time::sleep(wait).await,
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::headers::{confirms, whole_secs};
 use super::pacer::spread;
 
 /// A limit answered while the endpoint sent below its budget (not "bound" by it) cannot be
@@ -25,11 +26,21 @@ pub(super) const PROBE_SHARE: u32 = 50;
 /// How often a request waiting for an earlier one's answer looks again.
 const ANSWER_POLL: Duration = Duration::from_millis(2);
 
+/// One request as it left its budget: handed back with its answer, so the budget knows
+/// which request was answered even where two left at the same instant (a coarse clock,
+/// or several released by the same answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Departure {
+    /// When it left.
+    pub at: Instant,
+    seq: u64,
+}
+
 /// One slot taken in the last window: when the request left, and whether it had to wait
 /// for its slot (the endpoint wanted to send faster than its budget allowed).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    at: Instant,
+    departure: Departure,
     waited: bool,
     /// When its answer came; the server counted it before then.
     answered: Option<Instant>,
@@ -45,6 +56,18 @@ pub struct Cut {
     pub learned: bool,
 }
 
+/// What one frequency-limit answer does: how long the endpoint pauses, and the cut if it
+/// made one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Limit {
+    pub(super) pause: Duration,
+    pub(super) cut: Option<Cut>,
+    /// A request that left before the server's reset was over (on the send log's word)
+    /// met a limit: the log does not explain this server's window, and from now on every
+    /// pause lasts the whole reset.
+    pub(super) log_disproved: bool,
+}
+
 /// The budget of one endpoint and what it has learned.
 #[derive(Debug)]
 pub(super) struct RateLearner {
@@ -58,6 +81,8 @@ pub(super) struct RateLearner {
     /// Slots taken within the last two windows (a refused request's answer comes after
     /// later ones left, and its window reaches back from when it was sent).
     slots: VecDeque<Slot>,
+    /// Departures so far, numbering the next.
+    departures: u64,
     /// The first slot this process took: from a window later on, the server's window
     /// holds only requests we know of.
     first_sent: Option<Instant>,
@@ -76,6 +101,12 @@ pub(super) struct RateLearner {
     /// When the budget was last cut: answers to requests sent before then are echoes of
     /// the same excess and only pause.
     cut_at: Option<Instant>,
+    /// Whether a measured limit's pause may end before the server's whole-second reset
+    /// (see [`RateLearner::limited`]); false once that met a limit.
+    trust_log: bool,
+    /// Where the last cut's pause ended early: when the server's reset would have ended.
+    /// A request sent before then left on the log's word alone.
+    early_until: Option<Instant>,
 }
 
 impl RateLearner {
@@ -88,6 +119,7 @@ impl RateLearner {
             current: configured,
             ceiling: None,
             slots: VecDeque::new(),
+            departures: 0,
             first_sent: None,
             successes: 0,
             quiet_windows: 0,
@@ -95,6 +127,8 @@ impl RateLearner {
             probing: false,
             near_pace_limit: None,
             cut_at: None,
+            trust_log: true,
+            early_until: None,
         }
     }
 
@@ -122,25 +156,36 @@ impl RateLearner {
     }
 
     /// A request left at `at`; `waited` says whether it had to wait for its slot.
-    pub(super) fn sent(&mut self, at: Instant, waited: bool) {
+    pub(super) fn sent(&mut self, at: Instant, waited: bool) -> Departure {
         while self
             .slots
             .front()
-            .is_some_and(|s| at.saturating_duration_since(s.at) >= self.window * 2)
+            .is_some_and(|s| at.saturating_duration_since(s.departure.at) >= self.window * 2)
         {
             self.slots.pop_front();
         }
-        self.slots.push_back(Slot {
+        let departure = Departure {
             at,
+            seq: self.departures,
+        };
+        self.departures += 1;
+        self.slots.push_back(Slot {
+            departure,
             waited,
             answered: None,
         });
         self.first_sent.get_or_insert(at);
+        departure
     }
 
-    /// The request sent at `sent_at` was answered at `now`.
-    pub(super) fn answered(&mut self, sent_at: Instant, now: Instant) {
-        if let Some(slot) = self.slots.iter_mut().rev().find(|s| s.at == sent_at) {
+    /// The request that made `departure` was answered at `now`.
+    pub(super) fn answered(&mut self, departure: Departure, now: Instant) {
+        let slot = self
+            .slots
+            .iter_mut()
+            .rev()
+            .find(|s| s.departure == departure);
+        if let Some(slot) = slot {
             slot.answered.get_or_insert(now);
         }
     }
@@ -161,15 +206,74 @@ impl RateLearner {
             .map(|i| &self.slots[i])?;
         let answered = match old.answered {
             Some(at) => at,
-            None if now < old.at + self.window => return Some(now + ANSWER_POLL),
-            None => old.at + self.window,
+            None if now < old.departure.at + self.window => return Some(now + ANSWER_POLL),
+            None => old.departure.at + self.window,
         };
         let clear = answered + self.window;
         (clear > now).then_some(clear)
     }
 
-    /// The request sent at `sent_at` was answered at `now` with the frequency limit and a
-    /// wait of `reset`.
+    /// The request that made `departure` (sent at `sent_at`) was answered at `now` with the
+    /// frequency limit and a wait of `reset`: the pause, and the cut ([`RateLearner::cut`]) unless the request
+    /// left before the last cut (an echo of the same excess: only the pause).
+    ///
+    /// The pause is the server's `reset`, except after a measured limit (the endpoint was
+    /// bound by its budget and the window held only ours): then the send log knows the
+    /// server's window, and the gate ([`RateLearner::clear_at`]) holds each request until
+    /// a request of the new budget's worth has left it. The reset counts whole seconds,
+    /// rounded up, so the oldest request may leave the window up to a second sooner (at
+    /// the benchmark's pace 0.1 s after the limit, not 1 s): the pause then ends a second
+    /// before the reset, and the gate decides. Should a request sent in that second meet
+    /// a limit, the log was wrong about this server (a window it does not slide, requests
+    /// of another app), and every later pause lasts the whole reset.
+    pub(super) fn limited(
+        &mut self,
+        departure: Departure,
+        now: Instant,
+        reset: Duration,
+        announced: Option<u32>,
+    ) -> Limit {
+        let sent_at = departure.at;
+        if let Some(i) = self.slots.iter().rposition(|s| s.departure == departure) {
+            // The rejected request did not count against the server's window.
+            self.slots.remove(i);
+        }
+        self.successes = 0;
+        self.quiet_windows = 0;
+        self.probes = 0;
+        let probing = std::mem::take(&mut self.probing);
+        let early = |learner: &Self| match learner.early_until {
+            Some(_) => reset.saturating_sub(Duration::from_secs(1)),
+            None => reset,
+        };
+        if self.cut_at.is_some_and(|at| sent_at <= at) {
+            let pause = early(self);
+            return Limit {
+                pause,
+                cut: None,
+                log_disproved: false,
+            };
+        }
+        if self.early_until.take().is_some_and(|until| sent_at < until) {
+            self.trust_log = false;
+            self.cut_at = Some(now);
+            return Limit {
+                pause: reset,
+                cut: None,
+                log_disproved: true,
+            };
+        }
+        let (cut, measured) = self.cut(departure, now, reset, announced, probing);
+        self.early_until = (measured && self.trust_log).then_some(now + reset);
+        Limit {
+            pause: early(self),
+            cut: Some(cut),
+            log_disproved: false,
+        }
+    }
+
+    /// The cut a limit on a request sent after the last one makes, and whether it was
+    /// measured.
     ///
     /// If the endpoint was sending at its budget (most requests of the window queued for
     /// their slot), the requests it sent in the window before `sent_at` are what the
@@ -184,26 +288,17 @@ impl RateLearner {
     /// read per second or per window, is below the budget and within a request of the
     /// count (see [`confirms`]).
     /// Otherwise the budget dips by [`DECREASE`], no deeper than the count, and climbs
-    /// back soon. Answers to requests sent before the last cut change nothing.
-    pub(super) fn limited(
+    /// back soon.
+    fn cut(
         &mut self,
-        sent_at: Instant,
+        departure: Departure,
         now: Instant,
         reset: Duration,
         announced: Option<u32>,
-    ) -> Option<Cut> {
-        if let Some(i) = self.slots.iter().rposition(|s| s.at == sent_at) {
-            // The rejected request did not count against the server's window.
-            self.slots.remove(i);
-        }
-        self.successes = 0;
-        self.quiet_windows = 0;
-        self.probes = 0;
-        let probing = std::mem::take(&mut self.probing);
-        if self.cut_at.is_some_and(|at| sent_at <= at) {
-            return None;
-        }
-        let (count, waited) = self.window_before(sent_at);
+        probing: bool,
+    ) -> (Cut, bool) {
+        let sent_at = departure.at;
+        let (count, waited) = self.window_before(departure);
         let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
         let from = self.current;
         let pace = f64::from(from) * self.window.as_secs_f64() / spread(self.window).as_secs_f64();
@@ -235,14 +330,16 @@ impl RateLearner {
         }
         self.current = to;
         self.cut_at = Some(now);
-        Some(Cut { from, to, learned })
+        (Cut { from, to, learned }, measured)
     }
 
-    /// Requests that left in the window before `sent_at`, and how many of them had to
+    /// Requests that left in the window before `departure`, and how many of them had to
     /// wait for their slot.
-    fn window_before(&self, sent_at: Instant) -> (u32, u32) {
-        let within =
-            |s: &&Slot| s.at < sent_at && sent_at.saturating_duration_since(s.at) < self.window;
+    fn window_before(&self, departure: Departure) -> (u32, u32) {
+        let within = |s: &&Slot| {
+            s.departure.seq < departure.seq
+                && departure.at.saturating_duration_since(s.departure.at) < self.window
+        };
         self.slots
             .iter()
             .filter(within)
@@ -299,30 +396,4 @@ impl RateLearner {
         self.current = raised;
         true
     }
-}
-
-/// The server's `x-ogw-ratelimit-limit` as the ceiling of a measured limit, where it
-/// confirms the measurement: read per second or per window (Feishu's tiers use both, and
-/// the header does not say which), one reading lies below the budget `from` that met the
-/// limit and within a request of the `count` the window let through (one either way: a
-/// request either side of the window's edge).
-///
-/// Why it is needed: near the budget's own pace, one limit cannot tell a configured rate
-/// a request too high from a request counted a few milliseconds early (jitter); both
-/// leave the same count. The announcement can, and only here: on its own it is never
-/// obeyed (read in the wrong window it would be sixty times too low), and a reading the
-/// count does not bear out is ignored.
-fn confirms(announced: Option<u32>, window: Duration, count: u32, from: u32) -> Option<u32> {
-    let announced = announced.filter(|&a| a > 0)?;
-    // The announcement read per second, in requests per window.
-    let read_per_second = u64::from(announced).saturating_mul(window.as_secs().max(1));
-    let read_per_second = u32::try_from(read_per_second).unwrap_or(u32::MAX);
-    [announced, read_per_second]
-        .into_iter()
-        .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= 1)
-}
-
-/// `d` rounded up to whole seconds, as `x-ogw-ratelimit-reset` counts.
-pub(super) fn whole_secs(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }

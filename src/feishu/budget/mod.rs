@@ -32,8 +32,15 @@
 //!   the count, and a second one soon after is the ceiling. At a measured ceiling (not a
 //!   probe above it) a lone limit near the pace is jitter too: the ceiling stays.
 //!
-//! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`. The
-//! server's `x-ogw-ratelimit-limit` is never obeyed on its own: it does not say which
+//! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`, but a
+//! measured one (the window held only our requests, and the budget bound them) a second
+//! less: the reset is whole seconds rounded up, and the send log knows when the oldest
+//! request leaves the window, often a tenth of a second later, not a second (at 2-second
+//! windows the whole second cost 5 % of a pass). The answer gate then holds each request
+//! until the new budget's worth has left the window. Should a request sent in that second
+//! meet a limit, the log does not explain this server's window, and from then on every
+//! pause lasts the whole reset. The server's `x-ogw-ratelimit-limit` is never obeyed on
+//! its own: it does not say which
 //! window it counts in (Feishu's tiers mix per-second and per-minute windows), and
 //! reading "50 per second" as "50 per minute" would make every later request sixty times
 //! slower; it only confirms a count the budget measured itself.
@@ -44,6 +51,7 @@
 //! slots back.
 
 mod ceiling;
+mod headers;
 mod pacer;
 #[cfg(test)]
 mod tests;
@@ -55,8 +63,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::feishu::Endpoint;
-pub use ceiling::Cut;
 use ceiling::RateLearner;
+pub use ceiling::{Cut, Departure};
 use pacer::Pacer;
 
 /// One budget per endpoint.
@@ -96,10 +104,10 @@ impl Budgets {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits until `endpoint` may send one more request, and returns when it left: pass
+    /// Waits until `endpoint` may send one more request, and returns its departure: pass
     /// that to [`Budgets::answered`] when the answer comes, and to
     /// [`Budgets::throttled`] if it is the server's frequency limit.
-    pub async fn acquire(&self, endpoint: Endpoint) -> Instant {
+    pub async fn acquire(&self, endpoint: Endpoint) -> Departure {
         let mut waited = false;
         loop {
             let slot = {
@@ -131,7 +139,7 @@ impl Budgets {
     /// The request's slot has come: it leaves once the request a budget before it was
     /// answered a window ago ([`ceiling::RateLearner::clear_at`]), and is recorded as it
     /// leaves. `None`: a pause began meanwhile, and the request needs a new slot.
-    async fn leave(&self, endpoint: Endpoint, waited: &mut bool) -> Option<Instant> {
+    async fn leave(&self, endpoint: Endpoint, waited: &mut bool) -> Option<Departure> {
         loop {
             let clear_at = {
                 let mut state = self.state(endpoint);
@@ -141,10 +149,7 @@ impl Budgets {
                     return None;
                 }
                 match state.learner.clear_at(now) {
-                    None => {
-                        state.learner.sent(now, *waited);
-                        return Some(now);
-                    }
+                    None => return Some(state.learner.sent(now, *waited)),
                     Some(at) => at,
                 }
             };
@@ -153,33 +158,39 @@ impl Budgets {
         }
     }
 
-    /// The request of `endpoint` that left at `sent_at` was answered now, whatever the
+    /// The request of `endpoint` that made `departure` was answered now, whatever the
     /// answer: the server counted it by then at the latest.
-    pub fn answered(&self, endpoint: Endpoint, sent_at: Instant) {
+    pub fn answered(&self, endpoint: Endpoint, departure: Departure) {
         self.state(endpoint)
             .learner
-            .answered(sent_at, Instant::now());
+            .answered(departure, Instant::now());
     }
 
-    /// The server answered the request that left at `sent_at` with its frequency limit:
-    /// every request of the endpoint waits `wait` (already capped by the caller), and the
-    /// budget learns from the limit (see the module documentation). `announced` is the
+    /// The server answered the request that made `departure` with its frequency limit:
+    /// every request of the endpoint waits `wait` (already capped by the caller; a second
+    /// less after a measured limit, where the send log's gate takes over: see
+    /// [`ceiling::RateLearner::limited`]), and the budget learns from the limit (see the module documentation). `announced` is the
     /// server's `x-ogw-ratelimit-limit`: logged, and a confirmation of a measured count
     /// near the pace. Returns the cut, if this answer made one.
     pub fn throttled(
         &self,
         endpoint: Endpoint,
-        sent_at: Instant,
+        departure: Departure,
         wait: Duration,
         announced: Option<u32>,
     ) -> Option<Cut> {
         let mut state = self.state(endpoint);
         let now = Instant::now();
-        let until = now + wait;
+        let limit = state.learner.limited(departure, now, wait, announced);
+        let until = now + limit.pause;
         let until = state.paused_until.map_or(until, |u| u.max(until));
         state.paused_until = Some(until);
         state.pacer.hold_until(until);
-        let cut = state.learner.limited(sent_at, now, wait, announced)?;
+        if limit.log_disproved {
+            tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64,
+                "a request sent before the server's reset was over met a limit: this endpoint now waits every reset out");
+        }
+        let cut = limit.cut?;
         state.pacer.set_rate(cut.to, self.window);
         tracing::info!(%endpoint, from = cut.from, to = cut.to, learned = cut.learned,
             ceiling = state.learner.ceiling(), announced_limit = announced,

@@ -244,14 +244,14 @@ async fn a_request_leaves_only_a_window_after_the_one_a_budget_before_it_was_ans
     let b = budgets(20, WINDOW);
     let started = Instant::now();
     let first = b.acquire(Endpoint::Reviewees).await;
-    tokio::time::sleep_until(first + Duration::from_millis(100)).await;
+    tokio::time::sleep_until(first.at + Duration::from_millis(100)).await;
     b.answered(Endpoint::Reviewees, first);
     send_accepted(&b, Endpoint::Reviewees, 19).await;
 
     let late = b.acquire(Endpoint::Reviewees).await;
     let on_time = b.acquire(Endpoint::Reviewees).await;
 
-    let at = |t: Instant| t.duration_since(started).as_secs_f64();
+    let at = |t: Departure| t.at.duration_since(started).as_secs_f64();
     assert!(
         (at(late) - 2.1).abs() < 0.001,
         "held to 2.1 s: {}",
@@ -260,4 +260,56 @@ async fn a_request_leaves_only_a_window_after_the_one_a_budget_before_it_was_ans
     // The next keeps the even pace: its slot (2.1315 s) is after the second request's
     // answer (at 0.1015 s) plus a window.
     assert!((at(on_time) - 2.1315).abs() < 0.001, "{}", at(on_time));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_measured_limit_pauses_until_the_send_log_clears_the_window_not_for_the_whole_reset() {
+    // The 21st of 21 a window meets the server's 20 about 1.93 s after the first left:
+    // the first leaves the server's window 0.07 s later, though the reset says 1 s.
+    let started = Instant::now();
+    let (b, cut) = limited_after_twenty(21, Some(10)).await;
+    let limited_at = started.elapsed();
+
+    let next = b.acquire(Endpoint::Reviewees).await;
+
+    assert!(cut.is_some_and(|c| c.learned), "{cut:?}");
+    let resumed = next.at.duration_since(started);
+    // The gate would hold it until 2 s (the first was answered as it left); its slot of
+    // the even pace comes at 2.03 s. The whole reset would have held it to 2.93 s.
+    assert!(
+        (resumed.as_secs_f64() - 2.03).abs() < 0.001,
+        "limited at {limited_at:?}, resumed at {resumed:?}"
+    );
+    assert!(resumed < limited_at + Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_on_a_request_sent_before_the_reset_was_over_makes_every_later_pause_whole() {
+    // A server whose window the log does not explain (one that does not slide, say)
+    // refuses the request the gate let go early: that limit cuts nothing, pauses the
+    // whole reset, and so does every limit after it.
+    let (b, _) = limited_after_twenty(21, Some(10)).await;
+    let early = b.acquire(Endpoint::Reviewees).await;
+    b.answered(Endpoint::Reviewees, early);
+    let budget = b.current(Endpoint::Reviewees);
+
+    let cut = b.throttled(Endpoint::Reviewees, early, Duration::from_secs(1), Some(10));
+    let refused_at = Instant::now();
+    let after = b.acquire(Endpoint::Reviewees).await;
+    b.answered(Endpoint::Reviewees, after);
+
+    assert_eq!(cut, None, "not the budget's fault");
+    assert_eq!(b.current(Endpoint::Reviewees), budget);
+    assert_eq!(after.at.duration_since(refused_at), Duration::from_secs(1));
+    send_accepted(&b, Endpoint::Reviewees, 19).await;
+    let sent = b.acquire(Endpoint::Reviewees).await;
+    let cut = b.throttled(Endpoint::Reviewees, sent, Duration::from_secs(1), Some(10));
+    assert!(cut.is_some(), "measured: {cut:?}");
+    let limited_at = Instant::now();
+    let next = b.acquire(Endpoint::Reviewees).await;
+    assert_eq!(
+        next.at.duration_since(limited_at),
+        Duration::from_secs(1),
+        "a measured limit now waits its reset out"
+    );
 }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{WINDOW, budgets};
 use crate::feishu::Endpoint;
-use crate::feishu::budget::ceiling;
+use crate::feishu::budget::headers;
 
 /// The simulator's rate window: at most `limit` accepted requests in any `window`, and a
 /// refusal's reset is the whole seconds (at least one) until the oldest one leaves.
@@ -46,7 +46,7 @@ impl SlidingWindow {
         }
         self.refused += 1;
         let oldest_leaves = (self.accepted[0] + self.window).duration_since(now);
-        Err(ceiling::whole_secs(oldest_leaves).max(Duration::from_secs(1)))
+        Err(headers::whole_secs(oldest_leaves).max(Duration::from_secs(1)))
     }
 }
 
@@ -162,7 +162,9 @@ async fn with_the_configured_rate_right_the_pass_runs_at_the_ceiling_without_lim
 async fn with_the_configured_rate_5_percent_too_high_the_budget_learns_the_ceiling() {
     let pass = pass(105, LIMIT, WINDOW, TOTAL).await;
 
-    assert!(pass.slowdown <= 1.05, "{pass:?}");
+    // The limit's pause ends when the send log clears the window, not after the whole
+    // second of its reset (that alone would be 1 s of the 30).
+    assert!(pass.slowdown <= 1.03, "{pass:?}");
     assert!(pass.refused <= 0.01, "{pass:?}");
     assert_eq!(pass.ceiling, Some(100), "{pass:?}");
 }
@@ -171,7 +173,7 @@ async fn with_the_configured_rate_5_percent_too_high_the_budget_learns_the_ceili
 async fn with_the_configured_rate_50_percent_too_high_the_budget_learns_the_ceiling() {
     let pass = pass(150, LIMIT, WINDOW, TOTAL).await;
 
-    assert!(pass.slowdown <= 1.05, "{pass:?}");
+    assert!(pass.slowdown <= 1.03, "{pass:?}");
     assert!(pass.refused <= 0.01, "{pass:?}");
     assert_eq!(pass.ceiling, Some(100), "{pass:?}");
 }
@@ -213,7 +215,7 @@ async fn a_small_budget_5_percent_too_high_meets_one_limit_with_the_announcement
 
     assert_eq!(announced.refusals, 1, "{announced:?}");
     assert_eq!(announced.ceiling, Some(20), "{announced:?}");
-    assert!(announced.slowdown <= 1.05, "{announced:?}");
+    assert!(announced.slowdown <= 1.03, "{announced:?}");
     assert_eq!(
         silent.refusals, 2,
         "the first limit may be jitter: {silent:?}"

@@ -1,0 +1,31 @@
+//! What the server's `x-ogw-ratelimit-*` headers can tell a budget: the reset counts
+//! whole seconds, rounded up, and the limit does not say its window, so neither is taken
+//! at its word alone.
+
+use std::time::Duration;
+
+/// The server's `x-ogw-ratelimit-limit` as the ceiling of a measured limit, where it
+/// confirms the measurement: read per second or per window (Feishu's tiers use both, and
+/// the header does not say which), one reading lies below the budget `from` that met the
+/// limit and within a request of the `count` the window let through (one either way: a
+/// request either side of the window's edge).
+///
+/// Why it is needed: near the budget's own pace, one limit cannot tell a configured rate
+/// a request too high from a request counted a few milliseconds early (jitter); both
+/// leave the same count. The announcement can, and only here: on its own it is never
+/// obeyed (read in the wrong window it would be sixty times too low), and a reading the
+/// count does not bear out is ignored.
+pub(super) fn confirms(announced: Option<u32>, window: Duration, count: u32, from: u32) -> Option<u32> {
+    let announced = announced.filter(|&a| a > 0)?;
+    // The announcement read per second, in requests per window.
+    let read_per_second = u64::from(announced).saturating_mul(window.as_secs().max(1));
+    let read_per_second = u32::try_from(read_per_second).unwrap_or(u32::MAX);
+    [announced, read_per_second]
+        .into_iter()
+        .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= 1)
+}
+
+/// `d` rounded up to whole seconds, as `x-ogw-ratelimit-reset` counts.
+pub(super) fn whole_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
