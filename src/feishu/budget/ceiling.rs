@@ -284,9 +284,10 @@ impl RateLearner {
     /// budget's own pace, near it a second time running, or at a probe above a known
     /// ceiling (near the pace, a single limit may be jitter: only the small dip to the
     /// count).
-    /// A limit near the pace is the ceiling at once when the server's announced limit,
-    /// read per second or per window, is below the budget and within a request of the
-    /// count (see [`confirms`]).
+    /// A limit is the ceiling at once when the server's announced limit, read per second
+    /// or per window, is below the budget and within the count's own uncertainty of it
+    /// ([`RateLearner::count_slack`], [`confirms`]): the announcement then corrects a
+    /// count a request or three short.
     /// Otherwise the budget dips by [`DECREASE`], no deeper than the count, and climbs
     /// back soon.
     fn cut(
@@ -303,7 +304,7 @@ impl RateLearner {
         let from = self.current;
         let pace = f64::from(from) * self.window.as_secs_f64() / spread(self.window).as_secs_f64();
         let confirmed = measured
-            .then(|| confirms(announced, self.window, count, from))
+            .then(|| confirms(announced, self.window, count, from, self.count_slack(from)))
             .flatten();
         let to = match (confirmed, measured) {
             (Some(announced), _) => announced,
@@ -311,12 +312,11 @@ impl RateLearner {
             (None, false) => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
         }
         .max(1);
-        // Below the pace by more than the count's own uncertainty (a request either side
-        // of the window's edge), confirmed by the server's announcement, near the pace
+        // Below the pace by more than the count's own uncertainty, confirmed by the server's announcement, near the pace
         // for the second time running, or at a probe above the measured ceiling: the
         // server's ceiling, not jitter. Near the pace at the measured ceiling itself, a
         // lone limit is jitter: the dip, and the ceiling stays.
-        let below_pace = count + 1 < pace.floor() as u32;
+        let below_pace = count + self.count_slack(from) < pace.floor() as u32;
         let learned = measured
             && (below_pace
                 || confirmed.is_some()
@@ -331,6 +331,16 @@ impl RateLearner {
         self.current = to;
         self.cut_at = Some(now);
         (Cut { from, to, learned }, measured)
+    }
+
+    /// How far a count of the window taken by our send times may be from the server's,
+    /// which counts arrivals: the requests that leave within the pacing margin (the jitter
+    /// the pacer allows for) of the window's edge at a budget of `from`, at least one. At
+    /// 21 a 2-second window that is one request; at 150, three.
+    fn count_slack(&self, from: u32) -> u32 {
+        let margin = spread(self.window).saturating_sub(self.window);
+        let share = margin.as_secs_f64() / self.window.as_secs_f64();
+        ((f64::from(from) * share).ceil() as u32).max(1)
     }
 
     /// Requests that left in the window before `departure`, and how many of them had to

@@ -7,22 +7,28 @@ use std::time::Duration;
 /// The server's `x-ogw-ratelimit-limit` as the ceiling of a measured limit, where it
 /// confirms the measurement: read per second or per window (Feishu's tiers use both, and
 /// the header does not say which), one reading lies below the budget `from` that met the
-/// limit and within a request of the `count` the window let through (one either way: a
-/// request either side of the window's edge).
+/// limit and within `slack` requests of the `count` the window let through (the count's
+/// own uncertainty: see `RateLearner::count_slack`).
 ///
 /// Why it is needed: near the budget's own pace, one limit cannot tell a configured rate
 /// a request too high from a request counted a few milliseconds early (jitter); both
 /// leave the same count. The announcement can, and only here: on its own it is never
 /// obeyed (read in the wrong window it would be sixty times too low), and a reading the
 /// count does not bear out is ignored.
-pub(super) fn confirms(announced: Option<u32>, window: Duration, count: u32, from: u32) -> Option<u32> {
+pub(super) fn confirms(
+    announced: Option<u32>,
+    window: Duration,
+    count: u32,
+    from: u32,
+    slack: u32,
+) -> Option<u32> {
     let announced = announced.filter(|&a| a > 0)?;
     // The announcement read per second, in requests per window.
     let read_per_second = u64::from(announced).saturating_mul(window.as_secs().max(1));
     let read_per_second = u32::try_from(read_per_second).unwrap_or(u32::MAX);
     [announced, read_per_second]
         .into_iter()
-        .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= 1)
+        .find(|&ceiling| ceiling < from && ceiling.abs_diff(count) <= slack)
 }
 
 /// `d` rounded up to whole seconds, as `x-ogw-ratelimit-reset` counts.

@@ -313,3 +313,30 @@ async fn a_limit_on_a_request_sent_before_the_reset_was_over_makes_every_later_p
         "a measured limit now waits its reset out"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_count_a_few_short_of_an_announcement_that_bears_it_out_is_corrected_to_it() {
+    // 150 a window against a real 100: the window before the refused request holds 97 by
+    // our send times (three reached the server late). "50" read per second is 100 a
+    // window: within the count's slack at 150 (three requests), so it is the ceiling.
+    // A reading four away is not.
+    for (announced, learned) in [(50, 100), (52, 97)] {
+        let b = budgets(150, WINDOW);
+        send_accepted(&b, Endpoint::ApprovalTasks, 97).await;
+        let sent = b.acquire(Endpoint::ApprovalTasks).await;
+
+        let cut = b.throttled(
+            Endpoint::ApprovalTasks,
+            sent,
+            Duration::from_secs(1),
+            Some(announced),
+        );
+
+        assert_eq!(
+            cut.map(|c| (c.from, c.to, c.learned)),
+            Some((150, learned, true)),
+            "announced {announced}"
+        );
+        assert_eq!(b.ceiling(Endpoint::ApprovalTasks), Some(learned));
+    }
+}
