@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
+use crate::feishu::budget::Reset;
 use crate::feishu::error::{
     CODE_QUOTA_EXHAUSTED, CODE_RATE_LIMITED, FORBIDDEN_CODES, LogId, TOKEN_CODES, TRANSIENT_CODES,
 };
@@ -30,7 +31,7 @@ pub(crate) enum Attempt {
     Done(ApiReply),
     Transient(String, LogId),
     /// The server's wait and, if it sent `x-ogw-ratelimit-limit`, its limit.
-    RateLimited(Duration, Option<u32>, LogId),
+    RateLimited(Reset, Option<u32>, LogId),
     TokenRejected {
         code: i64,
         msg: String,
@@ -227,15 +228,20 @@ impl ApiReply {
 pub const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 
 /// How long the server asks us to wait: `x-ogw-ratelimit-reset` seconds (relative to now),
-/// capped at [`MAX_RATE_LIMIT_PAUSE`]; one second when the header is missing or garbled.
-pub(crate) fn reset_wait(headers: &HeaderMap) -> Duration {
-    let seconds = headers
+/// capped at [`MAX_RATE_LIMIT_PAUSE`], and whether it said so in whole seconds; one second,
+/// taken as exact, when the header is missing or garbled.
+pub(crate) fn reset_wait(headers: &HeaderMap) -> Reset {
+    let said = headers
         .get("x-ogw-ratelimit-reset")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(1.0);
-    Duration::from_secs_f64(seconds.clamp(0.05, MAX_RATE_LIMIT_PAUSE.as_secs_f64()))
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    let seconds = said.unwrap_or(1.0);
+    let wait = Duration::from_secs_f64(seconds.clamp(0.05, MAX_RATE_LIMIT_PAUSE.as_secs_f64()));
+    match said {
+        Some(s) if s.fract() == 0.0 && s >= 1.0 => Reset::whole_seconds(wait),
+        _ => Reset::exact(wait),
+    }
 }
 
 /// `x-ogw-ratelimit-limit`: the server's own limit, when it says.
@@ -346,21 +352,30 @@ mod tests {
         headers.insert("x-ogw-ratelimit-reset", "3".parse().unwrap());
         headers.insert("x-ogw-ratelimit-limit", "20".parse().unwrap());
 
-        assert_eq!(reset_wait(&headers), Duration::from_secs(3));
+        assert_eq!(
+            reset_wait(&headers),
+            Reset::whole_seconds(Duration::from_secs(3))
+        );
         assert_eq!(server_limit(&headers), Some(20));
         assert_eq!(
             reset_wait(&HeaderMap::new()),
-            Duration::from_secs(1),
-            "one second when absent"
+            Reset::exact(Duration::from_secs(1)),
+            "one second when absent, not the server's word"
         );
         headers.insert("x-ogw-ratelimit-reset", "soon".parse().unwrap());
         assert_eq!(
             reset_wait(&headers),
-            Duration::from_secs(1),
+            Reset::exact(Duration::from_secs(1)),
             "and when garbled"
         );
+        headers.insert("x-ogw-ratelimit-reset", "0.4".parse().unwrap());
+        assert_eq!(
+            reset_wait(&headers),
+            Reset::exact(Duration::from_millis(400)),
+            "a fraction is exact"
+        );
         headers.insert("x-ogw-ratelimit-reset", "86400".parse().unwrap());
-        assert_eq!(reset_wait(&headers), MAX_RATE_LIMIT_PAUSE, "capped");
+        assert_eq!(reset_wait(&headers).wait, MAX_RATE_LIMIT_PAUSE, "capped");
     }
 
     proptest::proptest! {

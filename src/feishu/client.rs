@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::feishu::answer::{Attempt, classify, log_id};
-use crate::feishu::budget::{Budgets, Departure};
+use crate::feishu::budget::{Budgets, Departure, Reset};
 use crate::feishu::error::{ApiError, LogId};
 use crate::feishu::quota::QuotaFlag;
 use crate::feishu::token::{Cached, TokenBudget, TokenCache};
@@ -132,8 +131,9 @@ impl FeishuClient {
             if let Some(stop) = self.quota_stop() {
                 return Err(stop.error(target.to_string()));
             }
-            let departure = match target {
-                Target::Api(endpoint) => Some(self.budgets.acquire(endpoint).await),
+            // The endpoint and the departure its budget recorded; none for the token.
+            let budgeted = match target {
+                Target::Api(endpoint) => Some((endpoint, self.budgets.acquire(endpoint).await)),
                 Target::Token => {
                     self.token_budget.acquire().await;
                     None
@@ -141,7 +141,7 @@ impl FeishuClient {
             };
             round.attempts += 1;
             let sent = send().await;
-            if let (Target::Api(endpoint), Some(departure)) = (target, departure) {
+            if let Some((endpoint, departure)) = budgeted {
                 self.budgets.answered(endpoint, departure);
                 if let Ok((attempt, _)) = &sent {
                     self.metrics.request(endpoint, attempt.outcome());
@@ -162,8 +162,8 @@ impl FeishuClient {
                     self.on_token_rejected(target, &mut round, token, code, msg, log_id)
                         .await?;
                 }
-                Attempt::RateLimited(wait, announced, log_id) => {
-                    self.rate_limited(target, &mut round, departure, wait, announced, log_id)
+                Attempt::RateLimited(reset, announced, log_id) => {
+                    self.rate_limited(target, &mut round, budgeted, reset, announced, log_id)
                         .await?;
                 }
                 Attempt::Transient(last, log_id) => {
@@ -221,38 +221,41 @@ impl FeishuClient {
     }
 
     /// A frequency-limit answer: counted, then the whole endpoint pauses for the server's
-    /// reset (the next round's `acquire` sleeps it out) and its budget dips. Fails once the
-    /// request has waited `max_rate_limit_waits` times.
+    /// reset, or a second less where its send log shows room (the next round's `acquire`
+    /// sleeps it out), and its budget learns from the limit ([`Budgets::throttled`]); the
+    /// token request just sleeps the reset. Fails once the request has waited
+    /// `max_rate_limit_waits` times.
     async fn rate_limited(
         &self,
         target: Target,
         round: &mut Rounds,
-        departure: Option<Departure>,
-        wait: Duration,
+        budgeted: Option<(Endpoint, Departure)>,
+        reset: Reset,
         announced: Option<u32>,
         log_id: LogId,
     ) -> Result<(), ApiError> {
+        let wait = reset.wait;
         round.rate_waits += 1;
         if round.rate_waits > self.settings.max_rate_limit_waits {
             return Err(target.still_rate_limited(round.rate_waits - 1, log_id));
         }
         tracing::warn!(target = %target, wait_ms = wait.as_millis() as u64, announced_limit = announced,
             log_id = log_id.as_str(), "frequency limit hit; waiting");
-        match (target, departure) {
-            (Target::Api(endpoint), Some(departure)) => {
+        match budgeted {
+            Some((endpoint, departure)) => {
                 self.rate_limited[&endpoint].fetch_add(1, Ordering::Relaxed);
                 if let Some(limit) = announced {
                     self.metrics.announced_limit(endpoint, limit);
                 }
                 if self
                     .budgets
-                    .throttled(endpoint, departure, wait, announced)
+                    .throttled(endpoint, departure, reset, announced)
                     .is_some()
                 {
                     self.publish_budget(endpoint);
                 }
             }
-            _ => tokio::time::sleep(wait).await,
+            None => tokio::time::sleep(wait).await,
         }
         Ok(())
     }

@@ -1,15 +1,16 @@
 //! How many requests per window one endpoint may send: the configured rate until a
 //! frequency limit says otherwise, then the ceiling learned from that limit, probed above
-//! only rarely. No clock is read here: every event carries its time, so tests drive it
-//! with any time they like.
+//! only rarely; and how long each limit pauses the endpoint. No clock is read here: every
+//! event carries its time, so tests drive it with any time they like.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::headers::{confirms, whole_secs};
-use super::pacer::spread;
+use super::headers::{Reset, confirms};
+use super::pacer::{MIN_MARGIN, spread};
+use super::send_log::{Departure, SendLog};
 
 /// A limit answered while the endpoint sent below its budget (not "bound" by it) cannot be
 /// explained by its own pace; it leaves this share of the budget, as TCP's cut would.
@@ -23,28 +24,8 @@ pub(super) const PROBE_AFTER_WINDOWS: u32 = 20;
 /// probe that meets no limit doubles the next step.
 pub(super) const PROBE_SHARE: u32 = 50;
 
-/// How often a request waiting for an earlier one's answer looks again.
-const ANSWER_POLL: Duration = Duration::from_millis(2);
-
-/// One request as it left its budget: handed back with its answer, so the budget knows
-/// which request was answered even where two left at the same instant (a coarse clock,
-/// or several released by the same answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Departure {
-    /// When it left.
-    pub at: Instant,
-    seq: u64,
-}
-
-/// One slot taken in the last window: when the request left, and whether it had to wait
-/// for its slot (the endpoint wanted to send faster than its budget allowed).
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    departure: Departure,
-    waited: bool,
-    /// When its answer came; the server counted it before then.
-    answered: Option<Instant>,
-}
+/// Shortened pauses whose requests a late answer may still disprove.
+const EARLY_SPANS_KEPT: usize = 4;
 
 /// What a frequency limit did to the budget, for the log and the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +49,14 @@ pub(super) struct Limit {
     pub(super) log_disproved: bool,
 }
 
+/// A pause that ended before the server's reset: requests numbered from `first_seq`
+/// that left before `until` left on the send log's word alone.
+#[derive(Debug, Clone, Copy)]
+struct EarlySpan {
+    first_seq: u64,
+    until: Instant,
+}
+
 /// The budget of one endpoint and what it has learned.
 #[derive(Debug)]
 pub(super) struct RateLearner {
@@ -78,14 +67,7 @@ pub(super) struct RateLearner {
     /// Requests per window at which the last frequency limits came, while below the
     /// configured rate; `None` until a limit is measured, or once a probe reaches it.
     ceiling: Option<u32>,
-    /// Slots taken within the last two windows (a refused request's answer comes after
-    /// later ones left, and its window reaches back from when it was sent).
-    slots: VecDeque<Slot>,
-    /// Departures so far, numbering the next.
-    departures: u64,
-    /// The first slot this process took: from a window later on, the server's window
-    /// holds only requests we know of.
-    first_sent: Option<Instant>,
+    log: SendLog,
     /// Successes since the budget last changed or a window's worth was counted.
     successes: u32,
     /// Windows' worth of successes at the ceiling since the last limit or probe.
@@ -98,15 +80,17 @@ pub(super) struct RateLearner {
     /// When the last measured limit came near the budget's own pace (maybe jitter): a
     /// second one soon after is the ceiling.
     near_pace_limit: Option<Instant>,
-    /// When the budget was last cut: answers to requests sent before then are echoes of
-    /// the same excess and only pause.
-    cut_at: Option<Instant>,
+    /// The first departure after the last cut: answers to earlier ones are echoes of the
+    /// same excess and only pause.
+    cut_seq: Option<u64>,
     /// Whether a measured limit's pause may end before the server's whole-second reset
     /// (see [`RateLearner::limited`]); false once that met a limit.
     trust_log: bool,
-    /// Where the last cut's pause ended early: when the server's reset would have ended.
-    /// A request sent before then left on the log's word alone.
-    early_until: Option<Instant>,
+    /// Whether the cut in force shortened its pause (its echoes' pauses are shortened
+    /// too).
+    shortened: bool,
+    /// The last shortened pauses, newest last.
+    early_spans: VecDeque<EarlySpan>,
 }
 
 impl RateLearner {
@@ -118,17 +102,16 @@ impl RateLearner {
             configured,
             current: configured,
             ceiling: None,
-            slots: VecDeque::new(),
-            departures: 0,
-            first_sent: None,
+            log: SendLog::new(window),
             successes: 0,
             quiet_windows: 0,
             probes: 0,
             probing: false,
             near_pace_limit: None,
-            cut_at: None,
+            cut_seq: None,
             trust_log: true,
-            early_until: None,
+            shortened: false,
+            early_spans: VecDeque::new(),
         }
     }
 
@@ -157,133 +140,124 @@ impl RateLearner {
 
     /// A request left at `at`; `waited` says whether it had to wait for its slot.
     pub(super) fn sent(&mut self, at: Instant, waited: bool) -> Departure {
-        while self
-            .slots
-            .front()
-            .is_some_and(|s| at.saturating_duration_since(s.departure.at) >= self.window * 2)
-        {
-            self.slots.pop_front();
-        }
-        let departure = Departure {
-            at,
-            seq: self.departures,
-        };
-        self.departures += 1;
-        self.slots.push_back(Slot {
-            departure,
-            waited,
-            answered: None,
-        });
-        self.first_sent.get_or_insert(at);
-        departure
+        self.log.sent(at, waited)
     }
 
     /// The request that made `departure` was answered at `now`.
     pub(super) fn answered(&mut self, departure: Departure, now: Instant) {
-        let slot = self
-            .slots
-            .iter_mut()
-            .rev()
-            .find(|s| s.departure == departure);
-        if let Some(slot) = slot {
-            slot.answered.get_or_insert(now);
-        }
+        self.log.answered(departure, now);
     }
 
-    /// When a request may leave at the earliest, if not `now`: a window after the request
-    /// a budget's worth before it was answered. The server stamped that one before its
-    /// answer came and stamps the new one after it leaves, so however late the old one
-    /// reached it (a busy host, a new connection), the two never share a window, and a
-    /// request counted early cannot meet a frequency limit. At the even pace this binds
-    /// only when an answer took longer than the pacing margin. One not answered yet is
-    /// waited for ([`ANSWER_POLL`] at a time) up to a window after it left.
+    /// When a request may leave at the earliest, if not `now`: the answer gate at the
+    /// budget in force ([`SendLog::clear_at`]).
     pub(super) fn clear_at(&self, now: Instant) -> Option<Instant> {
-        let budget = self.current as usize;
-        let old = *self
-            .slots
-            .len()
-            .checked_sub(budget)
-            .map(|i| &self.slots[i])?;
-        let answered = match old.answered {
-            Some(at) => at,
-            None if now < old.departure.at + self.window => return Some(now + ANSWER_POLL),
-            None => old.departure.at + self.window,
-        };
-        let clear = answered + self.window;
-        (clear > now).then_some(clear)
+        self.log.clear_at(now, self.current)
     }
 
-    /// The request that made `departure` (sent at `sent_at`) was answered at `now` with the
-    /// frequency limit and a wait of `reset`: the pause, and the cut ([`RateLearner::cut`]) unless the request
-    /// left before the last cut (an echo of the same excess: only the pause).
+    /// The request that made `departure` was answered at `now` with the frequency limit and
+    /// `reset`: the pause, and the cut ([`RateLearner::cut`]) unless the request left
+    /// before the last cut (an echo of the same excess: only the pause).
     ///
-    /// The pause is the server's `reset`, except after a measured limit (the endpoint was
-    /// bound by its budget and the window held only ours): then the send log knows the
-    /// server's window, and the gate ([`RateLearner::clear_at`]) holds each request until
-    /// a request of the new budget's worth has left it. The reset counts whole seconds,
-    /// rounded up, so the oldest request may leave the window up to a second sooner (at
-    /// the benchmark's pace 0.1 s after the limit, not 1 s): the pause then ends a second
-    /// before the reset, and the gate decides. Should a request sent in that second meet
-    /// a limit, the log was wrong about this server (a window it does not slide, requests
-    /// of another app), and every later pause lasts the whole reset.
+    /// The pause is the server's reset, except after a measured limit (the endpoint was
+    /// bound by its budget and the window held only ours) whose reset counts whole
+    /// seconds, rounded up: the oldest request may then leave the server's window up to
+    /// a second sooner (at the benchmark's pace 0.1 s after the limit, not 1 s), and the
+    /// send log knows when. So the pause ends a second before the reset (it may be zero),
+    /// and the answer gate holds each request until the new budget's worth of requests
+    /// before it has left the window; the echoes of that cut pause as briefly. Should a
+    /// request sent in that second meet a limit, the log was wrong about this server (a
+    /// window it does not slide, requests of another app) or the budget a request too
+    /// high: the budget dips by one, and every later pause lasts the whole reset.
     pub(super) fn limited(
         &mut self,
         departure: Departure,
         now: Instant,
-        reset: Duration,
+        reset: Reset,
         announced: Option<u32>,
     ) -> Limit {
-        let sent_at = departure.at;
-        if let Some(i) = self.slots.iter().rposition(|s| s.departure == departure) {
-            // The rejected request did not count against the server's window.
-            self.slots.remove(i);
-        }
+        // The rejected request did not count against the server's window.
+        self.log.forget(departure);
         self.successes = 0;
         self.quiet_windows = 0;
         self.probes = 0;
         let probing = std::mem::take(&mut self.probing);
-        let early = |learner: &Self| match learner.early_until {
-            Some(_) => reset.saturating_sub(Duration::from_secs(1)),
-            None => reset,
-        };
-        if self.cut_at.is_some_and(|at| sent_at <= at) {
-            let pause = early(self);
+        if self.left_early(departure) {
+            return self.disproved(reset);
+        }
+        if self.cut_seq.is_some_and(|seq| departure.seq < seq) {
             return Limit {
-                pause,
+                pause: self.pause(reset),
                 cut: None,
                 log_disproved: false,
             };
         }
-        if self.early_until.take().is_some_and(|until| sent_at < until) {
-            self.trust_log = false;
-            self.cut_at = Some(now);
-            return Limit {
-                pause: reset,
-                cut: None,
-                log_disproved: true,
-            };
+        let (cut, measured) = self.cut(departure, now, reset.wait, announced, probing);
+        self.shortened = measured && self.trust_log && reset.whole_seconds;
+        if self.shortened {
+            if self.early_spans.len() == EARLY_SPANS_KEPT {
+                self.early_spans.pop_front();
+            }
+            self.early_spans.push_back(EarlySpan {
+                first_seq: self.log.next_seq(),
+                until: now + reset.wait,
+            });
         }
-        let (cut, measured) = self.cut(departure, now, reset, announced, probing);
-        self.early_until = (measured && self.trust_log).then_some(now + reset);
         Limit {
-            pause: early(self),
+            pause: self.pause(reset),
             cut: Some(cut),
             log_disproved: false,
         }
     }
 
-    /// The cut a limit on a request sent after the last one makes, and whether it was
+    /// How long a limit pauses the endpoint while the cut in force stands.
+    fn pause(&self, reset: Reset) -> Duration {
+        match self.shortened {
+            true => reset.earliest(),
+            false => reset.wait,
+        }
+    }
+
+    /// Whether `departure` left during a shortened pause, before the server's reset was
+    /// over.
+    fn left_early(&self, departure: Departure) -> bool {
+        self.early_spans
+            .iter()
+            .any(|span| departure.seq >= span.first_seq && departure.at < span.until)
+    }
+
+    /// A request that left during a shortened pause met a limit: the whole pause, a dip
+    /// of one request (the count behind the budget may have been one too high), and no
+    /// shortened pause again.
+    fn disproved(&mut self, reset: Reset) -> Limit {
+        self.trust_log = false;
+        self.shortened = false;
+        self.early_spans.clear();
+        let from = self.current;
+        let to = from.saturating_sub(1).max(1);
+        self.current = to;
+        self.ceiling = self.ceiling.map(|c| c.min(to));
+        self.cut_seq = Some(self.log.next_seq());
+        Limit {
+            pause: reset.wait,
+            cut: Some(Cut {
+                from,
+                to,
+                learned: false,
+            }),
+            log_disproved: true,
+        }
+    }
+
+    /// The cut a limit on a request sent after the last cut makes, and whether it was
     /// measured.
     ///
     /// If the endpoint was sending at its budget (most requests of the window queued for
-    /// their slot), the requests it sent in the window before `sent_at` are what the
-    /// server's window let through, provided that window held only ours: we have sent for
-    /// a whole window, or the server's reset is as long as our oldest request's remaining
-    /// time in it (a shorter one means an earlier process's requests were still counted).
-    /// That count becomes the budget, and the ceiling too where it lies clearly below the
-    /// budget's own pace, near it a second time running, or at a probe above a known
-    /// ceiling (near the pace, a single limit may be jitter: only the small dip to the
-    /// count).
+    /// their slot), the requests it sent in the window before the refused one are what
+    /// the server's window let through, provided that window held only ours
+    /// ([`SendLog::only_ours`]). That count becomes the budget, and the ceiling too where
+    /// it lies clearly below the budget's own pace, near it a second time running, or at
+    /// a probe above a known ceiling (near the pace, a single limit may be jitter: only
+    /// the small dip to the count).
     /// A limit is the ceiling at once when the server's announced limit, read per second
     /// or per window, is below the budget and within the count's own uncertainty of it
     /// ([`RateLearner::count_slack`], [`confirms`]): the announcement then corrects a
@@ -298,13 +272,14 @@ impl RateLearner {
         announced: Option<u32>,
         probing: bool,
     ) -> (Cut, bool) {
-        let sent_at = departure.at;
-        let (count, waited) = self.window_before(departure);
-        let measured = count > 0 && waited * 2 >= count && self.only_ours(sent_at, now, reset);
+        let (count, waited) = self.log.window_before(departure);
+        let measured =
+            count > 0 && waited * 2 >= count && self.log.only_ours(departure.at, now, reset);
         let from = self.current;
         let pace = f64::from(from) * self.window.as_secs_f64() / spread(self.window).as_secs_f64();
+        let slack = self.count_slack(from);
         let confirmed = measured
-            .then(|| confirms(announced, self.window, count, from, self.count_slack(from)))
+            .then(|| confirms(announced, self.window, count, from, slack))
             .flatten();
         let to = match (confirmed, measured) {
             (Some(announced), _) => announced,
@@ -312,11 +287,12 @@ impl RateLearner {
             (None, false) => ((f64::from(from) * DECREASE) as u32).max(count.min(from)),
         }
         .max(1);
-        // Below the pace by more than the count's own uncertainty, confirmed by the server's announcement, near the pace
-        // for the second time running, or at a probe above the measured ceiling: the
-        // server's ceiling, not jitter. Near the pace at the measured ceiling itself, a
-        // lone limit is jitter: the dip, and the ceiling stays.
-        let below_pace = count + self.count_slack(from) < pace.floor() as u32;
+        // Below the pace by more than a request either side of the window's edge,
+        // confirmed by the server's announcement, near the pace for the second time
+        // running, or at a probe above the measured ceiling: the server's ceiling, not
+        // jitter. Near the pace at the measured ceiling itself, a lone limit is jitter:
+        // the dip, and the ceiling stays.
+        let below_pace = count + 1 < pace.floor() as u32;
         let learned = measured
             && (below_pace
                 || confirmed.is_some()
@@ -329,44 +305,18 @@ impl RateLearner {
             self.ceiling = (to < self.configured).then_some(to);
         }
         self.current = to;
-        self.cut_at = Some(now);
+        self.cut_seq = Some(self.log.next_seq());
         (Cut { from, to, learned }, measured)
     }
 
     /// How far a count of the window taken by our send times may be from the server's,
-    /// which counts arrivals: the requests that leave within the pacing margin (the jitter
-    /// the pacer allows for) of the window's edge at a budget of `from`, at least one. At
-    /// 21 a 2-second window that is one request; at 150, three.
+    /// which counts arrivals: the requests that leave within [`MIN_MARGIN`] (what moves
+    /// a request between leaving and being counted: milliseconds, whatever the window) of
+    /// the window's edge at a budget of `from`, at least one. At 21 a 2-second window
+    /// that is one request, at 150 three; at 1,000 a minute, one.
     fn count_slack(&self, from: u32) -> u32 {
-        let margin = spread(self.window).saturating_sub(self.window);
-        let share = margin.as_secs_f64() / self.window.as_secs_f64();
+        let share = MIN_MARGIN.as_secs_f64() / self.window.as_secs_f64();
         ((f64::from(from) * share).ceil() as u32).max(1)
-    }
-
-    /// Requests that left in the window before `departure`, and how many of them had to
-    /// wait for their slot.
-    fn window_before(&self, departure: Departure) -> (u32, u32) {
-        let within = |s: &&Slot| {
-            s.departure.seq < departure.seq
-                && departure.at.saturating_duration_since(s.departure.at) < self.window
-        };
-        self.slots
-            .iter()
-            .filter(within)
-            .fold((0, 0), |(count, waited), s| {
-                (count + 1, waited + u32::from(s.waited))
-            })
-    }
-
-    /// Whether the server's window at `now` can hold only requests we sent: we have sent
-    /// for a whole window, or its `reset` is as long as our first request's remaining time
-    /// in the window (a shorter one means an earlier process's requests are counted too).
-    fn only_ours(&self, sent_at: Instant, now: Instant, reset: Duration) -> bool {
-        self.first_sent.is_some_and(|first| {
-            let owned = sent_at.saturating_duration_since(first) >= self.window;
-            let oldest_left = (first + self.window).saturating_duration_since(now);
-            owned || reset >= whole_secs(oldest_left)
-        })
     }
 
     /// A request went through. After a window's worth of successes (as many as the

@@ -4,6 +4,45 @@
 
 use std::time::Duration;
 
+/// How long a frequency limit asks the endpoint to wait, as the server said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reset {
+    /// The wait (already capped by the caller).
+    pub wait: Duration,
+    /// Whether the server said it in whole seconds, as `x-ogw-ratelimit-reset` does:
+    /// rounded up, so the true wait may be up to a second shorter. False for a missing or
+    /// garbled header (the wait is then a default, not the server's word) and for a
+    /// fractional one (exact).
+    pub whole_seconds: bool,
+}
+
+impl Reset {
+    /// A wait the server gave in whole seconds.
+    pub const fn whole_seconds(wait: Duration) -> Self {
+        Reset {
+            wait,
+            whole_seconds: true,
+        }
+    }
+
+    /// A wait to be taken as it is.
+    pub const fn exact(wait: Duration) -> Self {
+        Reset {
+            wait,
+            whole_seconds: false,
+        }
+    }
+
+    /// The least the true wait can be: a second less than a whole-seconds reset (at
+    /// least zero), the wait itself otherwise.
+    pub(super) fn earliest(&self) -> Duration {
+        match self.whole_seconds {
+            true => self.wait.saturating_sub(Duration::from_secs(1)),
+            false => self.wait,
+        }
+    }
+}
+
 /// The server's `x-ogw-ratelimit-limit` as the ceiling of a measured limit, where it
 /// confirms the measurement: read per second or per window (Feishu's tiers use both, and
 /// the header does not say which), one reading lies below the budget `from` that met the

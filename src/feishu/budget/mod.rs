@@ -34,15 +34,18 @@
 //!   the count, and a second one soon after is the ceiling. At a measured ceiling (not a
 //!   probe above it) a lone limit near the pace is jitter too: the ceiling stays.
 //!
-//! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`, but a
-//! measured one (the window held only our requests, and the budget bound them) a second
-//! less: the reset is whole seconds rounded up, and the send log knows when the oldest
-//! request leaves the window, often a tenth of a second later, not a second (at 2-second
-//! windows the whole second cost 5 % of a pass). The answer gate then holds each request
-//! until the new budget's worth has left the window. Should a request sent in that second
-//! meet a limit, the log does not explain this server's window, and from then on every
-//! pause lasts the whole reset. The server's `x-ogw-ratelimit-limit` is never obeyed on
-//! its own: it does not say which
+//! Every limit pauses the whole endpoint for the server's `x-ogw-ratelimit-reset`. After
+//! a measured one (the window held only our requests, and the budget bound them), and its
+//! echoes, the pause is a second less, zero for a reset of one second: the reset is whole
+//! seconds rounded up, and the send log ([`send_log`]) knows when the oldest request
+//! leaves the window, often a tenth of a second after the limit, not a second (at
+//! 2-second windows the whole second cost 5 % of a pass). The answer gate then holds
+//! each request until the new budget's worth has left the window. A missing, garbled or
+//! fractional reset is waited out as it is. Should a request sent in that second meet a
+//! limit, the log does not explain this server's window (or the budget was a request too
+//! high): the budget dips by one, and from then on every pause lasts the whole reset.
+//!
+//! The server's `x-ogw-ratelimit-limit` is never obeyed on its own: it does not say which
 //! window it counts in (Feishu's tiers mix per-second and per-minute windows), and
 //! reading "50 per second" as "50 per minute" would make every later request sixty times
 //! slower; it only confirms a count the budget measured itself.
@@ -55,6 +58,7 @@
 mod ceiling;
 mod headers;
 mod pacer;
+mod send_log;
 #[cfg(test)]
 mod tests;
 
@@ -65,9 +69,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::feishu::Endpoint;
+pub use ceiling::Cut;
 use ceiling::RateLearner;
-pub use ceiling::{Cut, Departure};
+pub use headers::Reset;
 use pacer::Pacer;
+pub use send_log::Departure;
 
 /// One budget per endpoint.
 pub struct Budgets {
@@ -169,27 +175,28 @@ impl Budgets {
     }
 
     /// The server answered the request that made `departure` with its frequency limit:
-    /// every request of the endpoint waits `wait` (already capped by the caller; a second
-    /// less after a measured limit, where the send log's gate takes over: see
-    /// [`ceiling::RateLearner::limited`]), and the budget learns from the limit (see the module documentation). `announced` is the
-    /// server's `x-ogw-ratelimit-limit`: logged, and a confirmation of a measured count
-    /// near the pace. Returns the cut, if this answer made one.
+    /// every request of the endpoint waits out `reset` (its wait already capped by the
+    /// caller; a second less after a measured limit, where the send log's gate takes
+    /// over: see [`ceiling::RateLearner::limited`]), and the budget learns from the limit
+    /// (see the module documentation). `announced` is the server's
+    /// `x-ogw-ratelimit-limit`: logged, and a confirmation of a measured count. Returns
+    /// the cut, if this answer made one.
     pub fn throttled(
         &self,
         endpoint: Endpoint,
         departure: Departure,
-        wait: Duration,
+        reset: Reset,
         announced: Option<u32>,
     ) -> Option<Cut> {
         let mut state = self.state(endpoint);
         let now = Instant::now();
-        let limit = state.learner.limited(departure, now, wait, announced);
+        let limit = state.learner.limited(departure, now, reset, announced);
         let until = now + limit.pause;
         let until = state.paused_until.map_or(until, |u| u.max(until));
         state.paused_until = Some(until);
         state.pacer.hold_until(until);
         if limit.log_disproved {
-            tracing::warn!(%endpoint, wait_ms = wait.as_millis() as u64,
+            tracing::warn!(%endpoint, wait_ms = reset.wait.as_millis() as u64,
                 "a request sent before the server's reset was over met a limit: this endpoint now waits every reset out");
         }
         let cut = limit.cut?;

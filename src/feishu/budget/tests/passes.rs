@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::{WINDOW, budgets};
 use crate::feishu::Endpoint;
+use crate::feishu::budget::Reset;
 use crate::feishu::budget::headers;
 
 /// The simulator's rate window: at most `limit` accepted requests in any `window`, and a
@@ -120,7 +121,7 @@ async fn pass_raised(
                                 budget.throttled(
                                     Endpoint::ApprovalTasks,
                                     sent_at,
-                                    reset,
+                                    Reset::whole_seconds(reset),
                                     announced,
                                 );
                             }
