@@ -28,7 +28,7 @@
 //!   milliseconds early leave the same count. The server's `x-ogw-ratelimit-limit`
 //!   settles it where it can: read per second or per window, a reading below the budget
 //!   and within the count's own uncertainty (a request at 21 a window, three at 150:
-//!   those that leave within the pacing margin of the window's edge) is the ceiling at
+//!   those that leave within 30 ms of the window's edge) is the ceiling at
 //!   once, so the budget does not climb back into a second limit, nor settle a few
 //!   requests short of the ceiling. Otherwise a single limit near the pace only dips to
 //!   the count, and a second one soon after is the ceiling. At a measured ceiling (not a
