@@ -131,14 +131,7 @@ impl FeishuClient {
             if let Some(stop) = self.quota_stop() {
                 return Err(stop.error(target.to_string()));
             }
-            // The endpoint and the departure its budget recorded; none for the token.
-            let budgeted = match target {
-                Target::Api(endpoint) => Some((endpoint, self.budgets.acquire(endpoint).await)),
-                Target::Token => {
-                    self.token_budget.acquire().await;
-                    None
-                }
-            };
+            let budgeted = self.depart(target).await;
             round.attempts += 1;
             let sent = send().await;
             if let Some((endpoint, departure)) = budgeted {
@@ -180,6 +173,18 @@ impl FeishuClient {
                     tokio::time::sleep(delay).await;
                 }
                 refused => return Err(self.refusal(target, refused)),
+            }
+        }
+    }
+
+    /// Waits for `target`'s budget: the endpoint and the departure its budget recorded,
+    /// or none for the token request (its own budget records none).
+    async fn depart(&self, target: Target) -> Option<(Endpoint, Departure)> {
+        match target {
+            Target::Api(endpoint) => Some((endpoint, self.budgets.acquire(endpoint).await)),
+            Target::Token => {
+                self.token_budget.acquire().await;
+                None
             }
         }
     }
