@@ -245,17 +245,25 @@ async fn a_lone_limit_near_the_pace_at_the_measured_ceiling_keeps_the_ceiling() 
     assert_eq!(b.current(Endpoint::Reviewees), 20, "climbed back to it");
 }
 
+/// Sends 20 accepted reviewee requests back to back, the first answered 0.1 s after it
+/// left (it may have reached the server that late), the rest at once. Returns when the
+/// first left.
+async fn twenty_with_the_first_answered_late(b: &Budgets) -> Instant {
+    let started = Instant::now();
+    let first = b.acquire(Endpoint::Reviewees).await;
+    tokio::time::sleep_until(first.at + Duration::from_millis(100)).await;
+    b.answered(Endpoint::Reviewees, first);
+    send_accepted(b, Endpoint::Reviewees, 19).await;
+    started
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_request_leaves_only_a_window_after_the_one_a_budget_before_it_was_answered() {
     // The first of 20 is answered 0.1 s after it left (it may have reached the server that
     // late): the 21st, due 2.03 s after it, waits until 2.1 s so the server's 2-second
     // window cannot hold both.
     let b = budgets(20, WINDOW);
-    let started = Instant::now();
-    let first = b.acquire(Endpoint::Reviewees).await;
-    tokio::time::sleep_until(first.at + Duration::from_millis(100)).await;
-    b.answered(Endpoint::Reviewees, first);
-    send_accepted(&b, Endpoint::Reviewees, 19).await;
+    let started = twenty_with_the_first_answered_late(&b).await;
 
     let late = b.acquire(Endpoint::Reviewees).await;
     let on_time = b.acquire(Endpoint::Reviewees).await;

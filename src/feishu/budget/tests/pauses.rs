@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{ONE_SECOND, WINDOW, budgets, limited_after_twenty, send_accepted};
+use super::{
+    ONE_SECOND, WINDOW, budgets, limited_after_twenty, send_accepted,
+    twenty_with_the_first_answered_late,
+};
 use crate::feishu::Endpoint;
 use crate::feishu::budget::{Budgets, Cut, Reset};
 
@@ -14,11 +17,7 @@ use crate::feishu::budget::{Budgets, Cut, Reset};
 /// Returns when the first left and when the 21st was refused.
 async fn limited_after_a_late_answer(reset: Reset) -> (Budgets, Instant, Instant) {
     let b = budgets(21, WINDOW);
-    let started = Instant::now();
-    let first = b.acquire(Endpoint::Reviewees).await;
-    tokio::time::sleep_until(first.at + Duration::from_millis(100)).await;
-    b.answered(Endpoint::Reviewees, first);
-    send_accepted(&b, Endpoint::Reviewees, 19).await;
+    let started = twenty_with_the_first_answered_late(&b).await;
     let sent = b.acquire(Endpoint::Reviewees).await;
     let cut = b.throttled(Endpoint::Reviewees, sent, reset, Some(10));
     assert!(cut.is_some_and(|c| c.learned), "measured: {cut:?}");
